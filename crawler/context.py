@@ -1,0 +1,79 @@
+"""What a spider knows about the source it crawls, and the tally it keeps of one run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from reviewwatch.config import CrawlSettings, GapSettings
+
+
+@dataclass(slots=True)
+class SourceContext:
+    """One configured source, as the store holds it at the start of the crawl."""
+
+    business_id: int
+    business_slug: str
+    keywords: list[str]
+    website: str | None
+    source_id: int
+    type: str
+    target: str
+    options: dict[str, Any]
+    state: dict[str, Any]
+    last_success_at: dt.datetime | None
+    known_ids: frozenset[str]
+    crawl: CrawlSettings
+    gap: GapSettings
+    since: dt.datetime | None = None
+
+    @property
+    def first_crawl(self) -> bool:
+        return self.last_success_at is None
+
+    @property
+    def page_limit(self) -> int:
+        """Pages a paginated listing may read in this run."""
+        limit = self.crawl.first_crawl_pages if self.first_crawl else self.crawl.max_pages
+        return int(self.options.get("max_pages", limit))
+
+    @property
+    def label(self) -> str:
+        return f"{self.business_slug}/{self.type}"
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of one run; `issues` keeps a count per reason for the error summary."""
+
+    pages: int = 0
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    errors: int = 0
+    claims: int = 0
+    issues: Counter[str] = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+
+    def error(self, reason: str, message: str = "") -> None:
+        self.errors += 1
+        self.issues[reason] += 1
+        if message and len(self.messages) < 20:
+            self.messages.append(message[:500])
+
+    def reject(self, reason: str) -> None:
+        self.invalid += 1
+        self.issues[reason] += 1
+
+    def note(self, reason: str) -> None:
+        """Something recovered from (e.g. a wrong declared encoding): reported, not an error."""
+        self.issues[reason] += 1
+
+    def summary(self) -> str | None:
+        if not self.issues:
+            return None
+        return "; ".join(f"{reason}: {count}" for reason, count in self.issues.most_common())

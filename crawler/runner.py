@@ -1,0 +1,181 @@
+"""One crawl, in this process: the sources to read, one Scrapy crawler per source, their reports.
+
+Twisted's reactor cannot restart, so a process runs at most one `CrawlJob`; the scheduler
+starts `reviewwatch crawl` (or `python -m crawler`) as a child process for each crawl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from sqlalchemy import select
+
+from crawler.context import SourceContext, Tally
+from crawler.settings import scrapy_settings
+from crawler.spiders import SPIDERS
+from crawler.store import finish_run
+from reviewwatch.config import SOURCE_TYPES, Settings
+from reviewwatch.errors import InputError
+from storage.db import Store
+from storage.models import Business, Mention, Source
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    business: str
+    type: str
+    target: str
+    status: str
+    pages: int
+    new: int
+    updated: int
+    unchanged: int
+    invalid: int
+    errors: int
+    summary: str | None
+
+
+def load_contexts(
+    store: Store,
+    settings: Settings,
+    *,
+    business: str | None = None,
+    source_type: str | None = None,
+    since: dt.datetime | None = None,
+) -> list[SourceContext]:
+    """The active sources to crawl, with what the store knows about each."""
+    if business is not None:
+        settings.business(business)  # an unknown id is a ConfigError
+    if source_type is not None and source_type not in SOURCE_TYPES:
+        raise InputError(f"unknown source type {source_type!r} (known: {', '.join(SOURCE_TYPES)})")
+    configs = {b.id: b for b in settings.businesses}
+    query = (
+        select(Source, Business)
+        .join(Business, Business.id == Source.business_id)
+        .where(Source.active.is_(True))
+        .order_by(Business.slug, Source.id)
+    )
+    if business is not None:
+        query = query.where(Business.slug == business)
+    if source_type is not None:
+        query = query.where(Source.type == source_type)
+    contexts = []
+    with store.session() as session:
+        for source, owner in session.execute(query).all():
+            config = configs.get(owner.slug)
+            known = session.scalars(select(Mention.external_id).where(Mention.source_id == source.id))
+            contexts.append(
+                SourceContext(
+                    business_id=owner.id,
+                    business_slug=owner.slug,
+                    keywords=config.keywords if config else [owner.name],
+                    website=owner.website,
+                    source_id=source.id,
+                    type=source.type,
+                    target=source.target,
+                    options=dict(source.options or {}),
+                    state=dict(source.state or {}),
+                    last_success_at=source.last_success_at,
+                    known_ids=frozenset(known),
+                    crawl=settings.crawl,
+                    gap=settings.gap,
+                    since=since,
+                )
+            )
+    return contexts
+
+
+class CrawlJob:
+    """Runs every source's spider concurrently in one CrawlerProcess; blocks until all are done."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        contexts: list[SourceContext],
+        scrapy_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.contexts = contexts
+        self.overrides = scrapy_overrides or {}
+        self.crawlers: list[tuple[SourceContext, Crawler]] = []
+        self.unsupported: list[SourceReport] = []
+
+    def run(self) -> list[SourceReport]:
+        quiet_scrapy(self.settings.log_level)
+        values = {**scrapy_settings(self.settings.crawl, self.settings.log_level), **self.overrides}
+        process = CrawlerProcess(settings=values)
+        quiet_scrapy(self.settings.log_level)
+        for context in self.contexts:
+            spider_class = SPIDERS.get(context.type)
+            if spider_class is None:
+                self.unsupported.append(self.record_unsupported(context))
+                continue
+            crawler = process.create_crawler(spider_class)
+            self.crawlers.append((context, crawler))
+            process.crawl(crawler, context=context, store=self.store)
+        if self.crawlers:
+            process.start(stop_after_crawl=True)
+        return self.reports()
+
+    def record_unsupported(self, context: SourceContext) -> SourceReport:
+        tally = Tally()
+        tally.error(f"no spider for source type {context.type}")
+        finish_run(self.store, run_id=None, context=context, started=dt.datetime.now(dt.UTC),
+                   status="failed", tally=tally, details={}, new_state=context.state)
+        return report(context, "failed", tally)
+
+    def progress(self) -> list[tuple[str, int, int, bool]]:
+        """(source label, pages, items, finished) of each crawler, read from another thread."""
+        rows = []
+        for context, crawler in self.crawlers:
+            spider = crawler.spider
+            tally = getattr(spider, "tally", None)
+            done = getattr(spider, "run_status", None) is not None
+            rows.append((context.label, tally.pages if tally else 0, tally.items if tally else 0, done))
+        return rows
+
+    def reports(self) -> list[SourceReport]:
+        out = []
+        for context, crawler in self.crawlers:
+            spider = crawler.spider
+            status = getattr(spider, "run_status", None)
+            tally = getattr(spider, "tally", None)
+            if status is None or tally is None:
+                tally = tally or Tally()
+                tally.error("crawler did not start")
+                finish_run(self.store, run_id=None, context=context,
+                           started=dt.datetime.now(dt.UTC), status="failed", tally=tally,
+                           details={}, new_state=context.state)
+                status = "failed"
+            out.append(report(context, status, tally))
+        return out + self.unsupported
+
+
+def report(context: SourceContext, status: str, tally: Tally) -> SourceReport:
+    return SourceReport(
+        business=context.business_slug,
+        type=context.type,
+        target=context.target,
+        status=status,
+        pages=tally.pages,
+        new=tally.new,
+        updated=tally.updated,
+        unchanged=tally.unchanged,
+        invalid=tally.invalid,
+        errors=tally.errors,
+        summary=tally.summary(),
+    )
+
+
+def quiet_scrapy(level: str) -> None:
+    """Scrapy's INFO lines (stats dumps, enabled components) are noise in a user's terminal."""
+    logging.getLogger().setLevel(level)  # Scrapy resets the root logger's level
+    if level != "DEBUG":
+        for name in ("scrapy", "py.warnings", "filelock", "readability"):
+            logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,60 @@
+"""Scrapy settings built from `crawl.*`: politeness, retries, timeouts, sizes, our components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reviewwatch.config import CrawlSettings
+
+USER_AGENT = "reviewwatch/0.1 (+review monitoring; contact: {contact})"
+
+PIPELINES = {
+    "crawler.pipelines.NormalisePipeline": 100,
+    "crawler.pipelines.ValidatePipeline": 200,
+    "crawler.pipelines.DedupePipeline": 300,
+    "crawler.pipelines.StorePipeline": 400,
+}
+
+
+def scrapy_settings(crawl: CrawlSettings, log_level: str = "INFO") -> dict[str, Any]:
+    """The settings every reviewwatch crawler runs with."""
+    return {
+        "BOT_NAME": "reviewwatch",
+        "USER_AGENT": USER_AGENT.format(contact=crawl.contact),
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 1.0),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(crawl.concurrent_per_domain),
+        "DOWNLOAD_TIMEOUT": crawl.timeout_s,
+        "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "REDIRECT_MAX_TIMES": crawl.max_redirects,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": crawl.retries,
+        "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "RW_RETRY_BACKOFF_S": crawl.retry_backoff_s,
+        "RW_RETRY_MAX_WAIT_S": crawl.retry_max_wait_s,
+        "RW_TEXT_MAX_CHARS": crawl.text_max_chars,
+        "RW_STORE_BATCH_SIZE": crawl.store_batch_size,
+        "RW_SITE_CONCURRENCY": crawl.concurrent_per_domain,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.middlewares.BackoffRetryMiddleware": 550,
+            "crawler.middlewares.RateLimitMiddleware": 560,
+            # Last before the download, first after it: the slot is held only while fetching.
+            "crawler.middlewares.SharedPolitenessMiddleware": 990,
+        },
+        "ITEM_PIPELINES": PIPELINES,
+        "EXTENSIONS": {"crawler.recorder.RunRecorder": 10},
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        # The command line has configured logging already: Scrapy adds no handler of its own.
+        "LOG_INSTALL_ROOT_HANDLER": False,
+        "LOGSTATS_INTERVAL": 0,
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    }

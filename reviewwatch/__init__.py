@@ -1,0 +1,1 @@
+"""reviewwatch: online review monitoring and sentiment, claimed versus perceived service."""

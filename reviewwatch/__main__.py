@@ -1,0 +1,3 @@
+from reviewwatch.cli import main
+
+main()

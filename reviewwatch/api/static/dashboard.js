@@ -1,0 +1,220 @@
+// reviewwatch dashboard: charts drawn as SVG by hand (nothing loaded from elsewhere).
+// Every string from the store goes through textContent or setAttribute, never innerHTML.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const TOKEN_KEY = "reviewwatch.token";
+const PAGE = 20;
+const state = { token: localStorage.getItem(TOKEN_KEY) || "", canWrite: false, cursor: null };
+
+const $ = (id) => document.getElementById(id);
+
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+async function api(path, params, options) {
+  const url = new URL(path, window.location.origin);
+  for (const [k, v] of Object.entries(params || {})) if (v !== "" && v !== null && v !== undefined) url.searchParams.set(k, v);
+  const init = Object.assign({ headers: {} }, options || {});
+  init.headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(url, init);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail || response.statusText);
+    throw new Error(response.status + ": " + detail);
+  }
+  return body;
+}
+
+function period() {
+  return { business: $("business").value, since: $("since").value, until: $("until").value };
+}
+
+function pct(x) { return x === null || x === undefined ? "n/a" : Math.round(x * 100) + "%"; }
+
+function drawSentiment(rows) {
+  const chart = $("sentiment-chart");
+  chart.replaceChildren();
+  const W = 760, H = 280, L = 44, R = 12, T = 12, B = 36;
+  const x = (i) => L + (rows.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (rows.length - 1));
+  const y = (v) => T + (1 - v) * (H - T - B);
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    chart.append(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+    chart.append(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, pct(v)));
+  }
+  chart.append(svg("line", { class: "axis", x1: L, x2: W - R, y1: y(0), y2: y(0) }));
+  if (!rows.length) {
+    chart.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "empty" }, "no scored mentions"));
+    return;
+  }
+  const ticks = new Set([0, Math.floor((rows.length - 1) / 2), rows.length - 1]);
+  for (const i of ticks) {
+    const anchor = rows.length === 1 ? "middle" : i === 0 ? "start" : i === rows.length - 1 ? "end" : "middle";
+    chart.append(svg("text", { x: x(i), y: H - 12, "text-anchor": anchor }, rows[i].bucket));
+  }
+  for (const label of ["positive", "negative"]) {
+    const upper = rows.map((r, i) => x(i) + "," + y(r[label + "_high"] ?? 0));
+    const lower = rows.map((r, i) => x(i) + "," + y(r[label + "_low"] ?? 0)).reverse();
+    chart.append(svg("polygon", { class: "band " + label, points: upper.concat(lower).join(" ") }));
+    const d = rows.map((r, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(r[label + "_share"] ?? 0).toFixed(1)).join(" ");
+    chart.append(svg("path", { class: "line " + label, d: d }));
+    rows.forEach((r, i) => {
+      const dot = svg("circle", { class: "dot " + label, cx: x(i), cy: y(r[label + "_share"] ?? 0), r: 2.5, fill: label === "positive" ? "#1e8c46" : "#c82828" });
+      dot.append(svg("title", {}, r.bucket + ": " + label + " " + pct(r[label + "_share"]) + " of " + r.mentions + " (" + pct(r[label + "_low"]) + "–" + pct(r[label + "_high"]) + ")"));
+      chart.append(dot);
+    });
+  }
+}
+
+function drawClaims(rows) {
+  const chart = $("claims-chart");
+  chart.replaceChildren();
+  const W = 760, L = 150, R = 90, row = 28, T = 8;
+  const H = Math.max(60, T + rows.length * row + 24);
+  chart.setAttribute("viewBox", "0 0 " + W + " " + H);
+  const x = (v) => L + v * (W - L - R);
+  if (!rows.length) {
+    chart.append(svg("text", { x: W / 2, y: 30, "text-anchor": "middle", class: "empty" }, "no positive-share claims for this business"));
+    return;
+  }
+  for (const v of [0, 0.5, 1]) {
+    chart.append(svg("line", { class: "grid", x1: x(v), x2: x(v), y1: T, y2: H - 20 }));
+    chart.append(svg("text", { x: x(v), y: H - 6, "text-anchor": "middle" }, pct(v)));
+  }
+  rows.forEach((r, i) => {
+    const top = T + i * row;
+    chart.append(svg("text", { x: L - 8, y: top + row / 2 + 4, "text-anchor": "end" }, r.topic));
+    const bar = svg("rect", { class: "bar", x: x(0), y: top + 6, width: Math.max(1, x(r.perceived ?? 0) - x(0)), height: row - 12 });
+    bar.append(svg("title", {}, r.topic + ": perceived " + pct(r.perceived) + " of " + r.mentions + " mentions, claimed " + pct(r.claimed)));
+    chart.append(bar);
+    if (r.low !== null && r.high !== null) {
+      chart.append(svg("line", { class: "whisker", x1: x(r.low), x2: x(r.high), y1: top + row / 2, y2: top + row / 2 }));
+    }
+    chart.append(svg("line", { class: "claim", x1: x(r.claimed), x2: x(r.claimed), y1: top + 2, y2: top + row - 2 }));
+    chart.append(svg("text", { x: W - R + 6, y: top + row / 2 + 4 }, pct(r.perceived) + " / " + pct(r.claimed)));
+  });
+}
+
+function safeHref(url) {
+  return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+}
+
+function correctionCell(item) {
+  const td = el("td", { class: "write-only" });
+  const form = el("form", { class: "correct-form" });
+  const select = el("select", { class: "correct-label", "aria-label": "sentiment" });
+  for (const label of ["negative", "neutral", "positive"]) {
+    const option = el("option", { value: label }, label);
+    if (label === item.label) option.selected = true;
+    select.append(option);
+  }
+  const topics = el("input", { class: "correct-topics", list: "topic-list", "aria-label": "topics", placeholder: "topics, comma-separated" });
+  topics.value = item.topics.join(", ");
+  const button = el("button", { type: "submit", class: "correct-save" }, "Save");
+  form.append(select, topics, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { label: select.value, topics: topics.value.split(",").map((t) => t.trim()).filter(Boolean) };
+    try {
+      await api("/api/v1/mentions/" + item.mention_id + "/corrections", {}, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      showError("");
+      await refresh();
+    } catch (err) { showError(err.message); }
+  });
+  td.append(form);
+  return td;
+}
+
+function mentionRow(item) {
+  const tr = el("tr", { "data-mention-id": item.mention_id });
+  tr.append(el("td", {}, item.published_at ? item.published_at.slice(0, 10) : ""));
+  tr.append(el("td", {}, item.source_type));
+  tr.append(el("td", {}, item.language || ""));
+  tr.append(el("td", {}, item.rating === null ? "" : item.rating + (item.rating_scale ? "/" + item.rating_scale : "")));
+  const label = el("td", { class: "sentiment" });
+  label.append(el("span", { class: "label " + (item.label || "") }, item.label || "unscored"));
+  if (item.corrected) label.append(el("span", { class: "corrected", title: "corrected by an analyst" }, "✎"));
+  tr.append(label);
+  tr.append(el("td", { class: "topics" }, item.topics.join(", ")));
+  const text = el("td", { class: "text" });
+  if (item.title) text.append(el("span", { class: "title" }, item.title));
+  text.append(el("span", { class: "body" }, item.text.length > 600 ? item.text.slice(0, 600) + "…" : item.text));
+  const href = safeHref(item.url);
+  if (href) {
+    text.append(" ");
+    text.append(el("a", { href: href, rel: "noopener noreferrer nofollow", target: "_blank" }, "source"));
+  }
+  tr.append(text);
+  tr.append(correctionCell(item));
+  return tr;
+}
+
+function mentionFilters() {
+  return Object.assign(period(), {
+    sentiment: $("f-sentiment").value, source: $("f-source").value.trim(),
+    language: $("f-language").value.trim(), topic: $("f-topic").value, search: $("f-search").value.trim(),
+  });
+}
+
+async function loadMentions(append) {
+  const params = Object.assign(mentionFilters(), { limit: PAGE });
+  if (append && state.cursor) params.cursor = state.cursor;
+  const page = await api("/api/v1/mentions", params);
+  const body = $("mentions-table").tBodies[0];
+  if (!append) body.replaceChildren();
+  for (const item of page.items) body.append(mentionRow(item));
+  state.cursor = page.next_cursor;
+  $("more").hidden = !page.next_cursor;
+}
+
+async function refresh() {
+  if (!state.token) { showError("enter an API token"); return; }
+  try {
+    const me = await api("/api/v1/me");
+    state.canWrite = me.can_write;
+    document.body.classList.toggle("can-write", me.can_write);
+    $("whoami").textContent = me.analyst + (me.can_write ? " (may correct)" : " (read only)");
+    const [sentiment, claims] = await Promise.all([
+      api("/api/v1/aggregates/sentiment", Object.assign(period(), { bucket: $("bucket").value })),
+      api("/api/v1/claims/perceived", period()),
+    ]);
+    drawSentiment(sentiment.rows);
+    drawClaims(claims);
+    await loadMentions(false);
+    showError("");
+    document.body.dataset.loaded = String(Date.now());
+  } catch (err) { showError(err.message); }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("token").value = state.token;
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.token = $("token").value.trim();
+    localStorage.setItem(TOKEN_KEY, state.token);
+    refresh();
+  });
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadMentions(false).catch((e) => showError(e.message)); });
+  for (const id of ["business", "bucket", "since", "until"]) $(id).addEventListener("change", refresh);
+  $("more").addEventListener("click", () => loadMentions(true).catch((e) => showError(e.message)));
+  if (state.token) refresh();
+});

@@ -1,0 +1,1 @@
+"""One module per sub-command, each exposing `command`; reviewwatch.cli loads them lazily."""

@@ -1,0 +1,165 @@
+"""`reviewwatch score`: sentiment, stars and topics for stored mentions, or for a JSONL file.
+
+Store mode scores every mention without a score from the current model (id + version + mention
+revision), in batches; each batch's new scores become current in the same transaction that retires
+the previous ones, so old scores stay current until the new ones are committed.
+
+File mode (`--input IN.jsonl --output OUT.jsonl`) never touches the store: each input line holds
+`id` and `text`; each output line the scores, or `{"id", "error"}` for a line that cannot be
+scored. The exit code is 1 when any line failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from reviewwatch.errors import InputError, ReviewwatchError
+
+
+def _scorer(settings: Any):
+    from sentiment.scorer import ModelError, load_scorer
+
+    try:
+        return load_scorer(settings.sentiment, languages=settings.languages, data_dir=settings.data_dir)
+    except ModelError as exc:
+        raise ReviewwatchError(str(exc)) from None
+
+
+def parse_line(line: str) -> tuple[Any, str | None, str | None]:
+    """(id, text, error) for one input line."""
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        return None, None, f"not JSON: {exc.msg}"
+    if not isinstance(obj, dict):
+        return None, None, "not a JSON object"
+    ident = obj.get("id")
+    if "text" not in obj or obj["text"] is None:
+        return ident, None, "missing text"
+    if not isinstance(obj["text"], str):
+        return ident, None, "text must be a string"
+    return ident, obj["text"], None
+
+
+def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, show_progress: bool = True) -> int:
+    """Score a JSONL stream; returns the number of failed lines."""
+    rows = []
+    for raw in src:
+        if raw.strip():
+            rows.append(parse_line(raw))
+    failed = sum(1 for r in rows if r[2] is not None)
+    todo = [i for i, r in enumerate(rows) if r[2] is None]
+    results: dict[int, dict] = {}
+    with click.progressbar(length=len(todo), label="scoring", file=sys.stderr,
+                           hidden=not show_progress) as bar:
+        for a in range(0, len(todo), batch_size):
+            chunk = todo[a : a + batch_size]
+            for i, res in zip(chunk, scorer.score([rows[i][1] for i in chunk], progress=bar.update)):
+                results[i] = res.as_dict()
+    for i, (ident, _text, err) in enumerate(rows):
+        rec = {"id": ident, "error": err} if err is not None else {"id": ident, **results[i]}
+        dst.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return failed
+
+
+def mention_text(title: str | None, text: str) -> str:
+    if title and title.strip() and title.strip() not in text:
+        return f"{title.strip()}\n{text}"
+    return text
+
+
+def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool = True,
+                echo=click.echo) -> dict[str, int]:
+    """Score every live mention lacking a current score from `scorer`'s model."""
+    from sqlalchemy import and_, exists, select, update
+
+    from storage.models import Mention, Score, ScoreTopic
+
+    mid, mver = scorer.model_id, scorer.model_version
+    with store.session() as session:
+        current_ok = exists().where(and_(
+            Score.mention_id == Mention.id, Score.is_current.is_(True), Score.model_id == mid,
+            Score.model_version == mver, Score.mention_revision == Mention.revision))
+        ids = list(session.scalars(
+            select(Mention.id).where(Mention.deleted_at.is_(None), ~current_ok).order_by(Mention.id)))
+    stats = {"scored": 0, "reactivated": 0, "total": len(ids)}
+    if not ids:
+        echo(f"nothing to score: every mention has a current score from {mid} {mver}")
+        return stats
+    with click.progressbar(length=len(ids), label=f"scoring with {mid} {mver}", file=sys.stderr,
+                           hidden=not show_progress) as bar:
+        for a in range(0, len(ids), chunk):
+            part = ids[a : a + chunk]
+            with store.transaction() as session:
+                mentions = list(session.scalars(select(Mention).where(Mention.id.in_(part))))
+                existing = {
+                    (s.mention_id, s.mention_revision): s for s in session.scalars(select(Score).where(
+                        Score.mention_id.in_(part), Score.model_id == mid, Score.model_version == mver))
+                }
+                to_score = [m for m in mentions if (m.id, m.revision) not in existing]
+                results = scorer.score([mention_text(m.title, m.text) for m in to_score]) if to_score else []
+                # retire the old current scores, then make the new ones current (same transaction)
+                session.execute(update(Score).where(Score.mention_id.in_(part), Score.is_current.is_(True))
+                                .values(is_current=False))
+                session.flush()
+                for m in mentions:
+                    if (m.id, m.revision) in existing:
+                        existing[(m.id, m.revision)].is_current = True
+                        stats["reactivated"] += 1
+                for m, r in zip(to_score, results):
+                    p = r.probabilities
+                    sc = Score(mention_id=m.id, mention_revision=m.revision, model_id=mid, model_version=mver,
+                               label=r.sentiment, p_negative=p["negative"], p_neutral=p["neutral"],
+                               p_positive=p["positive"], stars=r.stars, language=r.language,
+                               topic_scores=dict(r.topic_scores), is_current=True)
+                    sc.topics = [ScoreTopic(topic=t, probability=r.topic_scores[t]) for t in r.topics]
+                    session.add(sc)
+                    if not m.language and r.language:
+                        m.language = r.language
+                    stats["scored"] += 1
+            bar.update(len(part))
+    echo(f"scored {stats['scored']} mentions, reused {stats['reactivated']} earlier scores ({mid} {mver})")
+    return stats
+
+
+@click.command("score")
+@click.option("--input", "input_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Score the texts of this JSONL file (`id`, `text` per line) instead of the store.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where file-mode results go (default: stdout).")
+@click.option("--batch-size", type=int, default=None, help="Texts per batch (default: sentiment.batch_size × 8).")
+@click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+@click.pass_context
+def command(ctx: click.Context, input_path: str | None, output_path: str | None, batch_size: int | None,
+            no_progress: bool) -> None:
+    """Score sentiment, stars and topics of stored mentions (or of a JSONL file)."""
+    app = ctx.obj
+    settings = app.settings
+    chunk = batch_size or settings.sentiment.batch_size * 8
+    if output_path and not input_path:
+        raise InputError("--output needs --input")
+    if input_path:
+        if input_path != "-" and not Path(input_path).exists():
+            raise InputError(f"no such file: {input_path}")
+        scorer = _scorer(settings)
+        src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
+        dst = sys.stdout if not output_path or output_path == "-" else open(output_path, "w", encoding="utf-8")
+        try:
+            failed = score_file(scorer, src, dst, chunk, show_progress=not no_progress)
+        finally:
+            if src is not sys.stdin:
+                src.close()
+            if dst is not sys.stdout:
+                dst.close()
+        if failed:
+            click.echo(f"{failed} line(s) could not be scored", err=True)
+            ctx.exit(1)
+        return
+    store = app.store()
+    scorer = _scorer(settings)
+    score_store(store, scorer, chunk, show_progress=not no_progress)

@@ -1,0 +1,103 @@
+"""`reviewwatch train`: train the sentiment and topic heads (LoRA adapter + linear heads).
+
+With `--data-dir` (the team's labelled folder, see sentiment/MODEL.md) it reproduces the shipped
+weights: same files, same split, same seed. With FILES it trains on those labelled JSONL files
+(`text`, `label`, optional `topics`), holding out a stable 10% for calibration.
+`--with-corrections` adds the analysts' corrections from the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reviewwatch.errors import InputError
+
+
+def corrections_examples(store: Any) -> list:
+    """The latest correction per mention (label and/or topics), as training examples."""
+    from sqlalchemy import select
+
+    from sentiment.data import LABELS, Example
+    from storage.models import Correction, Mention
+
+    out = {}
+    with store.session() as session:
+        rows = session.execute(
+            select(Correction, Mention.text, Mention.language).join(Mention, Mention.id == Correction.mention_id)
+            .order_by(Correction.mention_id, Correction.created_at, Correction.id))
+        for corr, text, lang in rows:
+            if corr.label_after not in LABELS and corr.topics_after is None:
+                continue
+            out[corr.mention_id] = Example(
+                id=f"correction-{corr.id}", text=text, label=corr.label_after if corr.label_after in LABELS else None,
+                lang=lang or "", topics=list(corr.topics_after) if corr.topics_after is not None else None,
+                source="corrections")
+    return list(out.values())
+
+
+@click.command("train")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False),
+              help="The team's labelled data folder (SemEval/UMSAB files): reproduces the shipped weights.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Where the adapter and heads go (default: sentiment.weights_dir or <data_dir>/models/heads).")
+@click.option("--work-dir", type=click.Path(file_okay=False), default=".train",
+              show_default=True, help="Checkpoints and log; training resumes from here.")
+@click.option("--epochs", type=int, default=5, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=6e-4, show_default=True)
+@click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per training text.")
+@click.option("--max-minutes", type=float, default=None, help="Stop (and finalise) after this long.")
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--threads", type=int, default=2, show_default=True)
+@click.option("--with-corrections", is_flag=True, help="Add the analysts' corrections from the store.")
+@click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists.")
+@click.pass_context
+def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, out_dir: str | None,
+            work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, max_minutes: float | None,
+            seed: int, threads: int, with_corrections: bool, no_resume: bool) -> None:
+    """Train the sentiment/topic heads (fixed seed, reproducible)."""
+    app = ctx.obj
+    settings = app.settings
+    if not files and not data_dir:
+        raise InputError("give labelled JSONL FILES or --data-dir")
+    logging.getLogger("sentiment.train").setLevel(logging.INFO)
+    from sentiment.convert import ensure_converted
+    from sentiment.data import build_splits, read_training_files
+    from sentiment.train import TrainConfig, run_training
+
+    sset = settings.sentiment
+    if sset.model:
+        model_path, base = sset.model, sset.model
+    else:
+        model_path, base = str(ensure_converted(Path(settings.data_dir) / "models")), "multilingual-e5-small"
+    if data_dir:
+        splits = build_splits(Path(data_dir))
+        train, dev = splits.train, splits.dev
+    else:
+        train, dev = [], []
+    if files:
+        for e in read_training_files([Path(f) for f in files]):
+            h = int(hashlib.sha1(e.id.encode()).hexdigest(), 16) % 10
+            (dev if h == 0 else train).append(e)
+    if with_corrections:
+        corr = corrections_examples(app.store())
+        click.echo(f"adding {len(corr)} analyst corrections")
+        train += corr
+    if not train or not dev:
+        raise InputError("not enough labelled rows to train and calibrate")
+    out = Path(out_dir or sset.weights_dir or Path(settings.data_dir) / "models" / "heads")
+    cfg = TrainConfig(model_path=model_path, out_dir=out, work_dir=Path(work_dir), epochs=epochs,
+                      batch_size=batch_size, lr=lr, max_length=max_length, max_minutes=max_minutes, seed=seed,
+                      threads=threads, base_model=base, local_only=not sset.allow_download)
+    click.echo(f"training on {len(train)} texts, calibrating on {len(dev)}; checkpoints in {work_dir}")
+    meta = run_training(cfg, train, dev, resume=not no_resume,
+                        meta_extra={"sources": sorted({e.source for e in train})})
+    click.echo(f"wrote {out}: dev {meta['dev']}")
+    if not sset.weights_dir and out.resolve() != (Path(__file__).parents[2] / "sentiment" / "weights").resolve():
+        click.echo(f"set sentiment.weights_dir = \"{out}\" to score with these weights")

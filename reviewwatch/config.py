@@ -1,0 +1,339 @@
+"""The one typed settings object: a TOML file plus `REVIEWWATCH_*` environment variables.
+
+The file is `reviewwatch.toml` unless `--config PATH` or `REVIEWWATCH_CONFIG` names another.
+Environment variables override the file (nested keys with `__`, e.g. `REVIEWWATCH_SMTP__HOST`).
+Secrets (the SMTP password, API tokens) are read from the environment only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from reviewwatch.errors import ConfigError
+from sentiment.settings import SentimentSettings
+
+DEFAULT_CONFIG_FILE = "reviewwatch.toml"
+ENV_PREFIX = "REVIEWWATCH_"
+SOURCE_TYPES = ("schema_org", "trustpilot", "mastodon", "feed", "app_store", "own_site", "reddit")
+SourceType = Literal["schema_org", "trustpilot", "mastodon", "feed", "app_store", "own_site", "reddit"]
+# Keys that hold secrets: refused in the file so that they never end up in a repository.
+SECRET_KEYS = {
+    ("smtp", "password"),
+    ("api", "read_tokens"),
+    ("api", "write_tokens"),
+    ("crawl", "reddit_client_secret"),
+}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """Where customers speak about a business: one spider, one target."""
+
+    type: SourceType
+    url: str | None = None
+    handle: str | None = None
+    query: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SourceConfig:
+        targets = [t for t in (self.url, self.handle, self.query) if t]
+        if len(targets) != 1:
+            raise ValueError("give exactly one of url, handle or query")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+        return self
+
+    @property
+    def target(self) -> str:
+        return self.url or self.handle or self.query or ""
+
+
+class ClaimConfig(_Strict):
+    """A service level the business declares, overall (no topic) or for one topic."""
+
+    topic: str | None = None
+    positive_share: float | None = Field(default=None, ge=0, le=1)
+    average_rating: float | None = Field(default=None, ge=0)
+    rating_scale: float = Field(default=5.0, gt=0)
+    stated_at: dt.date
+    # A prediction for a coming period ("2026-12" or "2026-W50") rather than a claim about now.
+    predicted_for: str | None = None
+
+    @model_validator(mode="after")
+    def _has_figure(self) -> ClaimConfig:
+        if self.positive_share is None and self.average_rating is None:
+            raise ValueError("a claim needs positive_share or average_rating")
+        if self.average_rating is not None and self.average_rating > self.rating_scale:
+            raise ValueError(
+                f"average_rating {self.average_rating} is above rating_scale {self.rating_scale}"
+            )
+        return self
+
+
+class DigestConfig(_Strict):
+    frequency: Literal["daily", "weekly"] = "daily"
+    send_at: dt.time = dt.time(8, 0)
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    negative_threshold: float = Field(default=0.6, ge=0, le=1)
+    max_stars: float = Field(default=2.0, ge=1, le=5)
+    all_quiet_email: bool = False
+    excerpt_chars: int = Field(default=600, ge=50, le=20_000)
+
+
+class BusinessConfig(_Strict):
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list)
+    website: str | None = None
+    timezone: str = "UTC"
+    owners: list[EmailStr] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    claims: list[ClaimConfig] = Field(default_factory=list)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(
+                f"id {value!r} must be a slug: lower-case letters, digits, '-' or '_'"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)")
+        return value
+
+    @property
+    def keywords(self) -> list[str]:
+        """The name and aliases: what a post must mention to be about this business."""
+        return [self.name, *self.aliases]
+
+
+class CrawlSettings(_Strict):
+    contact: str = Field(default="ops@example.invalid", description="Contact address in the User-Agent.")
+    concurrent_per_domain: int = Field(default=1, ge=1, le=2)
+    download_delay: float = Field(default=1.0, ge=0)
+    autothrottle: bool = True
+    first_crawl_pages: int = Field(default=5, ge=1)
+    max_pages: int = Field(default=50, ge=1)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_response_bytes: int = Field(default=10_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    retries: int = Field(default=3, ge=0, le=10)
+    text_max_chars: int = Field(default=20_000, ge=100)
+    # Retry waits: backoff_s * 2**attempt, or the server's Retry-After, never above max_wait_s.
+    retry_backoff_s: float = Field(default=2.0, ge=0)
+    retry_max_wait_s: float = Field(default=120.0, ge=0)
+    own_site_max_pages: int = Field(default=10, ge=1)
+    store_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Reddit's API needs an app's credentials (https://www.reddit.com/prefs/apps); secret: env only.
+    reddit_client_id: str | None = None
+    reddit_client_secret: SecretStr | None = None
+
+
+class SmtpSettings(_Strict):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    password: SecretStr | None = None  # environment only: REVIEWWATCH_SMTP__PASSWORD
+    sender: str = "reviewwatch@localhost"
+    timeout_s: float = Field(default=30.0, gt=0)
+    ca_file: Path | None = None  # extra CA bundle to trust (a private relay's certificate)
+
+
+class ApiSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    read_tokens: list[SecretStr] = Field(default_factory=list)  # environment only
+    write_tokens: list[SecretStr] = Field(default_factory=list)  # environment only
+    cors_origins: list[str] = Field(default_factory=list)
+    max_page_size: int = Field(default=500, ge=1, le=10_000)
+
+
+class GapSettings(_Strict):
+    min_mentions: int = Field(default=10, ge=1)
+    period_days: int = Field(default=90, ge=1)
+    prior_strength: float = Field(default=5.0, ge=0)
+    # Where small samples' mean stars are pulled: the middle of the 1..5 scale by default.
+    prior_stars: float = Field(default=3.0, ge=1, le=5)
+    recency_half_life_days: float | None = Field(default=None, gt=0)
+    risk_threshold: float = Field(default=0.15, ge=0, le=1)
+    # The positive share a service claim on the business's own site stands for, by wording.
+    own_site_levels: dict[str, float] = Field(
+        default_factory=lambda: {"superlative": 0.9, "strong": 0.85, "positive": 0.75}
+    )
+
+    @field_validator("own_site_levels")
+    @classmethod
+    def _levels(cls, value: dict[str, float]) -> dict[str, float]:
+        for level, share in value.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"own_site_levels.{level}: {share} is not a share between 0 and 1")
+        return value
+
+
+class ScheduleSettings(_Strict):
+    misfire_grace_s: int = Field(default=3600, ge=1)
+    crawl_timeout_s: int = Field(default=3600, ge=1)
+    retry_every_s: int = Field(default=300, ge=10)
+
+
+class Settings(BaseSettings):
+    """Everything reviewwatch reads from outside, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    languages: list[str] = Field(default_factory=lambda: ["en", "fr", "sv", "ru", "de", "es"])
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    gap: GapSettings = Field(default_factory=GapSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    businesses: list[BusinessConfig] = Field(default_factory=list)
+
+    # Where the settings came from; not a setting itself.
+    _source_file: Path | None = None
+
+    @field_validator("businesses")
+    @classmethod
+    def _unique_ids(cls, value: list[BusinessConfig]) -> list[BusinessConfig]:
+        seen: set[str] = set()
+        for business in value:
+            if business.id in seen:
+                raise ValueError(f"duplicate business id {business.id!r}")
+            seen.add(business.id)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init kwargs; the environment must win over it.
+        return (env_settings, init_settings)
+
+    @property
+    def source_file(self) -> Path | None:
+        return self._source_file
+
+    def business(self, business_id: str) -> BusinessConfig:
+        for business in self.businesses:
+            if business.id == business_id:
+                return business
+        known = ", ".join(b.id for b in self.businesses) or "none configured"
+        raise ConfigError(f"unknown business {business_id!r} (known: {known})")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'reviewwatch.db').as_posix()}"
+
+
+def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
+    """The configuration file to read: the option, else REVIEWWATCH_CONFIG, else the default."""
+    if explicit:
+        return Path(explicit)
+    return Path(environ.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG_FILE)
+
+
+def load_settings(path: Path, *, required: bool = False) -> Settings:
+    """Read and validate the settings; raise ConfigError naming file, key and problem."""
+    data: dict[str, Any] = {}
+    exists = path.is_file()
+    if exists:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+        _refuse_secrets_in_file(path, data)
+    elif required:
+        raise ConfigError(f"{path}: no such configuration file (create one with `reviewwatch init`)")
+    data.pop("config", None)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path if exists else None, exc)) from None
+    if exists:
+        settings._source_file = path
+        if not settings.data_dir.is_absolute():
+            # A relative data directory lives beside the file that names it.
+            settings.data_dir = (path.parent / settings.data_dir).resolve()
+    return settings
+
+
+def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
+    for section, key in SECRET_KEYS:
+        block = data.get(section)
+        if isinstance(block, Mapping) and key in block:
+            env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            raise ConfigError(
+                f"{path}: {section}.{key}: secrets are not read from files; set {env} instead"
+            )
+
+
+def _describe(path: Path | None, exc: ValidationError) -> str:
+    where = str(path) if path else "environment"
+    lines = []
+    for error in exc.errors(include_url=False):
+        key = _dotted(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "literal_error" and key.endswith(".type"):
+            message = f"unknown source type {error.get('input')!r} (known: {', '.join(SOURCE_TYPES)})"
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        lines.append(f"{where}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"

@@ -1,0 +1,312 @@
+"""Deliver digests exactly once per mention and recipient, retrying failed sends with back-off.
+
+A digest and its items are stored (pending, with its Message-ID) in one transaction before the
+first attempt; `UNIQUE(mention_id, recipient)` on digest_items keeps a mention in one digest per
+recipient. A send that fails leaves the digest pending (attempts, last_error, next_attempt_at);
+the next run resends that same digest before composing a new one for that recipient. If the
+process dies after the server accepted a message but before it was marked sent, the retry sends
+it again with the same Message-ID: at-least-once, de-duplicable by Message-ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from reviewwatch.config import BusinessConfig, Settings
+from reviewwatch.digest.compose import build_message, subject_for
+from reviewwatch.digest.gapinfo import latest_snapshot_id
+from reviewwatch.digest.gather import build_content, digest_config, gap_for, previous_digest
+from reviewwatch.digest.headers import new_message_id
+from reviewwatch.digest.select import describe_mentions, select_negative
+from reviewwatch.digest.send import OutboxTransport, SmtpTransport, Transport
+from reviewwatch.errors import StoreError
+from storage.db import Store
+from storage.models import Business, Digest, DigestItem, utcnow
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE = dt.timedelta(minutes=5)
+BACKOFF_CAP = dt.timedelta(hours=6)
+# While one run is sending a digest, others leave it alone for this long.
+LEASE = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    business: str
+    recipient: str
+    message_id: str
+    status: str  # "sent", "pending" (failed, will be retried), "waiting" (back-off), "written"
+    mentions: int
+    error: str | None = None
+    path: Path | None = None
+
+
+@dataclass(slots=True)
+class DigestRun:
+    business: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before attempt `attempts + 1`: 5 min, 10, 20, ... capped at 6 hours."""
+    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_CAP)
+
+
+def send_digests(
+    store: Store,
+    settings: Settings,
+    business_slug: str,
+    *,
+    transport: Transport | None = None,
+    now: dt.datetime | None = None,
+) -> DigestRun:
+    """Retry the business's due pending digests, then compose and send new ones per owner."""
+    now = now or utcnow()
+    transport = transport or SmtpTransport(settings.smtp)
+    config = settings.business(business_slug)
+    business_id = business_id_of(store, business_slug)
+    run = DigestRun(business_slug)
+    blocked: set[str] = set()
+    for digest_id, recipient, due_at in _pending(store, business_id):
+        if due_at is not None and due_at > now:
+            blocked.add(recipient)
+            run.outcomes.append(_waiting(store, digest_id, business_slug))
+            continue
+        outcome = attempt(store, settings, digest_id, transport, now)
+        run.outcomes.append(outcome)
+        if outcome.status != "sent":
+            blocked.add(recipient)
+    for recipient in recipients(config):
+        if recipient in blocked:
+            continue
+        digest_id = create_digest(store, settings, config, business_id, recipient, now)
+        if digest_id is not None:
+            run.outcomes.append(attempt(store, settings, digest_id, transport, now))
+    return run
+
+
+def retry_due(
+    store: Store,
+    settings: Settings,
+    *,
+    transport: Transport | None = None,
+    now: dt.datetime | None = None,
+) -> list[Outcome]:
+    """Resend every pending digest (all businesses) whose back-off has passed."""
+    now = now or utcnow()
+    transport = transport or SmtpTransport(settings.smtp)
+    with store.session() as session:
+        due = session.scalars(
+            select(Digest.id).where(Digest.status == "pending", _due(now)).order_by(Digest.id)
+        ).all()
+    return [attempt(store, settings, digest_id, transport, now) for digest_id in due]
+
+
+def create_digest(
+    store: Store,
+    settings: Settings,
+    config: BusinessConfig,
+    business_id: int,
+    recipient: str,
+    now: dt.datetime,
+) -> int | None:
+    """Store a pending digest with its items (one transaction); None if there is nothing to send."""
+    try:
+        with store.transaction() as session:
+            selected = select_negative(session, business_id, recipient, config.digest)
+            if not selected and not config.digest.all_quiet_email:
+                return None
+            business = session.get_one(Business, business_id)
+            snapshot_id = latest_snapshot_id(session, business_id)
+            previous = previous_digest(session, business_id, recipient)
+            gap = gap_for(session, settings, business, snapshot_id, previous)
+            digest = Digest(
+                business_id=business_id,
+                recipient=recipient,
+                message_id=new_message_id(settings.smtp.sender),
+                subject=subject_for(business.name, len(selected), len(gap.at_risk)),
+                status="pending",
+                attempts=0,
+                gap_snapshot_id=snapshot_id,
+                created_at=now,
+            )
+            session.add(digest)
+            session.flush()
+            session.add_all(
+                DigestItem(digest_id=digest.id, mention_id=item.mention.id, recipient=recipient)
+                for item in selected
+            )
+            session.flush()
+            return digest.id
+    except IntegrityError:
+        # Another run stored a digest holding some of these mentions first: they go out there.
+        log.warning("%s: a concurrent run claimed mentions for %s; skipping", config.id, recipient)
+        return None
+
+
+def attempt(
+    store: Store, settings: Settings, digest_id: int, transport: Transport, now: dt.datetime
+) -> Outcome:
+    """One delivery attempt of a stored digest; its state in the store says how it went."""
+    with store.transaction() as session:
+        # Claim it (a short lease) so that a concurrent run does not send it at the same time.
+        claimed = session.execute(
+            update(Digest)
+            .where(Digest.id == digest_id, Digest.status == "pending", _due(now))
+            .values(next_attempt_at=now + LEASE)
+        ).rowcount
+        digest = session.get_one(Digest, digest_id)
+        slug = session.get_one(Business, digest.business_id).slug
+        mentions = item_count(session, digest_id)
+    if claimed != 1:
+        return Outcome(slug, digest.recipient, digest.message_id, "waiting", mentions)
+    message, error = _compose(store, settings, digest_id)
+    if message is not None:
+        error = _send(transport, message, digest.recipient)
+    _record(store, digest_id, error, now)
+    if error:
+        log.warning(
+            "%s: digest %s to %s not sent: %s", slug, digest.message_id, digest.recipient, error
+        )
+    else:
+        log.info(
+            "%s: digest %s sent to %s (%d mentions)",
+            slug,
+            digest.message_id,
+            digest.recipient,
+            mentions,
+        )
+    written = transport.written if isinstance(transport, OutboxTransport) else []
+    return Outcome(
+        slug,
+        digest.recipient,
+        digest.message_id,
+        "sent" if error is None else "pending",
+        mentions,
+        error,
+        written[-1] if written else None,
+    )
+
+
+def _compose(
+    store: Store, settings: Settings, digest_id: int
+) -> tuple[EmailMessage | None, str | None]:
+    try:
+        with store.session() as session:  # read only: no lock held while the gap is computed
+            return message_for(session, settings, session.get_one(Digest, digest_id)), None
+    except Exception as exc:  # noqa: BLE001 - recorded on the digest, retried later
+        log.exception("composing digest %s failed", digest_id)
+        return None, f"composing failed: {exc}"
+
+
+def _send(transport: Transport, message: EmailMessage, recipient: str) -> str | None:
+    try:
+        transport.send(message, recipient)
+    except Exception as exc:  # noqa: BLE001 - any failure leaves the digest pending
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def message_for(session: Session, settings: Settings, digest: Digest) -> EmailMessage:
+    """The email of a stored digest, rebuilt from its items: identical items on every attempt."""
+    business = session.get_one(Business, digest.business_id)
+    config = digest_config(settings, business.slug)
+    ids = session.scalars(
+        select(DigestItem.mention_id).where(DigestItem.digest_id == digest.id)
+    ).all()
+    selected = describe_mentions(session, ids, config)
+    previous = previous_digest(session, business.id, digest.recipient, before_id=digest.id)
+    content = build_content(
+        session,
+        settings,
+        business,
+        selected,
+        since=previous.created_at if previous else None,
+        until=digest.created_at,
+        gap=gap_for(session, settings, business, digest.gap_snapshot_id, previous),
+    )
+    return build_message(
+        content,
+        subject=digest.subject,
+        sender=settings.smtp.sender,
+        recipient=digest.recipient,
+        message_id=digest.message_id,
+        date=digest.created_at,
+    )
+
+
+def _record(store: Store, digest_id: int, error: str | None, now: dt.datetime) -> None:
+    with store.transaction() as session:
+        digest = session.get_one(Digest, digest_id)
+        digest.attempts += 1
+        if error is None:
+            digest.status, digest.sent_at = "sent", now
+            digest.last_error, digest.next_attempt_at = None, None
+        else:
+            digest.last_error = error[:2000]
+            digest.next_attempt_at = now + backoff(digest.attempts)
+
+
+def business_id_of(store: Store, slug: str) -> int:
+    with store.session() as session:
+        business_id = session.scalar(select(Business.id).where(Business.slug == slug))
+    if business_id is None:
+        raise StoreError(f"business {slug!r} is not in the store (is the configuration synced?)")
+    return business_id
+
+
+def pending_query(business_id: int) -> Select[tuple[Digest]]:
+    return (
+        select(Digest)
+        .where(Digest.business_id == business_id, Digest.status == "pending")
+        .order_by(Digest.id)
+    )
+
+
+def _pending(store: Store, business_id: int) -> list[tuple[int, str, dt.datetime | None]]:
+    with store.session() as session:
+        return [
+            (d.id, d.recipient, d.next_attempt_at)
+            for d in session.scalars(pending_query(business_id))
+        ]
+
+
+def _waiting(store: Store, digest_id: int, slug: str) -> Outcome:
+    with store.session() as session:
+        digest = session.get_one(Digest, digest_id)
+        return Outcome(
+            slug,
+            digest.recipient,
+            digest.message_id,
+            "waiting",
+            item_count(session, digest_id),
+            digest.last_error,
+        )
+
+
+def item_count(session: Session, digest_id: int) -> int:
+    return len(
+        session.scalars(select(DigestItem.id).where(DigestItem.digest_id == digest_id)).all()
+    )
+
+
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    return or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now)
+
+
+def recipients(config: BusinessConfig) -> list[str]:
+    seen: dict[str, None] = {}
+    for owner in config.owners:
+        seen.setdefault(str(owner), None)
+    return list(seen)

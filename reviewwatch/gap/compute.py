@@ -1,0 +1,99 @@
+"""`compute_gap`: the business's claims against what its customers said in a window.
+
+Governed by the `[gap]` settings: `period_days` (default window), `min_mentions`,
+`prior_strength`, `prior_stars`, `recency_half_life_days`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from reviewwatch.config import Settings
+from reviewwatch.errors import InputError
+from reviewwatch.gap import perceived as pc
+from reviewwatch.gap.claims import active_claims, business_by_slug
+from reviewwatch.gap.periods import parse_period, trend_granularity
+from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method
+from reviewwatch.gap.verdict import ClaimResult, evaluate
+from storage.models import Claim, utcnow
+
+Window = tuple[dt.datetime | None, dt.datetime]
+
+
+def compute_gap(
+    session: Session,
+    settings: Settings,
+    business_slug: str,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> GapReport:
+    """The gap report over [since, until): by default the last `gap.period_days` days."""
+    gs = settings.gap
+    now = utcnow()
+    until = until or now
+    since = since if since is not None else until - dt.timedelta(days=gs.period_days)
+    if since >= until:
+        raise InputError(f"the window starts ({since:%Y-%m-%d}) after it ends ({until:%Y-%m-%d})")
+    business = business_by_slug(session, business_slug)
+    granularity = trend_granularity(since, until)
+    cache: dict[Window, tuple[list[pc.Observation], list[float], int]] = {}
+
+    def observed(window: Window) -> tuple[list[pc.Observation], list[float], int]:
+        if window not in cache:
+            observations, unscored = pc.load_observations(session, business.id, *window)
+            weights = pc.recency_weights(observations, window[1], gs.recency_half_life_days)
+            cache[window] = (observations, weights, unscored)
+        return cache[window]
+
+    observations, weights, unscored = observed((since, until))
+    results: list[ClaimResult] = []
+    calibration: list[ClaimResult] = []
+    for claim in active_claims(session, business.id):
+        window = claim_window(claim, (since, until))
+        claim_obs, claim_weights, _ = observed(window)
+        result = evaluate(
+            claim, claim_obs, claim_weights, gs, window=window, granularity=granularity, now=now
+        )
+        (calibration if claim.kind == "prediction" else results).append(result)
+    breakdowns = {
+        name: [
+            Group(key, pc.aggregate(members, member_weights, gs))
+            for key, (members, member_weights) in pc.group(
+                observations, weights, pc.GROUPINGS[name]
+            ).items()
+        ]
+        for name in BREAKDOWNS
+    }
+    return GapReport(
+        business_slug=business.slug,
+        business_name=business.name,
+        generated_at=now,
+        since=since,
+        until=until,
+        granularity=granularity,
+        method=Method(
+            gs.min_mentions,
+            gs.prior_strength,
+            gs.prior_stars,
+            gs.recency_half_life_days,
+            gs.risk_threshold,
+        ),
+        overall=pc.aggregate(observations, weights, gs),
+        unscored=unscored,
+        breakdowns=breakdowns,
+        claims=results,
+        calibration=calibration,
+    )
+
+
+def claim_window(claim: Claim, report_window: Window) -> Window:
+    """Predictions and survey results are about their own period; other claims, the report's."""
+    if claim.period and (claim.kind == "prediction" or claim.origin == "survey"):
+        try:
+            return parse_period(claim.period)
+        except InputError:
+            return report_window  # a period we cannot read: compare with the report's window
+    return report_window

@@ -1,0 +1,288 @@
+"""What customers say, from the store: one observation per counted mention, and its aggregates.
+
+Counted: the business's mentions that are not its own posts, not deleted and not duplicates, with
+a current score or an analyst's label. An analyst's correction overrides the model (per field,
+the latest correction that sets it wins). Governed by `gap.prior_strength`, `gap.prior_stars`
+and `gap.recency_half_life_days`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from reviewwatch.config import GapSettings
+from reviewwatch.gap import stats
+from storage.models import Correction, Mention, Score, ScoreTopic, Source
+
+LABELS = ("negative", "neutral", "positive")
+UNKNOWN_LANGUAGE = "und"
+TEXT_PREFIX = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One counted mention: its final label, stars on 1..5 and topics, and where it came from."""
+
+    mention_id: int
+    label: str
+    stars: float | None
+    topics: frozenset[str]
+    source_type: str
+    language: str | None
+    at: dt.datetime
+    text: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Perceived:
+    """Aggregates of a set of observations."""
+
+    mentions: int
+    effective_mentions: float
+    positive: int
+    neutral: int
+    negative: int
+    rated_mentions: int
+    positive_share: stats.Estimate | None
+    negative_share: stats.Estimate | None
+    net_sentiment: float | None
+    mean_stars: stats.Estimate | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mentions": self.mentions,
+            "effective_mentions": round(self.effective_mentions, 6),
+            "positive": self.positive,
+            "neutral": self.neutral,
+            "negative": self.negative,
+            "rated_mentions": self.rated_mentions,
+            "positive_share": _est(self.positive_share),
+            "negative_share": _est(self.negative_share),
+            "net_sentiment": None if self.net_sentiment is None else round(self.net_sentiment, 6),
+            "mean_stars": _est(self.mean_stars),
+        }
+
+
+def _est(estimate: stats.Estimate | None) -> dict[str, float] | None:
+    return None if estimate is None else estimate.to_dict()
+
+
+def counted_at() -> Any:
+    """When a mention counts: its publication date, else when it was first seen."""
+    return func.coalesce(Mention.published_at, Mention.first_seen_at)
+
+
+def _counted(
+    query: Select[Any], business_id: int, since: dt.datetime | None, until: dt.datetime | None
+) -> Select[Any]:
+    query = query.where(
+        Mention.business_id == business_id,
+        Mention.is_own.is_(False),
+        Mention.deleted_at.is_(None),
+        Mention.duplicate_of_id.is_(None),
+    )
+    if since is not None:
+        query = query.where(counted_at() >= since)
+    if until is not None:
+        query = query.where(counted_at() < until)
+    return query
+
+
+def load_observations(
+    session: Session,
+    business_id: int,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> tuple[list[Observation], int]:
+    """The counted observations in [since, until), and how many mentions await a score."""
+    current = and_(Score.mention_id == Mention.id, Score.is_current.is_(True))
+    rows = session.execute(
+        _counted(
+            select(
+                Mention.id,
+                Mention.rating_normalised,
+                Mention.language,
+                counted_at(),
+                # only an excerpt is ever quoted: a bounded prefix keeps memory flat
+                func.substr(Mention.text, 1, TEXT_PREFIX),
+                Mention.url,
+                Source.type,
+                Score.id,
+                Score.label,
+                Score.stars,
+                Score.language,
+            )
+            .join(Source, Source.id == Mention.source_id)
+            .outerjoin(Score, current),
+            business_id,
+            since,
+            until,
+        ).order_by(Mention.id)
+    ).all()
+    topics = _model_topics(session, business_id, since, until)
+    corrections = _corrections(session, business_id, since, until)
+    observations: list[Observation] = []
+    unscored = 0
+    for row in rows:
+        mention_id, normalised, language, at, text, url = row[:6]
+        source_type, score_id, label, model_stars, detected = row[6:]
+        fixed_label, fixed_topics = corrections.get(mention_id, (None, None))
+        final_label = fixed_label or label
+        if final_label not in LABELS:
+            unscored += 1
+            continue
+        observations.append(
+            Observation(
+                mention_id=mention_id,
+                label=final_label,
+                stars=_stars(normalised, model_stars),
+                topics=frozenset(
+                    fixed_topics if fixed_topics is not None else topics.get(score_id, ())
+                ),
+                source_type=source_type,
+                language=language or detected,
+                at=_utc(at),
+                text=text or "",
+                url=url,
+            )
+        )
+    return observations, unscored
+
+
+def _utc(value: dt.datetime | str) -> dt.datetime:
+    """The counted timestamp as an aware UTC datetime, whatever the driver hands back."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _stars(rating_normalised: float | None, model_stars: float | None) -> float | None:
+    """The reviewer's own rating on 1..5 when given (any scale), else the model's estimate."""
+    if rating_normalised is not None:
+        return 1.0 + 4.0 * min(1.0, max(0.0, rating_normalised))
+    if model_stars is not None:
+        return min(5.0, max(1.0, model_stars))
+    return None
+
+
+def _model_topics(
+    session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None
+) -> dict[int, set[str]]:
+    query = _counted(
+        select(ScoreTopic.score_id, ScoreTopic.topic)
+        .join(Score, Score.id == ScoreTopic.score_id)
+        .join(Mention, Mention.id == Score.mention_id)
+        .where(Score.is_current.is_(True)),
+        business_id,
+        since,
+        until,
+    )
+    topics: dict[int, set[str]] = defaultdict(set)
+    for score_id, topic in session.execute(query):
+        topics[score_id].add(topic)
+    return topics
+
+
+def _corrections(
+    session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None
+) -> dict[int, tuple[str | None, list[str] | None]]:
+    query = _counted(
+        select(Correction.mention_id, Correction.label_after, Correction.topics_after).join(
+            Mention, Mention.id == Correction.mention_id
+        ),
+        business_id,
+        since,
+        until,
+    ).order_by(Correction.created_at, Correction.id)
+    fixed: dict[int, tuple[str | None, list[str] | None]] = {}
+    for mention_id, label, topics in session.execute(query):
+        old_label, old_topics = fixed.get(mention_id, (None, None))
+        fixed[mention_id] = (
+            label if label in LABELS else old_label,
+            list(topics) if topics is not None else old_topics,
+        )
+    return fixed
+
+
+def recency_weights(
+    observations: Sequence[Observation], until: dt.datetime, half_life_days: float | None
+) -> list[float]:
+    """1 each, or halved every `half_life_days` of age before `until` when weighting is on."""
+    if not half_life_days:
+        return [1.0] * len(observations)
+    ages = [max(0.0, (until - o.at).total_seconds() / 86400.0) for o in observations]
+    return [0.5 ** (age / half_life_days) for age in ages]
+
+
+def aggregate(
+    observations: Sequence[Observation], weights: Sequence[float], settings: GapSettings
+) -> Perceived:
+    counts = dict.fromkeys(LABELS, 0)
+    mass = dict.fromkeys(LABELS, 0.0)
+    stars: list[float] = []
+    star_weights: list[float] = []
+    for observation, weight in zip(observations, weights, strict=True):
+        counts[observation.label] += 1
+        mass[observation.label] += weight
+        if observation.stars is not None:
+            stars.append(observation.stars)
+            star_weights.append(weight)
+    total, size = sum(weights), stats.effective_size(weights)
+    mean = None
+    if stars:
+        mean = stats.smoothed_mean(
+            stars, star_weights, prior=settings.prior_stars, strength=settings.prior_strength
+        )
+    return Perceived(
+        mentions=len(observations),
+        effective_mentions=size,
+        positive=counts["positive"],
+        neutral=counts["neutral"],
+        negative=counts["negative"],
+        rated_mentions=len(stars),
+        positive_share=stats.wilson(mass["positive"] / total * size, size) if total else None,
+        negative_share=stats.wilson(mass["negative"] / total * size, size) if total else None,
+        net_sentiment=stats.net_sentiment(mass["positive"], mass["negative"]),
+        mean_stars=mean,
+    )
+
+
+def week_key(at: dt.datetime) -> str:
+    year, week, _ = at.astimezone(dt.UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_key(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m")
+
+
+GROUPINGS: dict[str, Callable[[Observation], Iterable[str]]] = {
+    "topic": lambda o: sorted(o.topics),
+    "source": lambda o: [o.source_type],
+    "language": lambda o: [o.language or UNKNOWN_LANGUAGE],
+    "week": lambda o: [week_key(o.at)],
+    "month": lambda o: [month_key(o.at)],
+}
+
+
+def group(
+    observations: Sequence[Observation],
+    weights: Sequence[float],
+    keys: Callable[[Observation], Iterable[str]],
+) -> dict[str, tuple[list[Observation], list[float]]]:
+    """Observations (and their weights) per key, keys in sorted order; one may fall in several."""
+    groups: dict[str, tuple[list[Observation], list[float]]] = {}
+    for observation, weight in zip(observations, weights, strict=True):
+        for key in keys(observation):
+            members, member_weights = groups.setdefault(key, ([], []))
+            members.append(observation)
+            member_weights.append(weight)
+    return dict(sorted(groups.items()))

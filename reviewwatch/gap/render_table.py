@@ -1,0 +1,113 @@
+"""The gap report as rich terminal tables: one row per claim, then per topic, then predictions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+VERDICT_STYLE = {
+    "supported": "green",
+    "overstated": "bold red",
+    "understated": "cyan",
+    "not enough evidence": "dim",
+}
+
+
+def figure(value: float | None, metric: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0%}" if metric == "positive_share" else f"{value:.2f}"
+
+
+def interval(estimate: dict[str, float] | None, metric: str) -> str:
+    if estimate is None:
+        return "–"
+    return (
+        f"{figure(estimate['value'], metric)} "
+        f"({figure(estimate['low'], metric)}–{figure(estimate['high'], metric)})"
+    )
+
+
+def gap_text(gap: dict[str, float] | None, metric: str) -> str:
+    if gap is None:
+        return "–"
+    if metric == "positive_share":
+        return f"{gap['value'] * 100:+.0f} pts ({gap['low'] * 100:+.0f}…{gap['high'] * 100:+.0f})"
+    return f"{gap['value']:+.2f} ({gap['low']:+.2f}…{gap['high']:+.2f})"
+
+
+def claims_table(report: dict[str, Any], rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("claim", "topic", "period", "claimed", "perceived (95%)", "gap", "n", "verdict"):
+        table.add_column(column, justify="right" if column in {"claimed", "n"} else "left")
+    for item in rows:
+        metric = item["metric"]
+        claimed = figure(item["claimed"], metric)
+        if item["metric"] == "average_rating":
+            claimed += f"/{item['scale'] or 5:g}"
+        verdict = item["verdict"] + (
+            ""
+            if item["status"] == "complete" or item["kind"] == "claim"
+            else f" ({item['status']})"
+        )
+        table.add_row(
+            escape(item["label"]),
+            escape(item["topic"] or "all"),
+            escape(_period(item, report)),
+            claimed,
+            interval(item["perceived"], metric),
+            gap_text(item["gap"], metric),
+            str(item["mentions"]),
+            f"[{VERDICT_STYLE.get(item['verdict'], '')}]{escape(verdict)}[/]",
+        )
+    return table
+
+
+def _period(item: dict[str, Any], report: dict[str, Any]) -> str:
+    if item["period"]:
+        return str(item["period"])
+    since, until = report["window"]["since"], report["window"]["until"]
+    return f"{(since or '…')[:10]}..{until[:10]}"
+
+
+def topics_table(report: dict[str, Any]) -> Table:
+    table = Table(title="perceived, per topic", title_justify="left")
+    for column in ("topic", "n", "positive (95%)", "negative (95%)", "net", "stars (95%)"):
+        table.add_column(column, justify="right" if column in {"n", "net"} else "left")
+    for group in [{"key": "all", **report["overall"]}, *report["breakdowns"]["topic"]]:
+        net = group["net_sentiment"]
+        table.add_row(
+            escape(group["key"]),
+            str(group["mentions"]),
+            interval(group["positive_share"], "positive_share"),
+            interval(group["negative_share"], "positive_share"),
+            "–" if net is None else f"{net:+.2f}",
+            interval(group["mean_stars"], "stars"),
+        )
+    return table
+
+
+def print_report(report: dict[str, Any], console: Console) -> None:
+    """Print one business's report (the dict of `GapReport.to_dict()`)."""
+    business = report["business"]
+    window = report["window"]
+    console.print(
+        f"[bold]{escape(business['name'])}[/] ({escape(business['slug'])}): "
+        f"{(window['since'] or '…')[:10]} to {window['until'][:10]}, "
+        f"{report['overall']['mentions']} mentions counted"
+        + (
+            f", {report['unscored_mentions']} awaiting a score"
+            if report["unscored_mentions"]
+            else ""
+        )
+    )
+    if report["claims"]:
+        console.print(claims_table(report, report["claims"], "claimed versus perceived"))
+    else:
+        console.print("no claims: declare some in the configuration or import a survey")
+    console.print(topics_table(report))
+    if report["calibration"]:
+        console.print(claims_table(report, report["calibration"], "predictions versus what came"))

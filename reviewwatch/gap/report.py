@@ -1,0 +1,99 @@
+"""The gap report: a dataclass whose `to_dict()` is the stable JSON schema in `gap.schema.json`.
+
+`SCHEMA_VERSION` changes only when a field changes meaning or disappears; new fields may be added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from reviewwatch.gap.perceived import Perceived
+from reviewwatch.gap.verdict import ClaimResult
+
+SCHEMA_VERSION = 1
+CONFIDENCE = 0.95
+BREAKDOWNS = ("topic", "source", "language", "week", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The perceived figures of one topic, source type, language or period."""
+
+    key: str
+    perceived: Perceived
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, **self.perceived.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    min_mentions: int
+    prior_strength: float
+    prior_stars: float
+    recency_half_life_days: float | None
+    risk_threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "confidence": CONFIDENCE,
+            "share_interval": "wilson",
+            "stars_interval": "normal",
+            "min_mentions": self.min_mentions,
+            "prior_strength": self.prior_strength,
+            "prior_stars": self.prior_stars,
+            "recency_half_life_days": self.recency_half_life_days,
+            "risk_threshold": self.risk_threshold,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GapReport:
+    business_slug: str
+    business_name: str
+    generated_at: dt.datetime
+    since: dt.datetime | None
+    until: dt.datetime
+    granularity: str
+    method: Method
+    overall: Perceived
+    unscored: int
+    breakdowns: dict[str, list[Group]] = field(default_factory=dict)
+    claims: list[ClaimResult] = field(default_factory=list)
+    calibration: list[ClaimResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "business": {"slug": self.business_slug, "name": self.business_name},
+            "generated_at": self.generated_at.isoformat(),
+            "window": {
+                "since": None if self.since is None else self.since.isoformat(),
+                "until": self.until.isoformat(),
+                "granularity": self.granularity,
+            },
+            "method": self.method.to_dict(),
+            "overall": self.overall.to_dict(),
+            "unscored_mentions": self.unscored,
+            "breakdowns": {
+                name: [g.to_dict() for g in self.breakdowns.get(name, [])] for name in BREAKDOWNS
+            },
+            "claims": [c.to_dict() for c in self.claims],
+            "calibration": [c.to_dict() for c in self.calibration],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+
+def json_schema() -> dict[str, Any]:
+    """The report's JSON Schema (draft 2020-12), as shipped in the package."""
+    text = (
+        resources.files("reviewwatch.gap").joinpath("gap.schema.json").read_text(encoding="utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -1,0 +1,211 @@
+"""The daemon: APScheduler 3.x runs each business's cycle at its local time, plus digest retries.
+
+Jobs live in the project's database (table `apscheduler_jobs`, APScheduler's own), with stable
+ids `cycle:<business id>`, `coalesce=True`, `max_instances=1` and `misfire_grace_time` from
+`schedule.misfire_grace_s`. A restart keeps a job whose trigger is unchanged (so a run missed
+while the daemon was down still happens once, within the grace time) and never duplicates one.
+SIGTERM and SIGINT stop the daemon after the running stage of any running cycle.
+Settings: `businesses[].digest.{frequency,send_at,weekday}`, `businesses[].timezone`, `schedule`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from reviewwatch.config import BusinessConfig, Settings
+from storage.db import Store
+
+log = logging.getLogger("reviewwatch.scheduler")
+JOB_TABLE = "apscheduler_jobs"
+CYCLE_PREFIX = "cycle:"
+RETRY_JOB = "digests:retry"
+# Textual references: the job store keeps a function's name and the business id, never settings.
+CYCLE_FUNC = "scheduler:cycle_job"
+RETRY_FUNC = "scheduler:retry_job"
+WORKERS = 4
+
+Runner = Callable[[str, Callable[[], bool]], object]
+
+
+@dataclass(slots=True)
+class JobSync:
+    added: list[str] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def cycle_trigger(business: BusinessConfig) -> CronTrigger:
+    """Daily (or weekly on `weekday`) at `send_at`, in the business's own time zone."""
+    at = business.digest.send_at
+    fields: dict[str, Any] = {"hour": at.hour, "minute": at.minute, "second": at.second}
+    if business.digest.frequency == "weekly":
+        fields["day_of_week"] = business.digest.weekday
+    return CronTrigger(timezone=ZoneInfo(business.timezone), **fields)
+
+
+class _Scheduler(BackgroundScheduler):
+    def _process_jobs(self) -> float | None:
+        # APScheduler 3 wakes its loop once more on shutdown and would then "run" due jobs on the
+        # shut-down executor: the submission fails but the job is moved to its next time, so the
+        # run would be lost. Only a running scheduler processes jobs.
+        if self.state != STATE_RUNNING:
+            return None
+        wait: float | None = super()._process_jobs()
+        return wait
+
+
+def make_scheduler(store: Store, settings: Settings) -> BackgroundScheduler:
+    return _Scheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=WORKERS)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.schedule.misfire_grace_s,
+        },
+        timezone="UTC",
+    )
+
+
+def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> JobSync:
+    """Make the stored jobs match the configuration: one cycle per business, one retry job."""
+    sync = JobSync()
+    wanted: dict[str, tuple[str, BaseTrigger, list[str]]] = {
+        f"{CYCLE_PREFIX}{b.id}": (CYCLE_FUNC, cycle_trigger(b), [b.id]) for b in settings.businesses
+    }
+    wanted[RETRY_JOB] = (RETRY_FUNC, IntervalTrigger(seconds=settings.schedule.retry_every_s), [])
+    for job_id, (func, trigger, args) in wanted.items():
+        job = scheduler.get_job(job_id)
+        if job is not None and _same(job, func, trigger, args):
+            if job.misfire_grace_time != settings.schedule.misfire_grace_s:
+                job.modify(misfire_grace_time=settings.schedule.misfire_grace_s)
+            sync.kept.append(job_id)
+            continue
+        scheduler.add_job(func, trigger, args=args, id=job_id, name=job_id, replace_existing=True)
+        (sync.added if job is None else sync.rescheduled).append(job_id)
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            job.remove()
+            sync.removed.append(job.id)
+    return sync
+
+
+def _same(job: Job, func: str, trigger: BaseTrigger, args: list[str]) -> bool:
+    return job.func_ref == func and _key(job.trigger) == _key(trigger) and list(job.args) == args
+
+
+def _key(trigger: BaseTrigger) -> str:
+    # An interval trigger's repr holds its start date (its creation time): compare the interval.
+    if isinstance(trigger, IntervalTrigger):
+        return f"interval {trigger.interval}"
+    return repr(trigger)
+
+
+# The running daemon, for the job functions (APScheduler calls them by name).
+_daemon: Daemon | None = None
+
+
+def cycle_job(business_slug: str) -> None:
+    daemon = _current()
+    if daemon.stopping.is_set():
+        return
+    daemon.runner(business_slug, daemon.stopping.is_set)
+
+
+def retry_job() -> None:
+    from reviewwatch.digest.deliver import retry_due
+
+    daemon = _current()
+    if not daemon.stopping.is_set():
+        retry_due(daemon.store, daemon.settings)
+
+
+def _current() -> Daemon:
+    if _daemon is None:
+        raise RuntimeError("no scheduler daemon is running in this process")
+    return _daemon
+
+
+def default_runner(settings: Settings, store: Store) -> Runner:
+    def run(business_slug: str, should_stop: Callable[[], bool]) -> object:
+        from reviewwatch.cycle import run_cycle
+
+        return run_cycle(settings, business_slug, store=store, should_stop=should_stop)
+
+    return run
+
+
+class Daemon:
+    """The scheduler with its store; `serve()` runs in the foreground until a signal stops it."""
+
+    def __init__(self, settings: Settings, store: Store, runner: Runner | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner or default_runner(settings, store)
+        self.stopping = threading.Event()
+        self.scheduler = make_scheduler(store, settings)
+
+    def start(self) -> JobSync:
+        global _daemon
+        _daemon = self
+        # Paused while the jobs are reconciled, so nothing fires from a half-updated store.
+        self.scheduler.start(paused=True)
+        sync = sync_jobs(self.scheduler, self.settings)
+        self.scheduler.resume()
+        for job in self.scheduler.get_jobs():
+            log.info("job %s: next run %s", job.id, job.next_run_time)
+        return sync
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    def shutdown(self) -> None:
+        """Stop firing jobs; wait for running cycles to finish their current stage."""
+        global _daemon
+        self.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        if _daemon is self:
+            _daemon = None
+
+    def serve(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly."""
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("%s received: stopping after the running step", signal.Signals(signum).name)
+            self.stopping.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            sync = self.start()
+            log.info(
+                "scheduler started: %d jobs (added %d, rescheduled %d, kept %d, removed %d)",
+                len(self.scheduler.get_jobs()),
+                len(sync.added),
+                len(sync.rescheduled),
+                len(sync.kept),
+                len(sync.removed),
+            )
+            self.stopping.wait()
+        finally:
+            self.shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("scheduler stopped")

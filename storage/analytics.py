@@ -1,0 +1,249 @@
+"""Aggregates for analysts: sentiment over time and per topic, with Wilson 95% intervals.
+
+Buckets are UTC days, ISO weeks (starting Monday) or months, computed in SQL per backend.
+The filters are those of `storage.queries.MentionFilter`; corrections win over the model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    select,
+    table,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from storage.rollup import rollup_can_answer, rollup_source
+from storage.queries import (
+    SCORE_TOPICS,
+    V_CORRECTED_TOPICS,
+    V_MENTIONS,
+    MentionFilter,
+    filter_clauses,
+)
+
+Bucket = Literal["day", "week", "month"]
+Z_95 = 1.959964
+COUNT_COLUMNS = ("mentions", "positive", "neutral", "negative")
+
+
+def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float | None, float | None]:
+    """Wilson score interval for a proportion; (None, None) when there is no observation."""
+    if n <= 0:
+        return None, None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bucket_expression(dialect: str, bucket: Bucket, col: Any) -> ColumnElement[Any]:
+    """The first day of `col`'s bucket, as an ISO date string on SQLite and a DATE elsewhere."""
+    if dialect == "sqlite":
+        if bucket == "day":
+            return func.date(col)
+        if bucket == "week":
+            return func.date(col, "-6 days", "weekday 1")
+        return func.strftime("%Y-%m-01", col)
+    return cast(func.date_trunc(bucket, func.timezone("UTC", col)), Date)
+
+
+def _counts(source: Any = None) -> list[ColumnElement[Any]]:
+    cols = (source if source is not None else V_MENTIONS).c
+    return [
+        func.count().label("mentions"),
+        *(
+            func.sum(case((cols.label == name, 1), else_=0)).label(name)
+            for name in ("positive", "neutral", "negative")
+        ),
+        func.avg(cols.stars).label("avg_stars"),
+    ]
+
+
+def _with_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add positive/negative shares and their Wilson intervals to a frame of counts."""
+    for name in COUNT_COLUMNS:
+        frame[name] = frame[name].fillna(0).astype(int)
+    for label in ("positive", "negative"):
+        shares, lows, highs = [], [], []
+        for k, n in zip(frame[label], frame["mentions"], strict=True):
+            low, high = wilson(int(k), int(n))
+            shares.append(k / n if n else None)
+            lows.append(low)
+            highs.append(high)
+        frame[f"{label}_share"] = shares
+        frame[f"{label}_low"] = lows
+        frame[f"{label}_high"] = highs
+    return frame
+
+
+def _frame(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
+    rows = [tuple(r) for r in session.execute(query)]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    if "bucket" in frame:
+        frame["bucket"] = frame["bucket"].map(lambda d: None if d is None else str(d)[:10])
+    return _with_shares(frame)
+
+
+def _scored(flt: MentionFilter) -> list[ColumnElement[bool]]:
+    """The filter, over scored and dated mentions (what the aggregates count)."""
+    v = V_MENTIONS.c
+    return [*filter_clauses(flt), v.label.is_not(None), v.published_at.is_not(None)]
+
+
+def _rollup_counts(rows: Any) -> list[ColumnElement[Any]]:
+    return [
+        func.sum(rows.c.mentions).label("mentions"),
+        *(
+            func.sum(case((rows.c.label == name, rows.c.mentions), else_=0)).label(name)
+            for name in ("positive", "neutral", "negative")
+        ),
+        (func.sum(rows.c.stars_sum) / func.nullif(func.sum(rows.c.stars_n), 0)).label("avg_stars"),
+    ]
+
+
+def _day_bucket(dialect: str, bucket: Bucket, day: Any) -> ColumnElement[Any]:
+    """The bucket of a DATE column (the rollup's day)."""
+    if dialect == "sqlite":
+        return bucket_expression(dialect, bucket, day)
+    return cast(func.date_trunc(bucket, cast(day, DateTime)), Date)
+
+
+def sentiment_over_time(session: Session, flt: MentionFilter, bucket: Bucket = "day") -> pd.DataFrame:
+    """Per bucket: counts per label, average stars, positive/negative shares with intervals."""
+    dialect = session.get_bind().dialect.name
+    columns = ["bucket", *COUNT_COLUMNS, "avg_stars"]
+    if rollup_can_answer(flt):
+        rows = rollup_source(session, flt, topics=False)
+        key = _day_bucket(dialect, bucket, rows.c.day).label("bucket")
+        query = select(key, *_rollup_counts(rows)).group_by(key).order_by(key)
+        return _frame(session, query, columns)
+    v = V_MENTIONS.c
+    key = bucket_expression(dialect, bucket, v.published_at).label("bucket")
+    query = select(key, *_counts()).where(*_scored(flt)).group_by(key).order_by(key)
+    return _frame(session, query, columns)
+
+
+def topic_aggregates(
+    session: Session, flt: MentionFilter, bucket: Bucket | None = None
+) -> pd.DataFrame:
+    """Per topic (and bucket, if given): counts, average stars, shares with intervals."""
+    dialect = session.get_bind().dialect.name
+    names = ["topic", "bucket"] if bucket else ["topic"]
+    # With a topic filter the other topics of those mentions count too: only live rows know.
+    if rollup_can_answer(flt) and flt.topic is None:
+        rollup = rollup_source(session, flt, topics=True)
+        keys: list[Any] = [rollup.c.topic]
+        if bucket:
+            keys.append(_day_bucket(dialect, bucket, rollup.c.day).label("bucket"))
+        query = select(*keys, *_rollup_counts(rollup)).group_by(*keys).order_by(*keys)
+        return _frame(session, query, [*names, *COUNT_COLUMNS, "avg_stars"])
+    v, st, ct = V_MENTIONS.c, SCORE_TOPICS.c, V_CORRECTED_TOPICS.c
+    terms = _scored(flt)
+    # The model's topics, unless an analyst's replace them: two index-driven branches.
+    rows = union_all(
+        select(st.topic.label("topic"), v.published_at, v.label, v.stars)
+        .select_from(V_MENTIONS.join(SCORE_TOPICS, st.score_id == v.score_id))
+        .where(*terms, v.topics_corrected == false()),
+        select(ct.topic.label("topic"), v.published_at, v.label, v.stars)
+        .select_from(V_MENTIONS.join(V_CORRECTED_TOPICS, ct.mention_id == v.mention_id))
+        .where(*terms),
+    ).subquery("topic_rows")
+    keys = [rows.c.topic]
+    if bucket:
+        keys.append(bucket_expression(dialect, bucket, rows.c.published_at).label("bucket"))
+    query = select(*keys, *_counts(rows)).group_by(*keys).order_by(*keys)
+    return _frame(session, query, [*names, *COUNT_COLUMNS, "avg_stars"])
+
+
+V_CLAIMS = table(
+    "v_claims",
+    column("business", String),
+    column("claim_id", Integer),
+    column("claim_key", String),
+    column("origin", String),
+    column("metric", String),
+    column("topic", String),
+    column("value", Float),
+    column("scale", Float),
+    column("kind", String),
+    column("active", Boolean),
+)
+
+
+def claimed_vs_perceived(session: Session, flt: MentionFilter) -> list[dict[str, Any]]:
+    """Each active positive-share claim of `flt.business` beside the share its customers show.
+
+    A claim without a topic is compared with all mentions ("overall"). The perceived share comes
+    with its Wilson interval and the number of mentions behind it.
+    """
+    c = V_CLAIMS.c
+    claims = session.execute(
+        select(c.claim_key, c.topic, c.value, c.origin, c.kind)
+        .where(c.business == flt.business, c.metric == "positive_share", c.active == true())
+        .order_by(c.topic, c.claim_key)
+    ).all()
+    by_topic = topic_aggregates(session, flt).set_index("topic")
+    overall = sentiment_over_time_total(session, flt)
+    out = []
+    for claim_key, topic, value, origin, kind in claims:
+        stats = overall if topic is None else (
+            by_topic.loc[topic].to_dict() if topic in by_topic.index else None
+        )
+        n = int(stats["mentions"]) if stats else 0
+        low, high = wilson(int(stats["positive"]), n) if stats else (None, None)
+        out.append({
+            "claim_key": claim_key, "topic": topic or "overall", "origin": origin, "kind": kind,
+            "claimed": value, "perceived": (stats["positive"] / n) if n else None,
+            "low": low, "high": high, "mentions": n,
+        })
+    return out
+
+
+def sentiment_over_time_total(session: Session, flt: MentionFilter) -> dict[str, Any]:
+    """Counts per label over the whole filter (no buckets)."""
+    if rollup_can_answer(flt):
+        rows = rollup_source(session, flt, topics=False)
+        row = session.execute(select(*_rollup_counts(rows))).one()
+    else:
+        row = session.execute(select(*_counts()).where(*_scored(flt))).one()
+    return {name: (row[i] or 0) for i, name in enumerate(COUNT_COLUMNS)}
+
+
+def daily_sentiment(session: Session, business: str | None = None) -> pd.DataFrame:
+    """The view `v_daily_sentiment` (optionally one business) as a DataFrame."""
+    return _view_frame(session, "v_daily_sentiment", business, "day")
+
+
+def topic_weekly(session: Session, business: str | None = None) -> pd.DataFrame:
+    """The view `v_topic_weekly` (optionally one business) as a DataFrame."""
+    return _view_frame(session, "v_topic_weekly", business, "week")
+
+
+def _view_frame(session: Session, name: str, business: str | None, order: str) -> pd.DataFrame:
+    # `name` and `order` are constants of this module; the business is a bound parameter.
+    where = "WHERE business = :business" if business is not None else ""
+    query = text(f"SELECT * FROM {name} {where} ORDER BY business, {order}")
+    result = session.execute(query, {"business": business} if business is not None else {})
+    frame = pd.DataFrame.from_records([tuple(r) for r in result], columns=list(result.keys()))
+    frame[order] = frame[order].map(lambda d: str(d)[:10])
+    return frame

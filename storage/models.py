@@ -1,0 +1,332 @@
+"""The sentiment store's tables, as SQLAlchemy 2.0 typed models.
+
+Schema changes go through Alembic (`storage/migrations/`); nothing calls `create_all`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+CLAIM_ORIGINS = ("declared", "own_site", "survey")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Business(Base):
+    __tablename__ = "businesses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(2000))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    sources: Mapped[list[Source]] = relationship(back_populates="business")
+
+
+class Source(Base):
+    """One place a business is talked about: a spider type and its target."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("business_id", "type", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(2000))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Incremental crawl state (e.g. a since_id cursor), written only by a successful run.
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_success_at: Mapped[dt.datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    business: Mapped[Business] = relationship(back_populates="sources")
+
+
+class Mention(Base):
+    """A review or a social post, as last seen; earlier versions are in mention_revisions."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id"),
+        Index("ix_mentions_business_published", "business_id", "published_at"),
+        # Newest-first listings across businesses (analysts' searches) walk this index.
+        Index("ix_mentions_published_at", "published_at"),
+        Index("ix_mentions_content_hash", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    author: Mapped[str | None] = mapped_column(String(500))
+    rating: Mapped[float | None] = mapped_column(Float)
+    rating_scale: Mapped[float | None] = mapped_column(Float)
+    rating_normalised: Mapped[float | None] = mapped_column(Float)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(16))
+    # The business's own reply or post: kept, but never counted as a customer's voice.
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    # Set when the same text was already stored from another source.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
+    published_at: Mapped[dt.datetime | None]
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[dt.datetime | None]
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    revisions: Mapped[list[MentionRevision]] = relationship(
+        back_populates="mention", order_by="MentionRevision.revision"
+    )
+
+
+class MentionRevision(Base):
+    """A mention's content as it was before an edit: nothing is lost by a re-crawl."""
+
+    __tablename__ = "mention_revisions"
+    __table_args__ = (UniqueConstraint("mention_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    rating: Mapped[float | None] = mapped_column(Float)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    seen_from: Mapped[dt.datetime] = mapped_column()
+    seen_until: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    mention: Mapped[Mention] = relationship(back_populates="revisions")
+
+
+class Score(Base):
+    """One model's reading of one revision of a mention; exactly one score per mention is current."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("mention_id", "model_id", "model_version", "mention_revision"),
+        Index(
+            "ix_scores_current_mention",
+            "mention_id",
+            unique=True,
+            sqlite_where=text("is_current = 1"),
+            postgresql_where=text("is_current"),
+        ),
+        Index("ix_scores_model", "model_id", "model_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    mention_revision: Mapped[int] = mapped_column(Integer, default=1)
+    model_id: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(16))
+    p_negative: Mapped[float] = mapped_column(Float)
+    p_neutral: Mapped[float] = mapped_column(Float)
+    p_positive: Mapped[float] = mapped_column(Float)
+    stars: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(16))
+    topic_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    topics: Mapped[list[ScoreTopic]] = relationship(
+        back_populates="score", cascade="all, delete-orphan"
+    )
+
+
+class ScoreTopic(Base):
+    """A topic a score assigns to its mention (above the topic's threshold), for SQL aggregation."""
+
+    __tablename__ = "score_topics"
+
+    score_id: Mapped[int] = mapped_column(
+        ForeignKey("scores.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    probability: Mapped[float] = mapped_column(Float)
+
+    score: Mapped[Score] = relationship(back_populates="topics")
+
+
+class Claim(Base):
+    """A service level the business claims (declared, on its own site, or from its own survey)."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("business_id", "claim_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    # A stable identity within the business, so re-reading a claim updates rather than duplicates.
+    claim_key: Mapped[str] = mapped_column(String(128))
+    origin: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    scale: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16), default="claim")
+    period: Mapped[str | None] = mapped_column(String(32))
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
+    evidence_text: Mapped[str | None] = mapped_column(Text)
+    stated_at: Mapped[dt.datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error_summary: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class GapSnapshot(Base):
+    """The gap report as computed at one moment, so a change of verdict can be noticed."""
+
+    __tablename__ = "gap_snapshots"
+    __table_args__ = (Index("ix_gap_snapshots_business_taken", "business_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    taken_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Digest(Base):
+    """One email to one recipient; it stays pending until the SMTP server has accepted it."""
+
+    __tablename__ = "digests"
+    __table_args__ = (Index("ix_digests_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    gap_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("gap_snapshots.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    items: Mapped[list[DigestItem]] = relationship(back_populates="digest")
+
+
+class DigestItem(Base):
+    """A mention in a digest; the unique key makes 'each mention once per recipient' a constraint."""
+
+    __tablename__ = "digest_items"
+    __table_args__ = (UniqueConstraint("mention_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), index=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))
+
+    digest: Mapped[Digest] = relationship(back_populates="items")
+
+
+class Correction(Base):
+    """An analyst's override of a mention's sentiment or topics; it wins over every model."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (Index("ix_corrections_mention_created", "mention_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    analyst: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    label_before: Mapped[str | None] = mapped_column(String(16))
+    label_after: Mapped[str | None] = mapped_column(String(16))
+    topics_before: Mapped[list[str] | None] = mapped_column(JSON)
+    topics_after: Mapped[list[str] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SentimentRollup(Base):
+    """Pre-aggregated customers' voice per business, UTC day, topic ('' = every mention) and label.
+
+    Corrections included. Triggers (migration 0005) mark the days a change touches in
+    `rollup_dirty`; `storage.rollup.refresh_rollup` recomputes those days before a read.
+    """
+
+    __tablename__ = "sentiment_rollup"
+
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer)
+    stars_sum: Mapped[float] = mapped_column(Float)
+    stars_n: Mapped[int] = mapped_column(Integer)
+
+
+class RollupDirty(Base):
+    """A business and day whose rollup is out of date (written by triggers; no foreign key)."""
+
+    __tablename__ = "rollup_dirty"
+
+    business_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)

@@ -1,0 +1,171 @@
+"""The HTTP API through FastAPI's TestClient, on both backends: auth, filters, pages, corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from reviewwatch.api import create_app
+from storage.models import Correction, Mention
+from tests.analysts.conftest import HOSTILE, Seeded, analyst_settings
+
+READ = {"Authorization": "Bearer read-secret"}
+WRITE = {"Authorization": "Bearer write-secret"}
+
+
+@pytest.fixture
+def client(seeded: Seeded) -> Iterator[TestClient]:
+    with TestClient(create_app(seeded.settings, seeded.store)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": "Basic cmVhZC1zZWNyZXQ="},
+                                     {"Authorization": "Bearer reader:read-secret"}])
+def test_without_a_valid_token_401(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.get("/api/v1/mentions", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_read_token_reads_but_cannot_correct(client: TestClient, seeded: Seeded) -> None:
+    assert client.get("/api/v1/me", headers=READ).json() == {"analyst": "reader", "can_write": False}
+    response = client.post(f"/api/v1/mentions/{seeded.ids['c1']}/corrections",
+                           json={"label": "positive"}, headers=READ)
+    assert response.status_code == 403
+
+
+def test_mentions_filters_and_cursor_pages(client: TestClient, seeded: Seeded) -> None:
+    params = {"business": "cafe-a", "sentiment": "negative", "since": "2026-11-01",
+              "until": "2026-11-30", "limit": 2}
+    seen, cursor = [], None
+    while True:
+        response = client.get("/api/v1/mentions", params={**params, "cursor": cursor} if cursor
+                              else params, headers=READ)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += [item["mention_id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    expected = [seeded.ids[k] for k in ("c9", "c8", "c6", "c3", "c1")]
+    assert seen == expected
+
+
+def test_hostile_search_stays_a_parameter(client: TestClient, seeded: Seeded) -> None:
+    response = client.get("/api/v1/mentions", params={"search": "'; DROP TABLE mentions; --"},
+                          headers=READ)
+    assert response.status_code == 200
+    [item] = response.json()["items"]
+    assert item["text"] == HOSTILE
+    with seeded.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Mention)) == 12
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"since": "2026-13-01"}, "date"),
+    ({"since": "2026-11-20", "until": "2026-11-01"}, "since (2026-11-20) is after until"),
+    ({"topic": "weather"}, "unknown topic 'weather'"),
+    ({"business": "nope"}, "unknown business 'nope'"),
+    ({"limit": 501}, "limit 501 is above the largest page size 500"),
+    ({"limit": 0}, "greater than or equal to 1"),
+    ({"cursor": "garbage"}, "invalid cursor"),
+    ({"sentiment": "angry"}, "negative"),
+    ({"min_rating": 9}, "less than or equal to 5"),
+    ({"search": "x" * 201}, "at most 200"),
+    ({"source": "fax"}, "unknown source type 'fax'"),
+])
+def test_invalid_filters_422(client: TestClient, params: dict, message: str) -> None:
+    response = client.get("/api/v1/mentions", params=params, headers=READ)
+    assert response.status_code == 422, response.text
+    assert message in response.text
+
+
+def test_aggregates(client: TestClient) -> None:
+    body = client.get("/api/v1/aggregates/sentiment",
+                      params={"business": "cafe-a", "bucket": "week"}, headers=READ).json()
+    assert [r["bucket"] for r in body["rows"]] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    first = body["rows"][0]
+    assert first["mentions"] == 3 and 0 < first["positive_low"] < first["positive_high"] < 1
+    months = client.get("/api/v1/aggregates/sentiment", params={"bucket": "month"}, headers=READ)
+    assert [r["mentions"] for r in months.json()["rows"]] == [12]
+    topics = client.get("/api/v1/aggregates/topics", params={"business": "cafe-a"},
+                        headers=READ).json()["rows"]
+    assert {r["topic"]: r["mentions"] for r in topics}["service"] == 6
+    claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+                        headers=READ).json()
+    assert {c["topic"] for c in claims} == {"overall", "service"}
+    assert client.get("/api/v1/aggregates/sentiment", params={"bucket": "year"},
+                      headers=READ).status_code == 422
+
+
+def test_correction_round_trip(client: TestClient, seeded: Seeded) -> None:
+    c1 = seeded.ids["c1"]
+    response = client.post(f"/api/v1/mentions/{c1}/corrections",
+                           json={"label": "positive", "topics": ["price"], "note": "sarcasm"},
+                           headers=WRITE)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["analyst"] == "alice" and body["label_before"] == "negative"
+    assert body["topics_before"] == ["service", "wait_time"] and body["topics_after"] == ["price"]
+    detail = client.get(f"/api/v1/mentions/{c1}", headers=READ).json()
+    assert detail["label"] == "positive" and detail["model_label"] == "negative"
+    assert detail["corrected"] is True and detail["topics"] == ["price"]
+    assert [c["analyst"] for c in detail["corrections"]] == ["alice"]
+    negative = client.get("/api/v1/mentions", params={"sentiment": "negative"}, headers=READ)
+    assert c1 not in [i["mention_id"] for i in negative.json()["items"]]
+    with seeded.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Correction)) == 1
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"label": "furious"}, 422), ({"topics": ["weather"]}, 422), ({}, 422),
+    ({"label": "positive", "sql": "x"}, 422),
+])
+def test_invalid_corrections(client: TestClient, seeded: Seeded, body: dict, status: int) -> None:
+    response = client.post(f"/api/v1/mentions/{seeded.ids['c1']}/corrections", json=body,
+                           headers=WRITE)
+    assert response.status_code == status, response.text
+
+
+def test_unknown_mention_404(client: TestClient) -> None:
+    assert client.get("/api/v1/mentions/999999", headers=READ).status_code == 404
+    response = client.post("/api/v1/mentions/999999/corrections", json={"label": "neutral"},
+                           headers=WRITE)
+    assert response.status_code == 404
+
+
+def test_openapi_and_dashboard_are_served(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/mentions" in spec["paths"] and "/api/v1/gap/{business}" in spec["paths"]
+    page = client.get("/")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert "Café A" in page.text
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_cors_is_off_by_default_and_on_for_configured_origins(seeded: Seeded) -> None:
+    origin = {"Origin": "https://analysts.example", **READ}
+    with TestClient(create_app(seeded.settings, seeded.store)) as off:
+        assert "access-control-allow-origin" not in off.get("/api/v1/me", headers=origin).headers
+    settings = analyst_settings(cors_origins=["https://analysts.example"])
+    with TestClient(create_app(settings, seeded.store)) as on:
+        response = on.get("/api/v1/me", headers=origin)
+        assert response.headers["access-control-allow-origin"] == "https://analysts.example"
+
+
+def test_gap_endpoint_returns_the_gap_report(client: TestClient) -> None:
+    response = client.get("/api/v1/gap/cafe-a",
+                          params={"since": "2026-11-01", "until": "2026-11-30"}, headers=READ)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["business"]["slug"] == "cafe-a"
+    assert report["window"]["since"].startswith("2026-11-01")
+    assert len(report["claims"]) == 2 and report["overall"]
+    assert client.get("/api/v1/gap/nope", headers=READ).status_code == 404
+    bad = client.get("/api/v1/gap/cafe-a", params={"since": "2026-12-01", "until": "2026-11-01"},
+                     headers=READ)
+    assert bad.status_code == 422

@@ -1,0 +1,106 @@
+"""`reviewwatch query` on both backends: every format, filters, streaming to a file, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from reviewwatch.cli import cli
+from tests.analysts.conftest import HOSTILE, Seeded
+
+CONFIG = """
+[[businesses]]
+id = "cafe-a"
+name = "Café A"
+[[businesses.sources]]
+type = "trustpilot"
+url = "https://trustpilot.example/cafe-a"
+[[businesses.claims]]
+positive_share = 0.9
+stated_at = 2026-10-01
+[[businesses.claims]]
+topic = "service"
+positive_share = 0.8
+stated_at = 2026-10-01
+[[businesses]]
+id = "shop-b"
+name = "Shop B"
+[[businesses.sources]]
+type = "feed"
+url = "https://shop-b.example/feed"
+"""
+
+
+@pytest.fixture
+def run(seeded: Seeded, write_config, monkeypatch: pytest.MonkeyPatch):
+    path = write_config(CONFIG)
+    monkeypatch.setenv("REVIEWWATCH_DATABASE_URL", seeded.store.url)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, ["--config", str(path), "query", *args])
+
+    return invoke
+
+
+def test_csv_to_file_with_filters(run, seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "negative.csv"
+    result = run("--business", "cafe-a", "--sentiment", "negative", "--since", "2026-11-03",
+                 "--format", "csv", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "4 mentions to" in result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [int(r["mention_id"]) for r in rows] == [seeded.ids[k] for k in ("c9", "c8", "c6", "c3")]
+    assert rows[2]["text"] == HOSTILE and rows[3]["topics"] == "price;quality"
+
+
+def test_json_to_stdout(run) -> None:
+    result = run("--search", "100%", "--format", "json")
+    assert result.exit_code == 0, result.output
+    [item] = json.loads(result.stdout)
+    assert item["text"] == HOSTILE and item["label"] == "negative"
+    empty = run("--language", "ru", "--format", "json")
+    assert json.loads(empty.stdout) == []
+
+
+def test_parquet_streams_in_chunks(run, tmp_path: Path) -> None:
+    out = tmp_path / "all.parquet"
+    result = run("--format", "parquet", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 12
+    assert table.schema.field("published_at").type.tz == "UTC"
+    assert table.column("topics")[0].as_py() == ["ambience", "price"]  # newest: c10
+
+
+def test_table_shows_text_without_obeying_it(run, seeded: Seeded) -> None:
+    from storage.mentions import MentionData, write_mentions
+    from storage.models import Source
+
+    with seeded.store.transaction() as session:
+        source = session.query(Source).filter_by(type="feed").one()
+        write_mentions(session, business_id=source.business_id, source_id=source.id, items=[
+            MentionData(external_id="esc", text="[bold red]x[/] \x1b[2J\x1b]0;pwned\x07")])
+    result = run("--business", "shop-b", "--limit", "5")
+    assert result.exit_code == 0, result.output
+    assert "3 mentions" in result.stderr
+    assert "[bold red]x[/]" in result.stdout and "\x1b" not in result.stdout
+    service = run("--business", "cafe-a", "--topic", "service", "--limit", "3")
+    assert "Personalen var otrevlig." in service.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--since", "yesterday"], "since"),
+    (["--topic", "weather"], "unknown topic 'weather'"),
+    (["--business", "nope"], "unknown business 'nope'"),
+    (["--format", "parquet"], "--format parquet needs --output"),
+    (["--min-rating", "4", "--max-rating", "2"], "min_rating (4.0) is above max_rating"),
+])
+def test_bad_filters_are_one_clear_error(run, args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr

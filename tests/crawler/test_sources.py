@@ -1,0 +1,144 @@
+"""Each spider against recorded pages shaped like the real site: the exact rows stored, on
+SQLite and PostgreSQL; a re-crawl changes nothing; an edited review becomes a revision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.db import Store
+from storage.models import Claim, CrawlRun, Mention, MentionRevision, Source
+from tests.crawler.conftest import RecordedSite, run_crawl, source, write_crawl_config
+
+
+def all_sources(base: str) -> str:
+    return "".join([
+        source("schema_org", f"{base}shop/reviews.html"),
+        source("trustpilot", f"{base}trustpilot/review/bistro.example"),
+        source("mastodon", f"{base}mastodon/", '{ hashtags = ["bistronord"] }'),
+        source("feed", f"{base}feeds/news.atom"),
+        source("app_store", f"{base}apple/", '{ app_id = "42", countries = ["se"] }'),
+        source("own_site", f"{base}mysite/"),
+    ])
+
+
+def mentions_by_source(store: Store) -> dict[str, dict[str, Mention]]:
+    with store.session() as session:
+        rows = session.execute(select(Source.type, Mention).join(Mention, Mention.source_id == Source.id))
+        out: dict[str, dict[str, Mention]] = {}
+        for kind, mention in rows:
+            out.setdefault(kind, {})[mention.external_id] = mention
+        return out
+
+
+def runs(store: Store) -> dict[str, list[CrawlRun]]:
+    with store.session() as session:
+        out: dict[str, list[CrawlRun]] = {}
+        for kind, run in session.execute(
+            select(Source.type, CrawlRun).join(CrawlRun, CrawlRun.source_id == Source.id).order_by(CrawlRun.id)
+        ):
+            out.setdefault(kind, []).append(run)
+        return out
+
+
+def test_every_source_format_is_stored_exactly(site: RecordedSite, database_url: str, tmp_path: Path) -> None:
+    config = write_crawl_config(tmp_path, database_url, all_sources(site.base_url))
+    done = run_crawl(config)
+    assert done.returncode == 0, done.stdout + done.stderr
+    store = Store(database_url)
+    try:
+        stored = mentions_by_source(store)
+        assert {k: sorted(v) for k, v in stored.items()} == {
+            "schema_org": ["https://shop.example/r/1", "https://shop.example/r/2",
+                           "https://shop.example/r/4", "https://shop.example/r/5"],
+            "trustpilot": ["tp1", "tp2", "tp3"],
+            "mastodon": ["https://m.example/s/298", "https://m.example/s/300"],
+            "feed": ["urn:e1"],
+            "app_store": ["771", "772"],
+        }
+        shop = stored["schema_org"]
+        first = shop["https://shop.example/r/1"]
+        assert (first.author, first.title, first.text, first.rating, first.rating_scale,
+                first.rating_normalised, first.language) == (
+            "Ann", "Lovely", "Lovely food, friendly staff.", 5.0, 5.0, 1.0, "en")
+        # A 0..10 rating of 3 is 4 on 1..11: the same place on the scale.
+        swede = shop["https://shop.example/r/2"]
+        assert (swede.rating, swede.rating_scale, swede.rating_normalised) == (4.0, 11.0, 0.3)
+        assert swede.language == "sv" and swede.published_at.isoformat() == "2026-10-04T16:30:00+00:00"
+        assert shop["https://shop.example/r/4"].text == "Service lent, prix élevés."  # microdata
+        assert shop["https://shop.example/r/5"].text == "Вкусно, но долго ждали."  # RDFa
+        hostile = stored["trustpilot"]["tp1"]
+        assert hostile.author == "Mallory Bcc: leak@example.com"
+        assert hostile.text == "Schmutzige Tische. <script>alert(1)</script>"
+        assert hostile.reply_text == "Wir bitten um Entschuldigung." and hostile.language == "de"
+        assert stored["trustpilot"]["tp2"].reply_text is None
+        toot = stored["mastodon"]["https://m.example/s/300"]
+        assert toot.text == "Loved #BistroNord tonight & the staff!" and toot.author == "a@m.example"
+        assert stored["mastodon"]["https://m.example/s/298"].text == "Väntade länge på #bistronord.\nTråkigt."
+        news = stored["feed"]["urn:e1"]
+        assert (news.text, news.language) == ("Le Bistro Nord agrandit sa terrasse.", "fr")
+        assert [stored["app_store"][i].rating for i in ("771", "772")] == [1.0, 2.0]
+        with store.session() as session:
+            claims = sorted(
+                ((c.metric, c.topic, c.value, c.scale, c.evidence_text)
+                 for c in session.scalars(select(Claim).where(Claim.origin == "own_site"))),
+                key=str,
+            )
+        assert claims == [
+            ("average_rating", None, 9.2, 10.0, "Bistro Nord: rated 9.2/10 from 120 reviews"),
+            ("positive_share", "service", 0.85, None, "Notre personnel est toujours aimable."),
+            ("positive_share", "service", 0.9, None, "The friendliest staff in town!"),
+            ("positive_share", None, 0.97, None, "97 % of our guests are satisfied."),
+        ]
+        first_runs = runs(store)
+        shop_run = first_runs["schema_org"][0]
+        assert (shop_run.status, shop_run.pages, shop_run.new, shop_run.invalid, shop_run.errors) == (
+            "ok", 3, 4, 3, 0)
+        assert shop_run.details["issues"] == {
+            "malformed structured data": 1, "missing text and rating": 1, "review of another item": 1}
+        assert first_runs["trustpilot"][0].invalid == 1  # the review without an id
+        assert first_runs["mastodon"][0].details["issues"] == {"boost skipped": 1}
+        assert all(r[0].status == "ok" for r in first_runs.values())
+        with store.session() as session:
+            states = {s.type: s.state for s in session.scalars(select(Source))}
+        assert states["mastodon"]["since_id"] == {"tag:bistronord": "300"}
+    finally:
+        store.dispose()
+
+    # A re-crawl finds nothing new: every row as it was, the listing stops after one page.
+    again = run_crawl(config)
+    assert again.returncode == 0, again.stdout + again.stderr
+    store = Store(database_url)
+    try:
+        assert {k: len(v) for k, v in mentions_by_source(store).items()} == {
+            "schema_org": 4, "trustpilot": 3, "mastodon": 2, "feed": 1, "app_store": 2}
+        second = {kind: r[-1] for kind, r in runs(store).items()}
+        assert {k: (r.new, r.updated) for k, r in second.items()} == {k: (0, 0) for k in second}
+        assert second["schema_org"].pages == 1 and second["schema_org"].unchanged == 2
+        assert second["own_site"].unchanged == 4
+        with store.session() as session:
+            assert session.scalar(select(MentionRevision.id)) is None
+            assert all(m.revision == 1 for m in session.scalars(select(Mention)))
+    finally:
+        store.dispose()
+
+    # The reviewer edits review 1: it becomes revision 2 and the old text is kept.
+    page = Path(site.root) / "shop/reviews.html"
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "Lovely food, friendly staff.", "Lovely food, friendly staff. Edit: the dessert was cold."),
+        encoding="utf-8")
+    third = run_crawl(config, "--source", "schema_org")
+    assert third.returncode == 0, third.stdout + third.stderr
+    store = Store(database_url)
+    try:
+        edited = mentions_by_source(store)["schema_org"]["https://shop.example/r/1"]
+        assert edited.revision == 2 and edited.text.endswith("the dessert was cold.")
+        with store.session() as session:
+            old = session.scalars(select(MentionRevision)).all()
+        assert [(r.revision, r.text) for r in old] == [(1, "Lovely food, friendly staff.")]
+        last = runs(store)["schema_org"][-1]
+        assert (last.new, last.updated, last.unchanged) == (0, 1, 1)
+    finally:
+        store.dispose()
+    assert "schema_org" in third.stdout and "updated" in third.stdout

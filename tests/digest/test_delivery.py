@@ -1,0 +1,70 @@
+"""Digests delivered through a real SMTP server: content, exactly once, retries after failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+from reviewwatch.config import Settings
+from reviewwatch.digest.deliver import send_digests
+from storage.db import Store
+from tests.digest.conftest import BUSINESS, OWNER, T0, Seeder
+from tests.digest.mail import digests, html, plain, tokens
+from tests.digest.smtpserver import SmtpServer
+
+
+def test_digest_is_sent_grouped_by_topic_with_a_subject_that_says_what_is_inside(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    first = seed(topics={"service": 0.9, "price": 0.5}, rating=1)
+    second = seed(topics={"cleanliness": 0.8})
+    seed(label="positive", p_negative=0.05)  # not negative
+    seed(label="negative", p_negative=0.4)  # below the threshold
+
+    run = send_digests(store, settings, BUSINESS, now=T0)
+
+    assert [o.status for o in run.outcomes] == ["sent"]
+    [message] = smtp_server.recorder.to(OWNER)
+    assert message["Subject"] == "Café Test: 2 negative mentions"
+    assert message.get_content_type() == "multipart/alternative"
+    assert tokens(message) == {first, second}
+    text = plain(message)
+    assert text.index("## cleanliness (1)") > 0 and text.index("## service (1)") > 0
+    assert "rated 1/5" in text and "schema_org" in text and "language en" in text
+    assert f"https://reviews.example/{first}" in text
+    assert f'href="https://reviews.example/{second}"' in html(message)
+    [digest] = digests(store)
+    assert (
+        digest.status == "sent"
+        and digest.attempts == 1
+        and digest.message_id == message["Message-ID"]
+    )
+
+
+def test_a_second_run_sends_only_what_is_new(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    first = seed()
+    send_digests(store, settings, BUSINESS, now=T0)
+    send_digests(store, settings, BUSINESS, now=T0 + dt.timedelta(days=1))
+    assert len(smtp_server.recorder.received) == 1  # nothing new: no email
+    later = seed()
+    send_digests(store, settings, BUSINESS, now=T0 + dt.timedelta(days=2))
+    received = [tokens(r.message) for r in smtp_server.recorder.received]
+    assert received == [{first}, {later}]
+
+
+def test_no_negative_mentions_means_no_email_unless_all_quiet_is_configured(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    seed(label="positive", p_negative=0.01)
+    assert send_digests(store, settings, BUSINESS, now=T0).outcomes == []
+    assert smtp_server.recorder.received == []
+
+    quiet = settings.model_copy(deep=True)
+    quiet.businesses[0].digest.all_quiet_email = True
+    run = send_digests(store, quiet, BUSINESS, now=T0)
+    assert [o.status for o in run.outcomes] == ["sent"]
+    [message] = smtp_server.recorder.to(OWNER)
+    assert message["Subject"] == "Café Test: all quiet, no negative mentions"
+    assert "No negative mentions." in plain(message)

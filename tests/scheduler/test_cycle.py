@@ -1,0 +1,157 @@
+"""A whole cycle: a crawl that fails midway is recorded, and scoring and the digest still run."""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy import select
+
+from reviewwatch.config import Settings
+from reviewwatch.cycle import crawl_command, run_cycle
+from reviewwatch.digest.send import SmtpTransport
+from storage.db import Store
+from storage.models import Business, CrawlRun, GapSnapshot, Mention, Score
+from tests.digest.conftest import BUSINESS, OWNER, Seeder
+from tests.digest.mail import plain, tokens
+from tests.digest.smtpserver import SmtpServer
+
+# A crawl that stores one mention, then dies with its crawl run still marked running.
+CRASHING_CRAWL = """
+import sys
+from sqlalchemy import select
+from storage.db import Store
+from storage.mentions import MentionData, write_mentions
+from storage.models import Business, CrawlRun, Source
+store = Store(sys.argv[1], migrate=False)
+with store.transaction() as session:
+    source = session.scalars(select(Source).join(Business).where(Business.slug == sys.argv[2])).one()
+    session.add(CrawlRun(source_id=source.id, status="running"))
+    item = MentionData(external_id="crawled-1", text="Rude staff, token mention-999", language="en")
+    write_mentions(session, business_id=source.business_id, source_id=source.id, items=[item])
+print("spider crashed: boom", file=sys.stderr)
+sys.exit(1)
+"""
+
+
+def crashing_crawl(store: Store):  # noqa: ANN201 - a CrawlCommand
+    return lambda settings, slug: [sys.executable, "-c", CRASHING_CRAWL, store.url, slug]
+
+
+def keyword_scorer(store: Store, settings: Settings, slug: str) -> int:
+    """Scores unscored mentions from the store (negative when "rude" is said), like the real stage."""
+    with store.transaction() as session:
+        unscored = session.scalars(
+            select(Mention)
+            .join(Business)
+            .where(Business.slug == slug, ~Mention.id.in_(select(Score.mention_id)))
+        ).all()
+        for mention in unscored:
+            negative = "rude" in mention.text.lower()
+            session.add(
+                Score(
+                    mention_id=mention.id,
+                    model_id="keywords",
+                    model_version="1",
+                    label="negative" if negative else "positive",
+                    p_negative=0.9 if negative else 0.1,
+                    p_neutral=0.05,
+                    p_positive=0.05 if negative else 0.85,
+                    is_current=True,
+                )
+            )
+    return len(unscored)
+
+
+def test_a_crawl_failing_midway_is_recorded_and_reported_and_the_cycle_goes_on(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    earlier = seed()  # stored and scored by an earlier cycle
+
+    result = run_cycle(
+        settings,
+        BUSINESS,
+        store=store,
+        crawl=crashing_crawl(store),
+        score=keyword_scorer,
+        transport=SmtpTransport(settings.smtp),
+    )
+
+    assert [(s.name, s.ok) for s in result.stages] == [
+        ("crawl", False),
+        ("score", True),
+        ("snapshot", True),
+        ("digest", True),
+    ]
+    assert result.stage("crawl").detail == "crawl process exited with status 1"  # type: ignore[union-attr]
+    assert result.stage("score").detail == "1 scored"  # type: ignore[union-attr]
+    with store.session() as session:
+        [run] = session.scalars(select(CrawlRun)).all()
+        assert run.status == "failed" and run.finished_at is not None
+        assert run.error_summary == "crawl process exited with status 1: spider crashed: boom"
+        assert len(session.scalars(select(GapSnapshot)).all()) == 1
+    [message] = smtp_server.recorder.to(OWNER)
+    assert tokens(message) == {earlier, 999}
+    assert "Crawl failures" in plain(message) and "spider crashed: boom" in plain(message)
+
+
+def test_a_crawl_process_that_cannot_run_adds_a_failed_run_per_source(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    seed()
+    fails = lambda settings, slug: [sys.executable, "-c", "raise SystemExit(3)"]  # noqa: E731
+    result = run_cycle(
+        settings,
+        BUSINESS,
+        store=store,
+        crawl=fails,
+        score=keyword_scorer,
+        transport=SmtpTransport(settings.smtp),
+    )
+    assert not result.ok and result.stage("digest").ok  # type: ignore[union-attr]
+    with store.session() as session:
+        [run] = session.scalars(select(CrawlRun)).all()
+    assert run.status == "failed" and run.error_summary == "crawl process exited with status 3"
+    assert "crawl process exited with status 3" in plain(smtp_server.recorder.to(OWNER)[0])
+
+
+def test_a_stop_request_lets_the_running_stage_finish_and_skips_the_rest(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    seed()
+    stages_started: list[str] = []
+
+    def stop_after_crawl() -> bool:
+        stages_started.append("check")
+        return len(stages_started) > 1
+
+    ok = lambda settings, slug: [sys.executable, "-c", "pass"]  # noqa: E731
+    result = run_cycle(
+        settings,
+        BUSINESS,
+        store=store,
+        crawl=ok,
+        score=keyword_scorer,
+        should_stop=stop_after_crawl,
+    )
+    assert result.stopped and [s.name for s in result.stages] == ["crawl"]
+    assert result.stages[0].ok and smtp_server.recorder.received == []
+
+
+def test_the_crawl_runs_the_cli_in_a_fresh_interpreter_with_the_config_file(
+    settings: Settings, write_config
+) -> None:
+    from reviewwatch.config import load_settings
+
+    path = write_config('[[businesses]]\nid = "x"\nname = "X"\n')
+    argv = crawl_command(load_settings(path), "x")
+    assert argv == [
+        sys.executable,
+        "-m",
+        "reviewwatch",
+        "--config",
+        str(path),
+        "crawl",
+        "--business",
+        "x",
+    ]
+    assert crawl_command(settings, BUSINESS)[-3:] == ["crawl", "--business", BUSINESS]

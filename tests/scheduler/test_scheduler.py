@@ -1,0 +1,191 @@
+"""The daemon's jobs: triggers and time zones, misfires, restarts on the persistent job store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
+from sqlalchemy import text
+
+import scheduler
+from reviewwatch.config import Settings
+from storage.db import Store
+
+UTC = dt.UTC
+
+
+def make_settings(tmp_path: Path, grace: int = 3600, **overrides: Any) -> Settings:
+    businesses = overrides.pop("businesses", None) or [
+        {
+            "id": "cafe",
+            "name": "Café",
+            "timezone": "Europe/Stockholm",
+            "digest": {"send_at": "08:00"},
+        },
+        {
+            "id": "hotel",
+            "name": "Hôtel",
+            "timezone": "America/New_York",
+            "digest": {"frequency": "weekly", "weekday": "fri", "send_at": "18:30"},
+        },
+    ]
+    return Settings(data_dir=tmp_path, schedule={"misfire_grace_s": grace}, businesses=businesses)
+
+
+class Recorder:
+    """A runner that records the cycles the scheduler starts, and the job events."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.events: list[tuple[int, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, slug: str, should_stop: Callable[[], bool]) -> None:
+        with self.lock:
+            self.calls.append(slug)
+
+    def listen(self, event: JobEvent) -> None:
+        with self.lock:
+            self.events.append((event.code, event.job_id))
+
+
+@pytest.fixture
+def daemons(store: Store) -> Iterator[Callable[[Settings], tuple[scheduler.Daemon, Recorder]]]:
+    started: list[scheduler.Daemon] = []
+
+    def start(settings: Settings) -> tuple[scheduler.Daemon, Recorder]:
+        recorder = Recorder()
+        daemon = scheduler.Daemon(settings, store, runner=recorder)
+        daemon.scheduler.add_listener(recorder.listen, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
+        started.append(daemon)
+        return daemon, recorder
+
+    yield start
+    for daemon in started:
+        daemon.shutdown()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        threading.Event().wait(0.02)
+
+
+def stored_job_ids(store: Store) -> list[str]:
+    with store.engine.connect() as connection:
+        return sorted(connection.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
+
+
+def test_jobs_have_the_business_time_zone_frequency_and_safe_defaults(
+    store: Store, tmp_path: Path, daemons
+) -> None:
+    daemon, _ = daemons(make_settings(tmp_path, grace=900))
+    sync = daemon.start()
+    assert sorted(sync.added) == ["cycle:cafe", "cycle:hotel", "digests:retry"]
+    cafe = daemon.scheduler.get_job("cycle:cafe")
+    hotel = daemon.scheduler.get_job("cycle:hotel")
+    assert str(cafe.trigger.timezone) == "Europe/Stockholm"
+    assert str(hotel.trigger.timezone) == "America/New_York"
+    local = cafe.next_run_time.astimezone(cafe.trigger.timezone)
+    assert (local.hour, local.minute) == (8, 0)
+    local = hotel.next_run_time.astimezone(hotel.trigger.timezone)
+    assert (local.weekday(), local.hour, local.minute) == (4, 18, 30)
+    for job in (cafe, hotel):
+        assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 900
+        assert job.func_ref == "scheduler:cycle_job"
+    assert cafe.args == ("cafe",)
+    assert stored_job_ids(store) == ["cycle:cafe", "cycle:hotel", "digests:retry"]
+
+
+def test_weekly_trigger_fires_on_the_weekday_across_a_dst_change(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    trigger = scheduler.cycle_trigger(settings.businesses[0])
+    # 2026-10-25 is the night Stockholm leaves summer time: 08:00 local stays 08:00 local.
+    before = trigger.get_next_fire_time(None, dt.datetime(2026, 10, 23, 12, tzinfo=UTC))
+    after = trigger.get_next_fire_time(None, dt.datetime(2026, 10, 25, 12, tzinfo=UTC))
+    assert before.astimezone(UTC).hour == 6 and after.astimezone(UTC).hour == 7
+    weekly = scheduler.cycle_trigger(settings.businesses[1])
+    fires = [weekly.get_next_fire_time(None, dt.datetime(2026, 11, d, tzinfo=UTC)) for d in (1, 8)]
+    assert [f.date().isoformat() for f in fires] == ["2026-11-06", "2026-11-13"]
+
+
+def test_a_restart_keeps_the_schedule_without_duplicates_and_follows_config_changes(
+    store: Store, tmp_path: Path, daemons
+) -> None:
+    settings = make_settings(tmp_path)
+    first, _ = daemons(settings)
+    first.start()
+    before = {job.id: job.next_run_time for job in first.scheduler.get_jobs()}
+    first.shutdown()
+
+    second, _ = daemons(settings)
+    sync = second.start()
+    assert sorted(sync.kept) == ["cycle:cafe", "cycle:hotel", "digests:retry"] and not sync.added
+    assert {job.id: job.next_run_time for job in second.scheduler.get_jobs()} == before
+    second.shutdown()
+
+    changed = make_settings(
+        tmp_path,
+        businesses=[
+            {
+                "id": "cafe",
+                "name": "Café",
+                "timezone": "Europe/Stockholm",
+                "digest": {"send_at": "09:15"},
+            },
+        ],
+    )
+    third, _ = daemons(changed)
+    sync = third.start()
+    assert sync.rescheduled == ["cycle:cafe"] and sync.removed == ["cycle:hotel"]
+    assert stored_job_ids(store) == ["cycle:cafe", "digests:retry"]
+    job = third.scheduler.get_job("cycle:cafe")
+    assert job.next_run_time.astimezone(job.trigger.timezone).strftime("%H:%M") == "09:15"
+
+
+def _miss(store: Store, settings: Settings, daemons, job_id: str, ago: dt.timedelta) -> None:
+    """Leave a job in the store whose run came due `ago` while no daemon was running."""
+    daemon, _ = daemons(settings)
+    daemon.start()
+    daemon.scheduler.pause()
+    daemon.scheduler.modify_job(job_id, next_run_time=dt.datetime.now(UTC) - ago)
+    daemon.shutdown()
+
+
+def test_runs_missed_while_down_run_once_after_a_restart_within_the_grace_time(
+    store: Store, tmp_path: Path, daemons
+) -> None:
+    settings = make_settings(tmp_path, grace=5 * 86400)
+    # Three daily runs missed: coalesced into one.
+    _miss(store, settings, daemons, "cycle:cafe", dt.timedelta(days=2, hours=1))
+
+    daemon, recorder = daemons(settings)
+    daemon.start()
+    wait_for(lambda: (EVENT_JOB_EXECUTED, "cycle:cafe") in recorder.events)
+    assert recorder.calls == ["cafe"]
+    assert daemon.scheduler.get_job("cycle:cafe").next_run_time > dt.datetime.now(UTC)
+    daemon.shutdown()
+
+    again, recorder_again = daemons(settings)  # restarting once more does not run it again
+    again.start()
+    assert recorder_again.calls == [] and recorder_again.events == []
+
+
+def test_a_run_missed_by_more_than_the_grace_time_is_skipped(
+    store: Store, tmp_path: Path, daemons
+) -> None:
+    settings = make_settings(tmp_path, grace=60)
+    _miss(store, settings, daemons, "cycle:cafe", dt.timedelta(hours=2))
+    daemon, recorder = daemons(settings)
+    daemon.start()
+    wait_for(lambda: (EVENT_JOB_MISSED, "cycle:cafe") in recorder.events)
+    assert recorder.calls == []
+    assert daemon.scheduler.get_job("cycle:cafe").next_run_time > dt.datetime.now(UTC)

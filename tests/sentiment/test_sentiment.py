@@ -1,0 +1,259 @@
+"""Sentiment stage on a tiny offline model: loading path, training, heads, windows, file contract, store."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentiment.settings import SentimentSettings
+from tests.sentiment.conftest import train_tiny, write_jsonl
+
+REQUIRED_TOPICS = {"service", "wait_time", "price", "quality", "cleanliness", "ambience", "location",
+                   "communication", "booking"}
+
+
+def test_package_import_is_light():
+    code = "import sys, sentiment, sentiment.settings; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_default_taxonomy_is_multilingual():
+    topics = SentimentSettings().topics
+    assert REQUIRED_TOPICS <= set(topics)
+    for key, td in topics.items():
+        assert len(td.descriptions) + len(td.examples) >= 6, key
+
+
+def test_settings_forbid_unknown_keys():
+    with pytest.raises(Exception):
+        SentimentSettings(modle="x")
+
+
+def test_dequant_q4_block_layout():
+    from sentiment.convert import Q4_BLOCK_BYTES, dequant_q4
+
+    d = np.float16(0.5).tobytes()
+    qs = bytes((j % 16) | ((15 - j % 16) << 4) for j in range(16))
+    w = dequant_q4(memoryview(d + qs), 1, 32)[0]
+    assert len(d + qs) == Q4_BLOCK_BYTES
+    assert w[:16].tolist() == [(j - 8) * 0.5 for j in range(16)]
+    assert w[16:].tolist() == [(15 - j - 8) * 0.5 for j in range(16)]
+
+
+def _settings(model: Path, weights: Path | None = None, **kw) -> SentimentSettings:
+    return SentimentSettings(model=str(model), weights_dir=str(weights or ""), batch_size=4, threads=1, **kw)
+
+
+def test_tiny_encoder_scores(tiny_model, tiny_weights):
+    from sentiment.scorer import LABELS, Scorer, SentimentScore, load_scorer
+
+    sc = load_scorer(_settings(tiny_model, tiny_weights), languages=["en", "fr"])
+    assert isinstance(sc, Scorer)
+    assert sc.model_id.endswith("+heads") and len(sc.model_version) == 12
+    res = sc.score(["the food was great", "the staff were rude", "", "le service très bon"])
+    assert len(res) == 4
+    for r in res:
+        assert isinstance(r, SentimentScore)
+        assert set(r.probabilities) == set(LABELS)
+        assert abs(sum(r.probabilities.values()) - 1) < 1e-4
+        assert 1.0 <= r.stars <= 5.0
+        assert r.sentiment == max(r.probabilities, key=r.probabilities.get)
+        assert set(r.topic_scores) == REQUIRED_TOPICS
+        assert set(r.topics) <= REQUIRED_TOPICS
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res[0].sentiment = "x"
+    assert res[0].sentiment == "positive" and res[1].sentiment == "negative"  # learnt from the tiny set
+    assert res[3].language == "fr"
+
+
+def test_long_texts_are_windowed_not_cut(tiny_model, tiny_weights):
+    from sentiment.scorer import load_scorer
+
+    sc = load_scorer(_settings(tiny_model, tiny_weights, max_length=16))
+    long = " ".join(["the food was great"] * 10 + ["the staff were rude"] * 30)
+    wins = sc._windows([long])
+    assert len(wins) > 1 and all(len(w[1]) <= 16 for w in wins)
+    assert sum(w[2] for w in wins) == len(sc.tok(sc.prefix + long, add_special_tokens=False)["input_ids"])
+    # the rude tail dominates: it would be lost if the text were cut at 16 tokens
+    assert sc.score([long])[0].sentiment == "negative"
+
+
+def test_training_is_reproducible(tiny_model, tiny_weights, tmp_path):
+    from safetensors.numpy import load_file
+
+    train_tiny(tiny_model, tmp_path / "w", tmp_path / "work")
+    for f in ("heads.safetensors", "adapter_model.safetensors"):
+        a, b = load_file(str(tiny_weights / f)), load_file(str(tmp_path / "w" / f))
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], atol=1e-6)
+    meta = json.loads((tmp_path / "w" / "heads.json").read_text())
+    assert meta["base_model"] == str(tiny_model) and meta["temperature"] > 0
+
+
+def test_weights_for_another_encoder_are_refused(tiny_model, tiny_weights, tmp_path):
+    import shutil
+
+    from sentiment.scorer import ModelError, load_scorer
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model, other)
+    with pytest.raises(ModelError, match="trained on"):
+        load_scorer(_settings(other, tiny_weights))
+
+
+def test_sequence_classifier_labels_are_mapped(tiny_classifier):
+    from sentiment.scorer import _label_map, load_scorer
+
+    sc = load_scorer(_settings(tiny_classifier))
+    assert sc.kind == "classifier" and sc.model_id == str(tiny_classifier)
+    [r] = sc.score(["the food was great"])
+    assert abs(sum(r.probabilities.values()) - 1) < 1e-4 and 1 <= r.stars <= 5
+    assert [m[0] for m in _label_map({0: "1 star", 1: "2 stars", 2: "3 stars", 3: "4 stars", 4: "5 stars"})] == [
+        "negative", "negative", "neutral", "positive", "positive"]
+    assert _label_map({0: "LABEL_0", 1: "LABEL_1"}) == [("negative", 1.0), ("positive", 5.0)]
+
+
+def _cli(tmp_path, tiny_model, tiny_weights, *args):
+    from click.testing import CliRunner
+
+    from reviewwatch.cli import cli
+
+    cfg = tmp_path / "reviewwatch.toml"
+    cfg.write_text(
+        f'data_dir = "{tmp_path / "data"}"\nlanguages = ["en", "fr"]\n[sentiment]\n'
+        f'model = "{tiny_model}"\nweights_dir = "{tiny_weights}"\nbatch_size = 4\n', encoding="utf-8")
+    return CliRunner().invoke(cli, ["--config", str(cfg), *args], catch_exceptions=False)
+
+
+def test_score_file_contract_with_bad_lines(tmp_path, tiny_model, tiny_weights):
+    src = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": 1, "text": "the food was great", "extra": "ignored"},
+        "this is not json",
+        {"id": "b", "title": "no text"},
+        {"id": "c", "text": 42},
+        {"id": "d", "text": "the staff were rude"},
+        "[1, 2]",
+    ])
+    out = tmp_path / "out.jsonl"
+    res = _cli(tmp_path, tiny_model, tiny_weights, "score", "--input", str(src), "--output", str(out),
+               "--no-progress")
+    assert res.exit_code != 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == [1, None, "b", "c", "d", None]
+    ok = [x for x in lines if "error" not in x]
+    assert [x["id"] for x in ok] == [1, "d"]
+    for x in ok:
+        assert set(x) == {"id", "language", "sentiment", "probabilities", "stars", "topics", "topic_scores"}
+        assert x["sentiment"] in ("negative", "neutral", "positive")
+    errs = {x["id"]: x["error"] for x in lines if "error" in x}
+    assert "missing text" in errs["b"] and "string" in errs["c"]
+    assert not (tmp_path / "data" / "reviewwatch.db").exists()  # the store was not touched
+
+
+def test_score_file_all_good_exits_zero(tmp_path, tiny_model, tiny_weights):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": t} for i, t in enumerate(["good", "bad"])])
+    res = _cli(tmp_path, tiny_model, tiny_weights, "score", "--input", str(src), "--output",
+               str(tmp_path / "o.jsonl"), "--no-progress")
+    assert res.exit_code == 0, res.output
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 2
+
+
+class FakeScorer:
+    def __init__(self, version: str, label: str = "positive"):
+        self.model_id, self.model_version, self.label, self.calls = "fake", version, label, 0
+
+    def score(self, texts, progress=None):
+        from sentiment.scorer import SentimentScore
+
+        self.calls += len(texts)
+        p = {k: (1.0 if k == self.label else 0.0) for k in ("negative", "neutral", "positive")}
+        return [SentimentScore(language="en", sentiment=self.label, probabilities=p, stars=5.0,
+                               topics=("service",), topic_scores={"service": 0.9, "price": 0.1}) for _ in texts]
+
+
+def _seed_mentions(store, n=3):
+    from storage.models import Business, Mention, Source
+
+    with store.transaction() as s:
+        b = Business(slug="cafe", name="Cafe")
+        s.add(b)
+        s.flush()
+        src = Source(business_id=b.id, type="feed", target="https://example.org/feed")
+        s.add(src)
+        s.flush()
+        for i in range(n):
+            s.add(Mention(business_id=b.id, source_id=src.id, external_id=f"m{i}", text=f"text {i}",
+                          content_hash=f"h{i}"))
+
+
+def test_store_scoring_rescoring_keeps_history(store):
+    from sqlalchemy import func, select
+
+    from reviewwatch.commands.score import score_store
+    from storage.models import Mention, Score, ScoreTopic
+
+    _seed_mentions(store)
+    v1 = FakeScorer("v1")
+    assert score_store(store, v1, chunk=2, show_progress=False, echo=lambda *_: None)["scored"] == 3
+    assert score_store(store, v1, chunk=2, show_progress=False, echo=lambda *_: None)["total"] == 0
+    assert v1.calls == 3
+    v2 = FakeScorer("v2", "negative")
+    score_store(store, v2, chunk=2, show_progress=False, echo=lambda *_: None)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Score)) == 6
+        cur = list(s.scalars(select(Score).where(Score.is_current.is_(True))))
+        assert len(cur) == 3 and {c.model_version for c in cur} == {"v2"} and {c.label for c in cur} == {"negative"}
+        assert s.scalar(select(func.count()).select_from(ScoreTopic)) == 6
+        assert {m.language for m in s.scalars(select(Mention))} == {"en"}
+    # back to v1: its scores are reused, not recomputed
+    score_store(store, v1, chunk=2, show_progress=False, echo=lambda *_: None)
+    assert v1.calls == 3
+    with store.session() as s:
+        cur = list(s.scalars(select(Score).where(Score.is_current.is_(True))))
+        assert {c.model_version for c in cur} == {"v1"}
+
+
+def test_failed_batch_keeps_old_scores_current(store):
+    from sqlalchemy import select
+
+    from reviewwatch.commands.score import score_store
+    from storage.models import Score
+
+    _seed_mentions(store)
+    score_store(store, FakeScorer("v1"), show_progress=False, echo=lambda *_: None)
+
+    class Broken(FakeScorer):
+        def score(self, texts, progress=None):
+            raise RuntimeError("model crashed")
+
+    with pytest.raises(RuntimeError):
+        score_store(store, Broken("v2"), show_progress=False, echo=lambda *_: None)
+    with store.session() as s:
+        cur = list(s.scalars(select(Score).where(Score.is_current.is_(True))))
+        assert len(cur) == 3 and {c.model_version for c in cur} == {"v1"}
+
+
+def test_train_command_on_labelled_files(tmp_path, tiny_model, tiny_weights):
+    from tests.sentiment.conftest import TRAIN_ROWS
+
+    rows = [{"id": f"x{k}-{i}", "text": t, "label": lab, "topics": top}
+            for k in range(4) for i, (t, lab, top) in enumerate(TRAIN_ROWS)]
+    rows.append({"id": "nolabel", "text": "the room"})
+    f = write_jsonl(tmp_path / "labelled.jsonl", rows)
+    out = tmp_path / "heads"
+    res = _cli(tmp_path, tiny_model, tiny_weights, "train", str(f), "--out", str(out), "--work-dir",
+               str(tmp_path / "work"), "--epochs", "1", "--threads", "1", "--max-length", "32")
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "heads.json").read_text())
+    assert meta["base_model"] == str(tiny_model) and meta["trained_topics"][0] == "service"
+    assert (out / "adapter_model.safetensors").exists() and (tmp_path / "work" / "best.pt").exists()
+    res = _cli(tmp_path, tiny_model, tiny_weights, "train")
+    assert res.exit_code == 2 and "FILES or --data-dir" in res.output
