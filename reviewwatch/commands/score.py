@@ -67,64 +67,21 @@ def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, sho
     return failed
 
 
-def mention_text(title: str | None, text: str) -> str:
-    if title and title.strip() and title.strip() not in text:
-        return f"{title.strip()}\n{text}"
-    return text
-
-
 def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool = True,
-                echo=click.echo) -> dict[str, int]:
-    """Score every live mention lacking a current score from `scorer`'s model."""
-    from sqlalchemy import and_, exists, select, update
-
-    from storage.models import Mention, Score, ScoreTopic
+                echo=click.echo, business_slug: str | None = None) -> dict[str, int]:
+    """Score every live mention lacking a current score from `scorer`'s model, with a progress bar."""
+    from sentiment.batch import pending_mention_ids, score_mentions
 
     mid, mver = scorer.model_id, scorer.model_version
-    with store.session() as session:
-        current_ok = exists().where(and_(
-            Score.mention_id == Mention.id, Score.is_current.is_(True), Score.model_id == mid,
-            Score.model_version == mver, Score.mention_revision == Mention.revision))
-        ids = list(session.scalars(
-            select(Mention.id).where(Mention.deleted_at.is_(None), ~current_ok).order_by(Mention.id)))
-    stats = {"scored": 0, "reactivated": 0, "total": len(ids)}
+    ids = pending_mention_ids(store, mid, mver, business_slug)
     if not ids:
         echo(f"nothing to score: every mention has a current score from {mid} {mver}")
-        return stats
+        return {"scored": 0, "reactivated": 0, "total": 0}
     with click.progressbar(length=len(ids), label=f"scoring with {mid} {mver}", file=sys.stderr,
                            hidden=not show_progress) as bar:
-        for a in range(0, len(ids), chunk):
-            part = ids[a : a + chunk]
-            with store.transaction() as session:
-                mentions = list(session.scalars(select(Mention).where(Mention.id.in_(part))))
-                existing = {
-                    (s.mention_id, s.mention_revision): s for s in session.scalars(select(Score).where(
-                        Score.mention_id.in_(part), Score.model_id == mid, Score.model_version == mver))
-                }
-                to_score = [m for m in mentions if (m.id, m.revision) not in existing]
-                results = scorer.score([mention_text(m.title, m.text) for m in to_score]) if to_score else []
-                # retire the old current scores, then make the new ones current (same transaction)
-                session.execute(update(Score).where(Score.mention_id.in_(part), Score.is_current.is_(True))
-                                .values(is_current=False))
-                session.flush()
-                for m in mentions:
-                    if (m.id, m.revision) in existing:
-                        existing[(m.id, m.revision)].is_current = True
-                        stats["reactivated"] += 1
-                for m, r in zip(to_score, results):
-                    p = r.probabilities
-                    sc = Score(mention_id=m.id, mention_revision=m.revision, model_id=mid, model_version=mver,
-                               label=r.sentiment, p_negative=p["negative"], p_neutral=p["neutral"],
-                               p_positive=p["positive"], stars=r.stars, language=r.language,
-                               topic_scores=dict(r.topic_scores), is_current=True)
-                    sc.topics = [ScoreTopic(topic=t, probability=r.topic_scores[t]) for t in r.topics]
-                    session.add(sc)
-                    if not m.language and r.language:
-                        m.language = r.language
-                    stats["scored"] += 1
-            bar.update(len(part))
-    echo(f"scored {stats['scored']} mentions, reused {stats['reactivated']} earlier scores ({mid} {mver})")
-    return stats
+        stats = score_mentions(store, scorer, ids, chunk=chunk, progress=bar.update)
+    echo(f"scored {stats.scored} mentions, reused {stats.reactivated} earlier scores ({mid} {mver})")
+    return {"scored": stats.scored, "reactivated": stats.reactivated, "total": stats.total}
 
 
 @click.command("score")
@@ -133,10 +90,11 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Where file-mode results go (default: stdout).")
 @click.option("--batch-size", type=int, default=None, help="Texts per batch (default: sentiment.batch_size × 8).")
+@click.option("--business", "business_id", default=None, help="Store mode: only this business (its id).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.pass_context
 def command(ctx: click.Context, input_path: str | None, output_path: str | None, batch_size: int | None,
-            no_progress: bool) -> None:
+            business_id: str | None, no_progress: bool) -> None:
     """Score sentiment, stars and topics of stored mentions (or of a JSONL file)."""
     app = ctx.obj
     settings = app.settings
@@ -160,6 +118,7 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
             click.echo(f"{failed} line(s) could not be scored", err=True)
             ctx.exit(1)
         return
+    slug = settings.business(business_id).id if business_id else None
     store = app.store()
     scorer = _scorer(settings)
-    score_store(store, scorer, chunk, show_progress=not no_progress)
+    score_store(store, scorer, chunk, show_progress=not no_progress, business_slug=slug)

@@ -11,7 +11,7 @@ from tests.conftest import REPO
 def _readme_rows() -> dict[str, str]:
     rows = {}
     for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^\| `([a-z_.]+)` \| ([^|]+?) \|", line)
+        match = re.match(r"^\| `([a-z0-9_.]+)` \| ([^|]+?) \|", line)
         if match:
             rows[match.group(1)] = match.group(2)
     return rows

@@ -1,0 +1,158 @@
+"""Batch scoring of the store: every live mention without a current score from the current model.
+
+A score is current for a mention when it comes from the same model id and version and the same
+mention revision. Each chunk's new scores become current in the transaction that retires the
+previous ones, so a model change re-scores while the old scores stay current until the new ones
+are committed, and an interrupted run resumes with what is still unscored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, exists, select, update
+
+from storage.db import Store
+from storage.models import Business, Mention, Score, ScoreTopic
+
+if TYPE_CHECKING:
+    from reviewwatch.config import Settings
+    from sentiment.scorer import Scorer
+
+Progress = Callable[[int], None]
+
+# One loaded model per process and configuration: the daemon scores business after business.
+_CACHE: dict[str, Scorer] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclass(slots=True)
+class BatchStats:
+    total: int = 0  # mentions that lacked a current score
+    scored: int = 0  # new scores computed
+    reactivated: int = 0  # an earlier score of this model and revision made current again
+
+
+def mention_text(title: str | None, text: str) -> str:
+    """What the model reads: the title, unless the text already holds it, then the text."""
+    if title and title.strip() and title.strip() not in text:
+        return f"{title.strip()}\n{text}"
+    return text
+
+
+def pending_mention_ids(
+    store: Store, model_id: str, model_version: str, business_slug: str | None = None
+) -> list[int]:
+    with store.session() as session:
+        current_ok = exists().where(
+            and_(
+                Score.mention_id == Mention.id,
+                Score.is_current.is_(True),
+                Score.model_id == model_id,
+                Score.model_version == model_version,
+                Score.mention_revision == Mention.revision,
+            )
+        )
+        query = select(Mention.id).where(Mention.deleted_at.is_(None), ~current_ok)
+        if business_slug is not None:
+            query = query.join(Business, Business.id == Mention.business_id).where(
+                Business.slug == business_slug
+            )
+        return list(session.scalars(query.order_by(Mention.id)))
+
+
+def score_mentions(
+    store: Store,
+    scorer: Scorer,
+    ids: list[int],
+    *,
+    chunk: int = 256,
+    progress: Progress | None = None,
+) -> BatchStats:
+    """Score the mentions `ids` in chunks of `chunk`, one transaction each."""
+    mid, mver = scorer.model_id, scorer.model_version
+    stats = BatchStats(total=len(ids))
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        with store.transaction() as session:
+            mentions = list(session.scalars(select(Mention).where(Mention.id.in_(part))))
+            earlier = {
+                (s.mention_id, s.mention_revision): s
+                for s in session.scalars(
+                    select(Score).where(
+                        Score.mention_id.in_(part),
+                        Score.model_id == mid,
+                        Score.model_version == mver,
+                    )
+                )
+            }
+            to_score = [m for m in mentions if (m.id, m.revision) not in earlier]
+            texts = [mention_text(m.title, m.text) for m in to_score]
+            results = scorer.score(texts) if texts else []
+            session.execute(
+                update(Score)
+                .where(Score.mention_id.in_(part), Score.is_current.is_(True))
+                .values(is_current=False)
+            )
+            session.flush()
+            for m in mentions:
+                if (m.id, m.revision) in earlier:
+                    earlier[(m.id, m.revision)].is_current = True
+                    stats.reactivated += 1
+            for m, r in zip(to_score, results, strict=True):
+                p = r.probabilities
+                score = Score(
+                    mention_id=m.id,
+                    mention_revision=m.revision,
+                    model_id=mid,
+                    model_version=mver,
+                    label=r.sentiment,
+                    p_negative=p["negative"],
+                    p_neutral=p["neutral"],
+                    p_positive=p["positive"],
+                    stars=r.stars,
+                    language=r.language,
+                    topic_scores=dict(r.topic_scores),
+                    is_current=True,
+                )
+                score.topics = [ScoreTopic(topic=t, probability=r.topic_scores[t]) for t in r.topics]
+                session.add(score)
+                if not m.language and r.language:
+                    m.language = r.language
+                stats.scored += 1
+        if progress is not None:
+            progress(len(part))
+    return stats
+
+
+def scorer_for(settings: Settings) -> Scorer:
+    """The configured model, loaded once per process and configuration."""
+    from sentiment.scorer import load_scorer
+
+    key = "|".join(
+        (settings.sentiment.model_dump_json(), ",".join(settings.languages), str(settings.data_dir))
+    )
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE.clear()
+            _CACHE[key] = load_scorer(
+                settings.sentiment, languages=settings.languages, data_dir=settings.data_dir
+            )
+        return _CACHE[key]
+
+
+def score_pending(
+    store: Store,
+    settings: Settings,
+    *,
+    business_slug: str | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Score what has no current score (of one business, or all); returns the new scores."""
+    scorer = scorer_for(settings)
+    ids = pending_mention_ids(store, scorer.model_id, scorer.model_version, business_slug)
+    chunk = settings.sentiment.batch_size * 8
+    return score_mentions(store, scorer, ids, chunk=chunk, progress=progress).scored
