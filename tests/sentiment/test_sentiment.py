@@ -257,3 +257,39 @@ def test_train_command_on_labelled_files(tmp_path, tiny_model, tiny_weights):
     assert (out / "adapter_model.safetensors").exists() and (tmp_path / "work" / "best.pt").exists()
     res = _cli(tmp_path, tiny_model, tiny_weights, "train")
     assert res.exit_code == 2 and "FILES or --data-dir" in res.output
+
+
+def test_cycle_score_stage_scores_only_its_business(store, tmp_path, tiny_model, tiny_weights):
+    """The cycle's real score stage (sentiment.batch through reviewwatch.cycle.score_new)."""
+    from sqlalchemy import select
+
+    from reviewwatch.config import load_settings
+    from reviewwatch.cycle import score_new
+    from storage.models import Business, Mention, Score, Source
+
+    _seed_mentions(store)  # business "cafe", 3 mentions
+    with store.transaction() as s:
+        other = Business(slug="hotel", name="Hotel")
+        s.add(other)
+        s.flush()
+        src = Source(business_id=other.id, type="feed", target="https://example.org/hotel")
+        s.add(src)
+        s.flush()
+        s.add(Mention(business_id=other.id, source_id=src.id, external_id="h0",
+                      text="the staff were rude", content_hash="hh0"))
+    cfg = tmp_path / "reviewwatch.toml"
+    cfg.write_text(
+        f'data_dir = "{tmp_path / "data"}"\nlanguages = ["en", "fr"]\n[sentiment]\n'
+        f'model = "{tiny_model}"\nweights_dir = "{tiny_weights}"\nbatch_size = 2\n', encoding="utf-8")
+    settings = load_settings(cfg)
+
+    assert score_new(store, settings, "cafe") == 3
+    assert score_new(store, settings, "cafe") == 0  # nothing new: nothing rescored
+    with store.session() as s:
+        scored = s.execute(select(Business.slug, Score.model_id, Score.label).join(
+            Mention, Mention.id == Score.mention_id).join(Business, Business.id == Mention.business_id)
+            .where(Score.is_current.is_(True))).all()
+    assert [row.slug for row in scored] == ["cafe"] * 3
+    assert all(row.model_id.startswith(str(tiny_model)) for row in scored)
+    assert {row.label for row in scored} <= {"negative", "neutral", "positive"}
+    assert score_new(store, settings, "hotel") == 1
