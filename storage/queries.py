@@ -121,6 +121,9 @@ class MentionFilter(BaseModel):
     @field_validator("business", "source", "language", "topic", "search", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and any(ord(c) < 32 for c in value):
+            # PostgreSQL refuses NUL in text; no key, code or search needs control characters.
+            raise ValueError("control characters are not allowed")
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")

@@ -27,14 +27,14 @@ def me(analyst: Analyst = Depends(require_reader)) -> Me:
 
 @router.get("/businesses", response_model=list[BusinessOut])
 def businesses(
-    session: Session = Depends(get_session), _: Analyst = Depends(require_reader)
+    session: Session = Depends(get_session)
 ) -> list[BusinessOut]:
     rows = session.execute(select(Business.slug, Business.name).order_by(Business.slug))
     return [BusinessOut(id=slug, name=name) for slug, name in rows]
 
 
 @router.get("/topics", response_model=list[str])
-def topics(request: Request, _: Analyst = Depends(require_reader)) -> list[str]:
+def topics(request: Request) -> list[str]:
     """The topic keys of the configured taxonomy."""
     return list(request.app.state.settings.sentiment.topics)
 
@@ -44,7 +44,6 @@ def sentiment(
     flt: MentionFilter = Depends(mention_filter),
     bucket: Literal["day", "week", "month"] = Query("week"),
     session: Session = Depends(get_session),
-    _: Analyst = Depends(require_reader),
 ) -> AggregateOut:
     """Sentiment over time: per bucket, counts per label and shares with Wilson 95% intervals."""
     rows = records(sentiment_over_time(session, flt, bucket))
@@ -57,7 +56,6 @@ def topic_stats(
     flt: MentionFilter = Depends(mention_filter),
     bucket: Literal["day", "week", "month"] | None = Query(None),
     session: Session = Depends(get_session),
-    _: Analyst = Depends(require_reader),
 ) -> AggregateOut:
     """Per topic (and bucket, if given): counts per label and shares with Wilson intervals."""
     rows = records(topic_aggregates(session, flt, bucket))
@@ -69,7 +67,6 @@ def topic_stats(
 def claims_perceived(
     flt: MentionFilter = Depends(mention_filter),
     session: Session = Depends(get_session),
-    _: Analyst = Depends(require_reader),
 ) -> list[dict[str, Any]]:
     """Each positive-share claim of a business beside the share its customers show."""
     if not flt.business:
@@ -86,7 +83,6 @@ def gap(
     since: dt.date | None = Query(None, description="First day (UTC), inclusive."),
     until: dt.date | None = Query(None, description="Last day (UTC), inclusive."),
     session: Session = Depends(get_session),
-    _: Analyst = Depends(require_reader),
 ) -> dict[str, Any]:
     """The gap report of the gap stage (its documented JSON schema)."""
     try:

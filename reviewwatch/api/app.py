@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from reviewwatch.api import aggregates, mentions
-from reviewwatch.api.auth import TokenAuth
+from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.config import Settings
 from reviewwatch.errors import InputError, ReviewwatchError
 from storage.corrections import MentionNotFound
@@ -41,8 +41,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.auth = TokenAuth(settings.api)
-    app.include_router(mentions.router)
-    app.include_router(aggregates.router)
+    # The token is checked before anything else: a request without one learns nothing, not
+    # even whether a filter's business or topic exists.
+    for router in (mentions.router, aggregates.router):
+        app.include_router(router, dependencies=[Depends(require_reader)])
     _errors(app)
     _dashboard(app)
     if settings.api.cors_origins:

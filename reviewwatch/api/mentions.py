@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
-from reviewwatch.api.auth import Analyst, require_reader, require_writer
+from reviewwatch.api.auth import Analyst, require_writer
 from reviewwatch.api.deps import get_session, known_topics, mention_filter
 from reviewwatch.api.schemas import CorrectionIn, CorrectionOut, MentionDetail, MentionPageOut
 from storage.corrections import correct_mention, corrections_of
@@ -30,7 +30,6 @@ def list_mentions(
     ),
     cursor: str | None = Query(None, max_length=200, description="next_cursor of the last page."),
     session: Session = Depends(get_session),
-    _: Analyst = Depends(require_reader),
 ) -> MentionPageOut:
     """Mentions matching the filters, newest first."""
     largest = request.app.state.settings.api.max_page_size
@@ -56,7 +55,6 @@ def _detail(session: Session, mention_id: int) -> MentionDetail:
 def get_mention(
     mention_id: int,
     session: Session = Depends(get_session),
-    _: Analyst = Depends(require_reader),
 ) -> MentionDetail:
     """One mention with its topics and the analysts' corrections."""
     return _detail(session, mention_id)

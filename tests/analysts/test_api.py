@@ -31,6 +31,17 @@ def test_without_a_valid_token_401(client: TestClient, headers: dict[str, str]) 
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/mentions", "/api/v1/aggregates/sentiment",
+                                  "/api/v1/aggregates/topics", "/api/v1/claims/perceived"])
+@pytest.mark.parametrize("params", [{"business": "nope"}, {"topic": "weather"},
+                                    {"since": "2026-13-01"}, {"search": "a\x00b"}])
+def test_the_token_is_checked_before_the_filters(client: TestClient, path: str, params: dict) -> None:
+    """Without a token nothing is learnt, not even whether a business or topic exists."""
+    response = client.get(path, params=params)
+    assert response.status_code == 401, response.text
+    assert "nope" not in response.text and "weather" not in response.text
+
+
 def test_read_token_reads_but_cannot_correct(client: TestClient, seeded: Seeded) -> None:
     assert client.get("/api/v1/me", headers=READ).json() == {"analyst": "reader", "can_write": False}
     response = client.post(f"/api/v1/mentions/{seeded.ids['c1']}/corrections",
@@ -77,6 +88,8 @@ def test_hostile_search_stays_a_parameter(client: TestClient, seeded: Seeded) ->
     ({"min_rating": 9}, "less than or equal to 5"),
     ({"search": "x" * 201}, "at most 200"),
     ({"source": "fax"}, "unknown source type 'fax'"),
+    ({"search": "a\x00b"}, "control characters are not allowed"),
+    ({"business": "cafe-a\x00"}, "control characters are not allowed"),
 ])
 def test_invalid_filters_422(client: TestClient, params: dict, message: str) -> None:
     response = client.get("/api/v1/mentions", params=params, headers=READ)
