@@ -98,24 +98,27 @@ def corrections_of(session: Session, mention_id: int) -> list[dict[str, Any]]:
 
 
 def corrected_examples(session: Session) -> list[dict[str, Any]]:
-    """Every corrected live mention as a training example: {text, label, topics, language}.
+    """Every corrected live mention as a training example.
 
-    `label` is the analyst's label when one was given, else the model's (None if unscored);
-    `topics` are the analyst's topics when given, else the model's.
+    {mention_id, text, label, topics, topics_corrected, language}: `label` is the analyst's
+    label when one was given, else the model's (None if unscored); `topics` are the analyst's
+    topics when given (`topics_corrected`), else the model's.
     """
     v = V_MENTIONS.c
     corrected_ids = select(Correction.mention_id).distinct().scalar_subquery()
     rows = session.execute(
-        select(v.mention_id, v.text, v.label, v.language)
+        select(v.mention_id, v.text, v.label, v.language, v.topics_corrected)
         .where(v.mention_id.in_(corrected_ids))
         .order_by(v.mention_id)
     ).all()
     topics = topics_of(session, [row.mention_id for row in rows])
     return [
         {
+            "mention_id": row.mention_id,
             "text": row.text,
             "label": row.label,
             "topics": topics.get(row.mention_id, []),
+            "topics_corrected": bool(row.topics_corrected),
             "language": row.language,
         }
         for row in rows

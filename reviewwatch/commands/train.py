@@ -19,25 +19,28 @@ from reviewwatch.errors import InputError
 
 
 def corrections_examples(store: Any) -> list:
-    """The latest correction per mention (label and/or topics), as training examples."""
-    from sqlalchemy import select
+    """The corrected live mentions as training examples (storage.corrections.corrected_examples).
 
+    The label is the analyst's, or the model's when only the topics were corrected; topics
+    supervise training only where an analyst set them.
+    """
     from sentiment.data import LABELS, Example
-    from storage.models import Correction, Mention
+    from storage.corrections import corrected_examples
 
-    out = {}
     with store.session() as session:
-        rows = session.execute(
-            select(Correction, Mention.text, Mention.language).join(Mention, Mention.id == Correction.mention_id)
-            .order_by(Correction.mention_id, Correction.created_at, Correction.id))
-        for corr, text, lang in rows:
-            if corr.label_after not in LABELS and corr.topics_after is None:
-                continue
-            out[corr.mention_id] = Example(
-                id=f"correction-{corr.id}", text=text, label=corr.label_after if corr.label_after in LABELS else None,
-                lang=lang or "", topics=list(corr.topics_after) if corr.topics_after is not None else None,
-                source="corrections")
-    return list(out.values())
+        rows = corrected_examples(session)
+    return [
+        Example(
+            id=f"correction-{row['mention_id']}",
+            text=row["text"],
+            label=row["label"] if row["label"] in LABELS else None,
+            lang=row["language"] or "",
+            topics=list(row["topics"]) if row["topics_corrected"] else None,
+            source="corrections",
+        )
+        for row in rows
+        if row["label"] in LABELS or row["topics_corrected"]
+    ]
 
 
 @click.command("train")

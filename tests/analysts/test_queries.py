@@ -142,13 +142,34 @@ def test_a_correction_overrides_the_model_everywhere(seeded: Seeded) -> None:
         daily = daily_sentiment(s, "cafe-a").set_index("day")
         assert daily.loc["2026-11-02", "positive"] == 1
         assert corrected_examples(s) == [{
-            "text": "The waiter was rude and slow.", "label": "positive", "topics": ["price"],
-            "language": "en"}]
+            "mention_id": c1, "text": "The waiter was rude and slow.", "label": "positive",
+            "topics": ["price"], "topics_corrected": True, "language": "en"}]
     with seeded.store.transaction() as s:  # a later topics-only correction keeps the label
         correct_mention(s, c1, analyst="bob", topics=["service"])
     with seeded.store.session() as s:
         assert corrected_examples(s)[0]["label"] == "positive"
         assert corrected_examples(s)[0]["topics"] == ["service"]
+
+
+def test_retraining_takes_the_corrections_field_by_field(seeded: Seeded) -> None:
+    """`reviewwatch train --with-corrections` reads these examples."""
+    from reviewwatch.commands.train import corrections_examples
+    from storage.models import Mention
+
+    c1, c2, c3 = (seeded.ids[k] for k in ("c1", "c2", "c3"))
+    known = list(seeded.settings.sentiment.topics)
+    with seeded.store.transaction() as s:
+        correct_mention(s, c1, analyst="alice", label="positive", known_topics=known)
+        correct_mention(s, c1, analyst="bob", topics=["price"], known_topics=known)  # later, topics only
+        correct_mention(s, c2, analyst="alice", topics=["ambience"], known_topics=known)
+        correct_mention(s, c3, analyst="alice", label="neutral", known_topics=known)
+        s.get(Mention, c3).deleted_at = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    examples = {e.id: e for e in corrections_examples(seeded.store)}
+    assert set(examples) == {f"correction-{c1}", f"correction-{c2}"}  # the deleted one is left out
+    first, second = examples[f"correction-{c1}"], examples[f"correction-{c2}"]
+    assert (first.label, first.topics, first.lang) == ("positive", ["price"], "en")
+    # only the topics were corrected: the model's label, and the analyst's topics
+    assert (second.label, second.topics, second.source) == ("positive", ["ambience"], "corrections")
 
 
 def test_corrections_are_validated(seeded: Seeded) -> None:
