@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
@@ -298,6 +299,8 @@ def load_settings(path: Path, *, required: bool = False) -> Settings:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(path if exists else None, exc)) from None
+    except SettingsError as exc:  # an environment value that is not valid JSON
+        raise ConfigError(_describe_env_error(exc)) from None
     if exists:
         settings._source_file = path
         if not settings.data_dir.is_absolute():
@@ -316,11 +319,38 @@ def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
             )
 
 
+def _env_variable(loc: tuple[int | str, ...], environ: Mapping[str, str]) -> str | None:
+    """The REVIEWWATCH_ variable that set the key at `loc` (its own, or a JSON one above it)."""
+    names = {name.upper() for name in environ}
+    parts = [str(p) for p in loc if isinstance(p, str)]
+    for depth in range(len(parts), 0, -1):
+        name = ENV_PREFIX + "__".join(parts[:depth]).upper()
+        if name in names:
+            return name
+    return None
+
+
+def _describe_env_error(exc: SettingsError) -> str:
+    """pydantic-settings' JSON error, naming the variable (never its value, maybe a secret)."""
+    match = re.search(r'field "([^"]+)"', str(exc))
+    field = match.group(1) if match else ""
+    prefix = (ENV_PREFIX + field.upper()) if field else ENV_PREFIX
+    names = sorted(n for n in (k.upper() for k in os.environ) if n.startswith(prefix))
+    cause = exc.__cause__
+    reason = f"not valid JSON ({cause})" if isinstance(cause, ValueError) else str(exc)
+    where = ", ".join(names) or f"{prefix}*"
+    return f"environment: {where}: {reason}; lists and tables are given as JSON, e.g. '[\"a\", \"b\"]'"
+
+
 def _describe(path: Path | None, exc: ValidationError) -> str:
-    where = str(path) if path else "environment"
     lines = []
     for error in exc.errors(include_url=False):
         key = _dotted(error["loc"])
+        variable = _env_variable(error["loc"], os.environ)
+        if variable:
+            where = f"environment variable {variable}"
+        else:
+            where = str(path) if path else "environment"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key"

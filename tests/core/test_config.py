@@ -73,7 +73,7 @@ def test_bad_configuration_gives_one_clear_message(write_config, body: str, expe
     assert expected in str(excinfo.value)
 
 
-@pytest.mark.parametrize(("body", "expected"), BAD_CASES[:4])
+@pytest.mark.parametrize(("body", "expected"), BAD_CASES)
 def test_cli_reports_bad_configuration_with_exit_2_and_no_traceback(write_config, body, expected) -> None:
     path = write_config(body)
     result = CliRunner().invoke(cli, ["--config", str(path), "status"])
@@ -90,10 +90,29 @@ def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_config_path_from_environment(write_config, monkeypatch, tmp_path: Path) -> None:
-    path = write_config(GOOD + f'\ndata_dir = "{tmp_path / "d"}"\n'.replace("\n", "\n", 1))
-    # data_dir must be a top-level key: put it before the tables
-    path.write_text(f'data_dir = "{tmp_path / "d"}"\n' + GOOD, encoding="utf-8")
+    path = write_config(f'data_dir = "{tmp_path / "d"}"\n' + GOOD)  # a top-level key, before the tables
     monkeypatch.setenv("REVIEWWATCH_CONFIG", str(path))
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 0, result.output + result.stderr
     assert "cafe" in result.stdout and "feed" in result.stdout
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("REVIEWWATCH_API__READ_TOKENS", "not-json-secret",
+     "environment: REVIEWWATCH_API__READ_TOKENS: not valid JSON"),
+    ("REVIEWWATCH_GAP__MIN_MENTIONS", "abc",
+     "environment variable REVIEWWATCH_GAP__MIN_MENTIONS: gap.min_mentions: Input should be a valid integer"),
+    ("REVIEWWATCH_SMTP__PORT", "99999999",
+     "environment variable REVIEWWATCH_SMTP__PORT: smtp.port: Input should be less than or equal to 65535"),
+])
+def test_a_bad_environment_value_names_its_variable(
+    write_config, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    """Blamed on the variable, not on the file beside it; the value (maybe a secret) is not shown."""
+    path = write_config(GOOD)
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: " + expected), result.stderr
+    assert str(path) not in result.stderr and "Traceback" not in result.stderr
+    assert value not in result.stderr
