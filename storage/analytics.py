@@ -191,7 +191,8 @@ V_CLAIMS = table(
 
 
 def claimed_vs_perceived(session: Session, flt: MentionFilter) -> list[dict[str, Any]]:
-    """Each active positive-share claim of `flt.business` beside the share its customers show.
+    """Each active positive-share claim of `flt.business` beside the share its customers show,
+    under the analyst's filters (the dashboard's view; `reviewwatch gap` gives the verdicts).
 
     A claim without a topic is compared with all mentions ("overall"). The perceived share comes
     with its Wilson interval and the number of mentions behind it.
@@ -199,7 +200,12 @@ def claimed_vs_perceived(session: Session, flt: MentionFilter) -> list[dict[str,
     c = V_CLAIMS.c
     claims = session.execute(
         select(c.claim_key, c.topic, c.value, c.origin, c.kind)
-        .where(c.business == flt.business, c.metric == "positive_share", c.active == true())
+        .where(
+            c.business == flt.business,
+            c.metric == "positive_share",
+            c.active == true(),
+            c.kind == "claim",  # a prediction for a later period is not a claim about now
+        )
         .order_by(c.topic, c.claim_key)
     ).all()
     by_topic = topic_aggregates(session, flt).set_index("topic")

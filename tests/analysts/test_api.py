@@ -115,6 +115,22 @@ def test_aggregates(client: TestClient) -> None:
                       headers=READ).status_code == 422
 
 
+def test_claims_perceived_leaves_out_predictions(client: TestClient, seeded: Seeded) -> None:
+    import datetime as dt
+
+    from storage.models import Business, Claim
+
+    with seeded.store.transaction() as s:
+        business = s.scalars(select(Business).where(Business.slug == "cafe-a")).one()
+        s.add(Claim(business_id=business.id, claim_key="declared:prediction:2027-01", origin="declared",
+                    metric="positive_share", topic="price", value=0.7, kind="prediction",
+                    period="2027-01", stated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)))
+    claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+                        headers=READ).json()
+    assert {c["topic"] for c in claims} == {"overall", "service"}
+    assert all(c["kind"] == "claim" for c in claims)
+
+
 def test_correction_round_trip(client: TestClient, seeded: Seeded) -> None:
     c1 = seeded.ids["c1"]
     response = client.post(f"/api/v1/mentions/{c1}/corrections",
