@@ -122,4 +122,7 @@ def test_a_correction_round_trips(page, seeded: Seeded) -> None:
 def test_a_read_token_sees_no_correction_controls(page) -> None:
     _login(page, "read-secret")
     assert page.text_content("#whoami") == "reader (read only)"
-    assert not page.locator("#mentions-table button.correct-save").first.is_visible()
+    assert page.locator("#mentions-table tbody tr").count() == 5  # the rows are there ...
+    assert page.locator("#mentions-table button.correct-save").count() == 5
+    for button in page.locator("#mentions-table button.correct-save").all():
+        assert not button.is_visible()  # ... without their correction controls

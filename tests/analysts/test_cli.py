@@ -77,6 +77,20 @@ def test_parquet_streams_in_chunks(run, tmp_path: Path) -> None:
     assert table.column("topics")[0].as_py() == ["ambience", "price"]  # newest: c10
 
 
+def test_parquet_is_written_one_chunk_at_a_time(seeded: Seeded, tmp_path: Path) -> None:
+    from reviewwatch.commands.query import write_parquet
+    from storage.queries import MentionFilter, iter_mention_chunks
+
+    out = tmp_path / "chunked.parquet"
+    with seeded.store.engine.connect() as connection:
+        chunks = iter_mention_chunks(connection, MentionFilter(), chunk_size=5)
+        assert write_parquet(chunks, out) == 12
+    parquet = pq.ParquetFile(out)
+    assert parquet.metadata.num_rows == 12
+    # one row group per chunk: the rows were never all held at once
+    assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)] == [5, 5, 2]
+
+
 def test_table_shows_text_without_obeying_it(run, seeded: Seeded) -> None:
     from storage.mentions import MentionData, write_mentions
     from storage.models import Source
