@@ -18,7 +18,7 @@ from parsel import Selector
 from crawler.items import MentionItem
 from crawler.schema import Found, find, number, rating_on_scale, stable_id, structured_nodes, text_of
 from crawler.spiders.base import SourceSpider
-from crawler.text import fold, language_code, mentions_any, parse_date
+from crawler.text import language_code, mentions_any, parse_date
 
 
 class SchemaOrgSpider(SourceSpider):
@@ -71,7 +71,8 @@ class SchemaOrgSpider(SourceSpider):
         keywords = self.context.keywords
         name = text_of(item.get("name"))
         if name:
-            return mentions_any(name, keywords) or any(fold(name) in fold(k) for k in keywords)
+            # The item must name the business: another item called "Bistro" is not "Bistro Nord".
+            return mentions_any(name, keywords)
         url = text_of(item.get("url")) or text_of(item.get("@id"))
         if url and url.startswith(("http://", "https://")):
             hosts = {urlsplit(u).netloc for u in (self.context.website, self.context.target) if u}

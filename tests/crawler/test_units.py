@@ -112,3 +112,31 @@ def test_normalise_caps_text_and_flags_it() -> None:
 def test_python_m_crawler_arguments() -> None:
     assert reviewwatch_argv(["--business", "b", "--config", "c.toml"]) == [
         "reviewwatch", "--config", "c.toml", "crawl", "--business", "b"]
+
+
+@pytest.mark.parametrize(("item", "ours"), [
+    ({"name": "Bistro Nord"}, True),
+    ({"name": "BISTRO NORD – Södermalm"}, True),
+    ({"name": "Bistró Nörd"}, True),  # accents and case do not matter
+    ({"name": "Bistro"}, False),  # a shorter name is another item
+    ({"name": "Nord"}, False),
+    ({"name": "Bistro Nordic"}, False),
+    ({"url": "https://bistro-nord.example/menu"}, True),
+    ({"url": "https://elsewhere.example/"}, False),
+    (None, True),
+])
+def test_a_review_belongs_to_the_business_only_when_its_item_names_it(item, ours) -> None:
+    import datetime as dt
+
+    from crawler.context import SourceContext
+    from crawler.spiders.schema_org import SchemaOrgSpider
+    from reviewwatch.config import CrawlSettings, GapSettings
+
+    context = SourceContext(
+        business_id=1, business_slug="bistro-nord", keywords=["Bistro Nord"],
+        website="https://bistro-nord.example/", source_id=1, type="schema_org",
+        target="https://reviews.example/bistro-nord", options={}, state={},
+        last_success_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), known_ids=frozenset(),
+        crawl=CrawlSettings(), gap=GapSettings(),
+    )
+    assert SchemaOrgSpider(context).is_ours(item) is ours
