@@ -10,13 +10,13 @@ Settings: `businesses[].digest.{frequency,send_at,weekday}`, `businesses[].timez
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -39,6 +39,7 @@ RETRY_JOB = "digests:retry"
 CYCLE_FUNC = "scheduler:cycle_job"
 RETRY_FUNC = "scheduler:retry_job"
 WORKERS = 4
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
 Runner = Callable[[str, Callable[[], bool]], object]
 
@@ -52,12 +53,26 @@ class JobSync:
 
 
 def cycle_trigger(business: BusinessConfig) -> CronTrigger:
-    """Daily (or weekly on `weekday`) at `send_at`, in the business's own time zone."""
+    """Every day at `send_at`, in the business's own time zone (a weekly digest too: crawling,
+    scoring and the gap snapshot stay daily; `digest_due` says on which days the digest goes)."""
     at = business.digest.send_at
-    fields: dict[str, Any] = {"hour": at.hour, "minute": at.minute, "second": at.second}
-    if business.digest.frequency == "weekly":
-        fields["day_of_week"] = business.digest.weekday
-    return CronTrigger(timezone=ZoneInfo(business.timezone), **fields)
+    return CronTrigger(
+        hour=at.hour, minute=at.minute, second=at.second, timezone=ZoneInfo(business.timezone)
+    )
+
+
+def digest_due(business: BusinessConfig, now: dt.datetime) -> bool:
+    """Whether the cycle running at `now` sends the digest: daily, or on `weekday` if weekly.
+
+    The day is that of the latest `send_at` at or before `now` in the business's time zone, so
+    a cycle that runs late (within the misfire grace), past midnight, still counts for its day.
+    """
+    if business.digest.frequency == "daily":
+        return True
+    at = business.digest.send_at
+    local = now.astimezone(ZoneInfo(business.timezone))
+    slot = local - dt.timedelta(hours=at.hour, minutes=at.minute, seconds=at.second)
+    return WEEKDAYS[slot.weekday()] == business.digest.weekday
 
 
 class _Scheduler(BackgroundScheduler):
@@ -147,7 +162,14 @@ def default_runner(settings: Settings, store: Store) -> Runner:
     def run(business_slug: str, should_stop: Callable[[], bool]) -> object:
         from reviewwatch.cycle import run_cycle
 
-        return run_cycle(settings, business_slug, store=store, should_stop=should_stop)
+        business = settings.business(business_slug)
+        return run_cycle(
+            settings,
+            business_slug,
+            store=store,
+            should_stop=should_stop,
+            send_digest=digest_due(business, dt.datetime.now(dt.UTC)),
+        )
 
     return run
 

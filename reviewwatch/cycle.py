@@ -30,6 +30,9 @@ STAGES = ("crawl", "score", "snapshot", "digest")
 OUTPUT_TAIL_LINES = 20
 # Scoring loads a model and uses every core: one business at a time.
 _SCORING = threading.Lock()
+# One crawl process at a time per daemon: businesses reviewed on the same platform would
+# otherwise each send it crawl.concurrent_per_domain requests at once.
+_CRAWLING = threading.Lock()
 
 CrawlCommand = Callable[[Settings, str], Sequence[str]]
 Scorer = Callable[[Store, Settings, str], int]
@@ -76,9 +79,13 @@ def run_cycle(
     score: Scorer | None = None,
     transport: Transport | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    send_digest: bool = True,
 ) -> CycleResult:
-    """Run the four stages for one business; a failing stage is reported and the next one runs."""
-    settings.business(business_slug)  # an unknown business is a ConfigError, before any work
+    """Run the four stages for one business; a failing stage is reported and the next one runs.
+
+    `send_digest=False` (a weekly digest's other days) skips only the digest stage.
+    """
+    business = settings.business(business_slug)  # unknown: a ConfigError, before any work
     own_store = store is None
     store = store or open_store(settings)
     result = CycleResult(business_slug)
@@ -86,8 +93,10 @@ def run_cycle(
         "crawl": lambda: run_crawl(store, settings, business_slug, crawl(settings, business_slug)),
         "score": lambda: (True, f"{(score or score_new)(store, settings, business_slug)} scored"),
         "snapshot": lambda: (True, f"snapshot {take_snapshot(store, settings, business_slug)}"),
-        "digest": lambda: _digest(
-            result, store, settings, business_slug, dry_run, outbox, transport
+        "digest": lambda: (
+            _digest(result, store, settings, business_slug, dry_run, outbox, transport)
+            if send_digest
+            else (True, f"weekly digest: not today (sent on {business.digest.weekday})")
         ),
     }
     try:
@@ -117,6 +126,13 @@ def run_crawl(
     store: Store, settings: Settings, business_slug: str, argv: Sequence[str]
 ) -> tuple[bool, str]:
     """Run the crawl process; a non-zero exit or a timeout is recorded as a failed crawl run."""
+    with _CRAWLING:
+        return _run_crawl(store, settings, business_slug, argv)
+
+
+def _run_crawl(
+    store: Store, settings: Settings, business_slug: str, argv: Sequence[str]
+) -> tuple[bool, str]:
     started = utcnow()
     timeout = settings.schedule.crawl_timeout_s
     log.info("%s: crawling: %s", business_slug, " ".join(argv))

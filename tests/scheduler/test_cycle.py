@@ -155,3 +155,48 @@ def test_the_crawl_runs_the_cli_in_a_fresh_interpreter_with_the_config_file(
         "x",
     ]
     assert crawl_command(settings, BUSINESS)[-3:] == ["crawl", "--business", BUSINESS]
+
+
+def test_a_weekly_digests_other_days_run_every_stage_but_the_digest(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    seed()
+    ok_crawl = lambda settings, slug: [sys.executable, "-c", "pass"]  # noqa: E731
+
+    quiet_day = run_cycle(
+        settings, BUSINESS, store=store, crawl=ok_crawl, score=keyword_scorer,
+        transport=SmtpTransport(settings.smtp), send_digest=False,
+    )
+    assert [(s.name, s.ok) for s in quiet_day.stages] == [
+        ("crawl", True), ("score", True), ("snapshot", True), ("digest", True)]
+    assert quiet_day.stage("digest").detail.startswith("weekly digest: not today")  # type: ignore[union-attr]
+    assert quiet_day.digest is None and smtp_server.recorder.received == []
+
+    digest_day = run_cycle(
+        settings, BUSINESS, store=store, crawl=ok_crawl, score=keyword_scorer,
+        transport=SmtpTransport(settings.smtp),
+    )
+    assert digest_day.ok
+    assert len(smtp_server.recorder.to(OWNER)) == 1  # what the quiet day kept back goes now
+    with store.session() as session:
+        assert len(session.scalars(select(GapSnapshot)).all()) == 2  # a snapshot each day
+
+
+def test_the_daemons_cycles_crawl_one_at_a_time(store: Store, settings: Settings, tmp_path) -> None:
+    """Two businesses' cycles at the same minute never crawl at once (per-domain politeness)."""
+    import threading
+
+    from reviewwatch.cycle import run_crawl
+
+    log = tmp_path / "crawls.log"
+    crawl = [sys.executable, "-c",
+             "import sys, time; f = open(sys.argv[1], 'a'); f.write(f'start {time.monotonic()}\\n');"
+             " f.flush(); time.sleep(0.4); f.write(f'end {time.monotonic()}\\n')", str(log)]
+    threads = [threading.Thread(target=run_crawl, args=(store, settings, BUSINESS, crawl))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [kind for kind, _ in events] == ["start", "end"] * 3  # never two starts in a row

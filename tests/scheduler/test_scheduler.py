@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
@@ -97,7 +98,7 @@ def test_jobs_have_the_business_time_zone_frequency_and_safe_defaults(
     local = cafe.next_run_time.astimezone(cafe.trigger.timezone)
     assert (local.hour, local.minute) == (8, 0)
     local = hotel.next_run_time.astimezone(hotel.trigger.timezone)
-    assert (local.weekday(), local.hour, local.minute) == (4, 18, 30)
+    assert (local.hour, local.minute) == (18, 30)  # a weekly digest still crawls every day
     for job in (cafe, hotel):
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 900
         assert job.func_ref == "scheduler:cycle_job"
@@ -105,16 +106,29 @@ def test_jobs_have_the_business_time_zone_frequency_and_safe_defaults(
     assert stored_job_ids(store) == ["cycle:cafe", "cycle:hotel", "digests:retry"]
 
 
-def test_weekly_trigger_fires_on_the_weekday_across_a_dst_change(tmp_path: Path) -> None:
+def test_the_daily_trigger_keeps_local_time_across_a_dst_change(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     trigger = scheduler.cycle_trigger(settings.businesses[0])
     # 2026-10-25 is the night Stockholm leaves summer time: 08:00 local stays 08:00 local.
     before = trigger.get_next_fire_time(None, dt.datetime(2026, 10, 23, 12, tzinfo=UTC))
     after = trigger.get_next_fire_time(None, dt.datetime(2026, 10, 25, 12, tzinfo=UTC))
     assert before.astimezone(UTC).hour == 6 and after.astimezone(UTC).hour == 7
-    weekly = scheduler.cycle_trigger(settings.businesses[1])
-    fires = [weekly.get_next_fire_time(None, dt.datetime(2026, 11, d, tzinfo=UTC)) for d in (1, 8)]
-    assert [f.date().isoformat() for f in fires] == ["2026-11-06", "2026-11-13"]
+    weekly = scheduler.cycle_trigger(settings.businesses[1])  # New York, 18:30, digest on Fridays
+    fires = [weekly.get_next_fire_time(None, dt.datetime(2026, 11, d, tzinfo=UTC)) for d in (1, 2)]
+    assert [f.date().isoformat() for f in fires] == ["2026-11-01", "2026-11-02"]  # daily cycle
+
+
+def test_a_weekly_digest_goes_on_its_weekday_only(tmp_path: Path) -> None:
+    cafe, hotel = make_settings(tmp_path).businesses  # daily; weekly on Fridays 18:30 New York
+    new_york = ZoneInfo("America/New_York")
+    days = [dt.datetime(2026, 11, d, 18, 30, tzinfo=new_york) for d in range(1, 15)]
+    assert [d.day for d in days if scheduler.digest_due(hotel, d)] == [6, 13]  # the Fridays
+    assert all(scheduler.digest_due(cafe, d) for d in days)
+    # a Friday cycle that runs 40 minutes late, past midnight, still sends Friday's digest
+    late = dt.datetime(2026, 11, 7, 0, 10, tzinfo=new_york)
+    hotel.digest.send_at = dt.time(23, 30)
+    assert scheduler.digest_due(hotel, late)
+    assert not scheduler.digest_due(hotel, late + dt.timedelta(days=1))
 
 
 def test_a_restart_keeps_the_schedule_without_duplicates_and_follows_config_changes(
