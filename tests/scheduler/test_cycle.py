@@ -200,3 +200,38 @@ def test_the_daemons_cycles_crawl_one_at_a_time(store: Store, settings: Settings
         thread.join(timeout=30)
     events = [line.split() for line in log.read_text().splitlines()]
     assert [kind for kind, _ in events] == ["start", "end"] * 3  # never two starts in a row
+
+
+def test_the_daemons_retry_job_resends_a_pending_digest(
+    store: Store, settings: Settings, smtp_server: SmtpServer, seed: Seeder, tmp_path
+) -> None:
+    import datetime as dt
+
+    import scheduler
+    from reviewwatch.digest.deliver import send_digests
+    from storage.models import Digest, utcnow
+    from tests.digest.conftest import make_settings
+    from tests.digest.smtpserver import free_port
+
+    mention = seed()
+    failed = send_digests(store, make_settings(tmp_path, free_port()), BUSINESS)  # server down
+    assert [o.status for o in failed.outcomes] == ["pending"]
+    with store.transaction() as session:  # its back-off has passed
+        for digest in session.scalars(select(Digest)):
+            digest.next_attempt_at = utcnow() - dt.timedelta(minutes=1)
+
+    daemon = scheduler.Daemon(settings, store, runner=lambda slug, should_stop: None)
+    try:
+        daemon.start()
+        job = daemon.scheduler.get_job(scheduler.RETRY_JOB)
+        assert job.func_ref == scheduler.RETRY_FUNC
+        job.func()  # what the interval trigger runs: the stored reference, resolved
+    finally:
+        daemon.shutdown()
+
+    [message] = smtp_server.recorder.to(OWNER)
+    assert tokens(message) == {mention}
+    with store.session() as session:
+        [digest] = session.scalars(select(Digest)).all()
+        assert (digest.status, digest.attempts) == ("sent", 2)
+        assert message["Message-ID"] == digest.message_id
