@@ -20,6 +20,9 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from twisted.python.failure import Failure
+
+from crawler.spiders.base import failure_reason
 from crawler.text import parse_date
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retry = self._retry(request, f"HTTP {response.status}")
         if retry is None:
             return response
+        self._note(f"retried after HTTP {response.status}")
         if wait > 0:
             log.info("retrying %s in %.1f s (HTTP %s)", request.url, wait, response.status)
             await asyncio.sleep(wait)
@@ -85,9 +89,17 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return None
         wait = self.wait_for(request, None)
         retry = self._retry(request, exception)
-        if retry is not None and wait > 0:
-            await asyncio.sleep(wait)
+        if retry is not None:
+            self._note(f"retried after {failure_reason(Failure(exception))}")
+            if wait > 0:
+                await asyncio.sleep(wait)
         return retry
+
+    def _note(self, reason: str) -> None:
+        """A retry is reported in the run's reasons (not an error: the retry may succeed)."""
+        tally = getattr(getattr(self.crawler, "spider", None), "tally", None)
+        if tally is not None:
+            tally.note(reason)
 
 
 class RateLimitMiddleware:
