@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
+
+# Control characters but tab and newline: crawled text may carry terminal escape sequences.
+_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127], "\ufffd")
 
 
 def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     return Console(file=stream, width=None if stream.isatty() else 160, stderr=stderr)
+
+
+def safe_text(value: Any, style: str = "") -> Text:
+    """A table cell for untrusted text: shown as it is, never read as markup nor obeyed."""
+    return Text("" if value is None else str(value).translate(_CONTROL), style=style)

@@ -21,6 +21,7 @@ from rich.table import Table
 from reviewwatch.context import AppContext
 from reviewwatch.errors import InputError
 from reviewwatch.terminal import console as make_console
+from reviewwatch.terminal import safe_text
 from storage.queries import MENTION_COLUMNS, iter_mention_chunks, make_filter, validate_filter
 
 COLUMNS = (*MENTION_COLUMNS, "topics")
@@ -101,20 +102,10 @@ def print_table(chunks: Iterator[list[dict[str, Any]]]) -> int:
                       "published_at": f"{row['published_at']:%Y-%m-%d}" if row["published_at"] else "",
                       "text": row["text"][:300]}
             # markup=False: crawled text is shown as it is, never interpreted as rich markup.
-            table.add_row(*(_cell(values[name]) for name in TABLE_COLUMNS))
+            table.add_row(*(safe_text(values[name]) for name in TABLE_COLUMNS))
             count += 1
     make_console().print(table)
     return count
-
-
-_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127], "\ufffd")
-
-
-def _cell(value: Any) -> Any:
-    from rich.text import Text
-
-    # Crawled text may carry terminal escape sequences: shown, never obeyed.
-    return Text("" if value is None else str(value).translate(_CONTROL))
 
 
 @click.command("query")

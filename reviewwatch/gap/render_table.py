@@ -7,7 +7,11 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from reviewwatch.terminal import safe_text
+
+EVIDENCE_CHARS = 60
 VERDICT_STYLE = {
     "supported": "green",
     "overstated": "bold red",
@@ -54,7 +58,7 @@ def claims_table(report: dict[str, Any], rows: list[dict[str, Any]], title: str)
             else f" ({item['status']})"
         )
         table.add_row(
-            escape(item["label"]),
+            claim_cell(item),
             escape(item["topic"] or "all"),
             escape(_period(item, report)),
             claimed,
@@ -64,6 +68,17 @@ def claims_table(report: dict[str, Any], rows: list[dict[str, Any]], title: str)
             f"[{VERDICT_STYLE.get(item['verdict'], '')}]{escape(verdict)}[/]",
         )
     return table
+
+
+def claim_cell(item: dict[str, Any]) -> Text:
+    """The claim's label, and for a claim read off a page the start of its sentence (two claims
+    on one topic at one level are told apart by their evidence)."""
+    cell = safe_text(item["label"])
+    evidence = " ".join((item.get("evidence_text") or "").split())
+    if evidence:
+        short = evidence if len(evidence) <= EVIDENCE_CHARS else evidence[: EVIDENCE_CHARS - 1] + "…"
+        cell.append_text(safe_text(f"\n“{short}”", style="dim"))
+    return cell
 
 
 def _period(item: dict[str, Any], report: dict[str, Any]) -> str:

@@ -246,3 +246,19 @@ def test_gap_options_are_checked(configured: Path) -> None:
     assert bad.exit_code == 2 and "30d" in bad.output
     unknown = run(configured, "gap", "--business", "nobody")
     assert unknown.exit_code == 2 and "unknown business" in unknown.output
+
+
+def test_a_claim_read_off_a_page_shows_its_sentence_safely() -> None:
+    from rich.console import Console
+
+    from reviewwatch.gap.render_table import claim_cell
+
+    item = {"label": "own_site: 90% positive on service",
+            "evidence_text": "The [bold]friendliest[/] staff\x1b[2J in   town, " + "really " * 20}
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(claim_cell(item))
+    text = console.export_text()
+    assert text.startswith("own_site: 90% positive on service\n“The [bold]friendliest[/] staff")
+    assert "\x1b" not in text and "in town," in text and text.rstrip().endswith("…”")
+    assert claim_cell({"label": "declared: 90% positive", "evidence_text": None}).plain == (
+        "declared: 90% positive")
