@@ -35,7 +35,9 @@ def load_tokenizer(path: str, local_only: bool = True):
 def load_encoder(path: str, local_only: bool = True):
     """The real transformers loading path: `AutoModel.from_pretrained(path_or_hub_id)`."""
     from transformers import AutoConfig, AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a sub-second load: its bar would only clutter cycle logs
     config = AutoConfig.from_pretrained(path, local_files_only=local_only)
     kwargs = {}
     if config.model_type in ("bert", "xlm-roberta", "roberta"):

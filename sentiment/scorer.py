@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +160,12 @@ class TransformersScorer:
                 if (wdir / "adapter_config.json").exists():
                     from peft import PeftModel
 
-                    self.model = PeftModel.from_pretrained(self.model, str(wdir)).merge_and_unload()
+                    with warnings.catch_warnings():
+                        # peft asks transformers a deprecated question (is_gradient_checkpointing);
+                        # the warning would land in every cycle's log, and the answer is unused here.
+                        warnings.filterwarnings("ignore", ".*is_gradient_checkpointing", FutureWarning)
+                        adapted = PeftModel.from_pretrained(self.model, str(wdir))
+                    self.model = adapted.merge_and_unload()
                 self.heads, self.meta = heads, meta
                 self.prefix = meta.get("query_prefix", "")
                 for f in ("heads.json", M.HEADS_FILE, "adapter_model.safetensors"):
