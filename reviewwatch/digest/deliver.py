@@ -43,7 +43,9 @@ class Outcome:
     business: str
     recipient: str
     message_id: str
-    status: str  # "sent", "pending" (failed, will be retried), "waiting" (back-off), "written"
+    # "sent", "pending" (failed, will be retried), "waiting" (back-off), "written" (dry run),
+    # "cancelled" (its recipient was removed from the configuration)
+    status: str
     mentions: int
     error: str | None = None
     path: Path | None = None
@@ -171,6 +173,11 @@ def attempt(
         mentions = item_count(session, digest_id)
     if claimed != 1:
         return Outcome(slug, digest.recipient, digest.message_id, "waiting", mentions)
+    if not still_wanted(settings, slug, digest.recipient):
+        reason = f"{digest.recipient} is no longer an owner of {slug}"
+        _cancel(store, digest_id, reason)
+        log.warning("%s: digest %s cancelled: %s", slug, digest.message_id, reason)
+        return Outcome(slug, digest.recipient, digest.message_id, "cancelled", mentions, reason)
     message, error = _compose(store, settings, digest_id)
     if message is not None:
         error = _send(transport, message, digest.recipient)
@@ -303,6 +310,19 @@ def item_count(session: Session, digest_id: int) -> int:
 
 def _due(now: dt.datetime) -> ColumnElement[bool]:
     return or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now)
+
+
+def still_wanted(settings: Settings, slug: str, recipient: str) -> bool:
+    """Whether the configuration still sends this business's digests to this recipient."""
+    config = next((b for b in settings.businesses if b.id == slug), None)
+    return config is not None and recipient in recipients(config)
+
+
+def _cancel(store: Store, digest_id: int, reason: str) -> None:
+    """A digest for a recipient removed from the configuration is never sent (nor retried)."""
+    with store.transaction() as session:
+        digest = session.get_one(Digest, digest_id)
+        digest.status, digest.next_attempt_at, digest.last_error = "cancelled", None, reason
 
 
 def recipients(config: BusinessConfig) -> list[str]:

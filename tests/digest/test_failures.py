@@ -164,3 +164,28 @@ def test_two_runs_at_once_send_each_mention_once(
     assert errors == []
     _assert_exactly_once(store, smtp_server, mentions)
     assert len(smtp_server.recorder.received) == 1
+
+
+def test_a_pending_digest_to_a_removed_owner_is_cancelled_not_retried(
+    store: Store, smtp_server: SmtpServer, seed: Seeder, tmp_path: Path
+) -> None:
+    from reviewwatch.digest.deliver import retry_due
+
+    first = seed()
+    send_digests(store, make_settings(tmp_path, free_port()), BUSINESS, now=T0)  # server down
+    [pending] = digests(store)
+    assert pending.status == "pending"
+
+    changed = make_settings(tmp_path, smtp_server.port)
+    changed.businesses[0].owners = ["new-owner@cafe.example"]  # the old owner was removed
+    later = T0 + dt.timedelta(hours=1)
+    [outcome] = retry_due(store, changed, now=later)
+
+    assert outcome.status == "cancelled" and "no longer an owner" in (outcome.error or "")
+    assert smtp_server.recorder.to(OWNER) == []
+    [cancelled] = digests(store)
+    assert cancelled.status == "cancelled" and cancelled.next_attempt_at is None
+    assert retry_due(store, changed, now=later + dt.timedelta(days=1)) == []  # never again
+    run = send_digests(store, changed, BUSINESS, now=later + dt.timedelta(days=1))
+    [message] = smtp_server.recorder.to("new-owner@cafe.example")  # the new owner gets the mention
+    assert tokens(message) == {first} and [o.status for o in run.outcomes] == ["sent"]
