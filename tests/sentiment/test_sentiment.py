@@ -179,19 +179,20 @@ class FakeScorer:
                                topics=("service",), topic_scores={"service": 0.9, "price": 0.1}) for _ in texts]
 
 
-def _seed_mentions(store, n=3):
+def _seed_mentions(store, n=3, slug="cafe", texts=None):
     from storage.models import Business, Mention, Source
 
+    texts = texts or [f"text {i}" for i in range(n)]
     with store.transaction() as s:
-        b = Business(slug="cafe", name="Cafe")
+        b = Business(slug=slug, name=slug.title())
         s.add(b)
         s.flush()
-        src = Source(business_id=b.id, type="feed", target="https://example.org/feed")
+        src = Source(business_id=b.id, type="feed", target=f"https://example.org/{slug}")
         s.add(src)
         s.flush()
-        for i in range(n):
-            s.add(Mention(business_id=b.id, source_id=src.id, external_id=f"m{i}", text=f"text {i}",
-                          content_hash=f"h{i}"))
+        for i, text in enumerate(texts):
+            s.add(Mention(business_id=b.id, source_id=src.id, external_id=f"m{i}", text=text,
+                          content_hash=f"{slug}-h{i}"))
 
 
 def test_store_scoring_rescoring_keeps_history(store):
@@ -265,18 +266,10 @@ def test_cycle_score_stage_scores_only_its_business(store, tmp_path, tiny_model,
 
     from reviewwatch.config import load_settings
     from reviewwatch.cycle import score_new
-    from storage.models import Business, Mention, Score, Source
+    from storage.models import Business, Mention, Score
 
     _seed_mentions(store)  # business "cafe", 3 mentions
-    with store.transaction() as s:
-        other = Business(slug="hotel", name="Hotel")
-        s.add(other)
-        s.flush()
-        src = Source(business_id=other.id, type="feed", target="https://example.org/hotel")
-        s.add(src)
-        s.flush()
-        s.add(Mention(business_id=other.id, source_id=src.id, external_id="h0",
-                      text="the staff were rude", content_hash="hh0"))
+    _seed_mentions(store, slug="hotel", texts=["the staff were rude"])
     cfg = tmp_path / "reviewwatch.toml"
     cfg.write_text(
         f'data_dir = "{tmp_path / "data"}"\nlanguages = ["en", "fr"]\n[sentiment]\n'
