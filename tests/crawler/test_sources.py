@@ -142,3 +142,42 @@ def test_every_source_format_is_stored_exactly(site: RecordedSite, database_url:
     finally:
         store.dispose()
     assert "schema_org" in third.stdout and "updated" in third.stdout
+
+
+def _listing_page(listing: str, n: int, next_link: str) -> str:
+    import json
+
+    review = {"@type": "Review", "@id": f"https://shop.example/{listing}/{n}", "author": f"Guest {n}",
+              "datePublished": f"2026-10-{20 - n:02d}", "reviewBody": f"Review number {n} of Bistro Nord.",
+              "reviewRating": {"ratingValue": 4}}
+    data = {"@context": "https://schema.org", "@type": "Restaurant", "name": "Bistro Nord",
+            "review": [review]}
+    return (f'<!doctype html><html><head><meta charset="utf-8"><script type="application/ld+json">'
+            f"{json.dumps(data)}</script></head><body>{next_link}</body></html>")
+
+
+def test_a_configured_next_selector_follows_the_pages(
+    site: RecordedSite, database_url: str, tmp_path: Path
+) -> None:
+    """A listing whose 'next' is an ordinary link, found by `next_selector` (no rel=next)."""
+    for listing in ("plain", "styled"):
+        pages = Path(site.root) / listing
+        pages.mkdir()
+        for n in (1, 2, 3):
+            link = f'<a class="older" href="p{n + 1}.html">older</a>' if n < 3 else ""
+            (pages / f"p{n}.html").write_text(_listing_page(listing, n, link), encoding="utf-8")
+    config = write_crawl_config(tmp_path, database_url, "".join([
+        source("schema_org", f"{site.base_url}plain/p1.html"),
+        source("schema_org", f"{site.base_url}styled/p1.html", '{ next_selector = "a.older" }'),
+    ]))
+    done = run_crawl(config)
+    assert done.returncode == 0, done.stdout + done.stderr
+    store = Store(database_url)
+    try:
+        assert sorted(mentions_by_source(store)["schema_org"]) == [
+            "https://shop.example/plain/1",  # without the selector the link is not followed
+            *(f"https://shop.example/styled/{n}" for n in (1, 2, 3)),
+        ]
+        assert sorted(run.pages for run in runs(store)["schema_org"]) == [1, 3]
+    finally:
+        store.dispose()
