@@ -181,3 +181,38 @@ def test_a_configured_next_selector_follows_the_pages(
         assert sorted(run.pages for run in runs(store)["schema_org"]) == [1, 3]
     finally:
         store.dispose()
+
+
+def test_the_app_store_feed_is_read_to_apples_ten_page_limit(
+    site: RecordedSite, database_url: str, tmp_path: Path
+) -> None:
+    import datetime as dt
+    import json
+
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for page in range(1, 13):  # two more pages than Apple serves
+        entries = [{
+            "id": {"label": f"no-{page}-{i}"}, "im:rating": {"label": str(1 + i % 5)},
+            "title": {"label": f"Review {page}.{i}"}, "content": {"label": f"Bistro Nord app review {page}.{i}"},
+            "author": {"name": {"label": f"user{i}"}}, "im:version": {"label": "2.1"},
+            "updated": {"label": (start - dt.timedelta(hours=page * 50 + i)).isoformat()},
+        } for i in range(50)]
+        folder = Path(site.root) / f"apple/no/rss/customerreviews/page={page}/id=42/sortby=mostrecent"
+        folder.mkdir(parents=True)
+        (folder / "json.json").write_text(json.dumps({"feed": {"entry": entries}}), encoding="utf-8")
+    config = write_crawl_config(
+        tmp_path, database_url,
+        source("app_store", f"{site.base_url}apple/", '{ app_id = "42", countries = ["no"] }'),
+        first_crawl_pages=20, max_pages=20,
+    )
+    done = run_crawl(config)
+    assert done.returncode == 0, done.stdout + done.stderr
+    asked = sorted({int(p.split("page=")[1].split("/")[0]) for p, _ in site.hits if "/apple/no/" in p})
+    assert asked == list(range(1, 11))  # page 11 is never asked for
+    store = Store(database_url)
+    try:
+        stored = mentions_by_source(store)["app_store"]
+        assert len(stored) == 500 and "no-10-49" in stored and "no-11-0" not in stored
+        assert stored["no-3-7"].rating == 3.0 and stored["no-3-7"].rating_scale == 5.0
+    finally:
+        store.dispose()
