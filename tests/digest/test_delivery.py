@@ -68,3 +68,22 @@ def test_no_negative_mentions_means_no_email_unless_all_quiet_is_configured(
     [message] = smtp_server.recorder.to(OWNER)
     assert message["Subject"] == "Café Test: all quiet, no negative mentions"
     assert "No negative mentions." in plain(message)
+
+
+def test_a_long_review_is_cut_to_excerpt_chars_at_a_word_boundary(
+    store: Store, smtp_server: SmtpServer, seed: Seeder, tmp_path
+) -> None:
+    from tests.digest.conftest import make_settings
+
+    settings = make_settings(tmp_path, smtp_server.port, digest={"excerpt_chars": 80})
+    long = seed("Terrible visit, token mention-1. " + "The soup was cold and the staff ignored us. " * 10)
+    short = seed("Rude staff, token mention-2.")
+    send_digests(store, settings, BUSINESS, now=T0)
+    [message] = smtp_server.recorder.to(OWNER)
+    assert tokens(message) == {long, short}
+    text = plain(message)
+    cut = next(line for line in text.splitlines() if "mention-1" in line).strip()
+    assert cut.endswith("…") and len(cut) <= 81 and not cut[:-1].endswith(" ")
+    assert "The soup was cold and the staff ignored us. The soup" not in text.replace("\n", " ")
+    assert "[excerpt]" in text and "<em>[excerpt]</em>" in html(message)
+    assert "Rude staff, token mention-2." in text  # short texts are given whole
