@@ -19,7 +19,6 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
-
 from twisted.python.failure import Failure
 
 from crawler.spiders.base import failure_reason

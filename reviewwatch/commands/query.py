@@ -20,8 +20,7 @@ from rich.table import Table
 
 from reviewwatch.context import AppContext
 from reviewwatch.errors import InputError
-from reviewwatch.terminal import console as make_console
-from reviewwatch.terminal import safe_text
+from reviewwatch.terminal import console as make_console, safe_text
 from storage.queries import MENTION_COLUMNS, iter_mention_chunks, make_filter, validate_filter
 
 COLUMNS = (*MENTION_COLUMNS, "topics")
@@ -101,7 +100,7 @@ def print_table(chunks: Iterator[list[dict[str, Any]]]) -> int:
             values = {**row, "topics": ", ".join(row["topics"]),
                       "published_at": f"{row['published_at']:%Y-%m-%d}" if row["published_at"] else "",
                       "text": row["text"][:300]}
-            # markup=False: crawled text is shown as it is, never interpreted as rich markup.
+            # Crawled text is shown as it is: never read as rich markup, no escape obeyed.
             table.add_row(*(safe_text(values[name]) for name in TABLE_COLUMNS))
             count += 1
     make_console().print(table)

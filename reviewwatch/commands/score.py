@@ -70,18 +70,20 @@ def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, sho
 def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool = True,
                 echo=click.echo, business_slug: str | None = None) -> dict[str, int]:
     """Score every live mention lacking a current score from `scorer`'s model, with a progress bar."""
-    from sentiment.batch import pending_mention_ids, score_mentions
+    from dataclasses import asdict
+
+    from sentiment.batch import BatchStats, pending_mention_ids, score_mentions
 
     mid, mver = scorer.model_id, scorer.model_version
     ids = pending_mention_ids(store, mid, mver, business_slug)
     if not ids:
         echo(f"nothing to score: every mention has a current score from {mid} {mver}")
-        return {"scored": 0, "reactivated": 0, "total": 0}
+        return asdict(BatchStats())
     with click.progressbar(length=len(ids), label=f"scoring with {mid} {mver}", file=sys.stderr,
                            hidden=not show_progress) as bar:
         stats = score_mentions(store, scorer, ids, chunk=chunk, progress=bar.update)
     echo(f"scored {stats.scored} mentions, reused {stats.reactivated} earlier scores ({mid} {mver})")
-    return {"scored": stats.scored, "reactivated": stats.reactivated, "total": stats.total}
+    return asdict(stats)
 
 
 @click.command("score")
