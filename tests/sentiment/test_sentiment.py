@@ -85,6 +85,26 @@ def test_long_texts_are_windowed_not_cut(tiny_model, tiny_weights):
     assert sc.score([long])[0].sentiment == "negative"
 
 
+def test_int8_keeps_the_ffn_down_projections_in_float(tiny_model, tiny_weights):
+    import torch
+
+    from sentiment.scorer import is_ffn_down_projection, load_scorer
+
+    fp32 = load_scorer(_settings(tiny_model, tiny_weights))
+    sc = load_scorer(_settings(tiny_model, tiny_weights, int8=True))
+    kinds = {name: type(m).__module__ for name, m in sc.model.named_modules()
+             if name.endswith("dense") or name.endswith(("query", "key", "value"))}
+    kept = [n for n in kinds if is_ffn_down_projection(n)]
+    assert kept and all(isinstance(sc.model.get_submodule(n), torch.nn.Linear) for n in kept)
+    quantised = [n for n in kinds if not is_ffn_down_projection(n)]
+    assert quantised and all("quantized" in kinds[n] for n in quantised)
+    assert sc.model_version != fp32.model_version
+    texts = ["The staff were lovely.", "Cold food and a rude waiter."]
+    a, b = fp32.score(texts), sc.score(texts)
+    for x, y in zip(a, b):
+        assert abs(x.probabilities["positive"] - y.probabilities["positive"]) < 0.1
+
+
 def test_training_is_reproducible(tiny_model, tiny_weights, tmp_path):
     from safetensors.numpy import load_file
 
