@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 import storage.analytics as analytics
 from storage.corrections import correct_mention
@@ -69,6 +69,27 @@ def test_rollup_follows_scores_corrections_and_deletions(
     _check_all(seeded, monkeypatch)
     with seeded.store.transaction() as session:  # a mention removed for good
         session.delete(session.get(Mention, seeded.ids["c4"]))
+    _check_all(seeded, monkeypatch)
+
+
+def test_hand_written_updates_of_corrections_and_topics_reach_the_rollup(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analyst's raw SQL UPDATE marks the day dirty on both engines (triggers, not app code)."""
+    with seeded.store.transaction() as session:
+        correct_mention(session, seeded.ids["c1"], analyst="a", label="positive")
+    _check_all(seeded, monkeypatch)
+    with seeded.store.transaction() as session:
+        session.execute(text("UPDATE corrections SET label_after = 'negative' WHERE mention_id = :m"),
+                        {"m": seeded.ids["c1"]})
+    with seeded.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(RollupDirty)) == 1
+    _check_all(seeded, monkeypatch)
+    with seeded.store.transaction() as session:
+        session.execute(text("UPDATE score_topics SET topic = 'location' WHERE topic = 'price' AND score_id IN "
+                             "(SELECT id FROM scores WHERE mention_id = :m)"), {"m": seeded.ids["c3"]})
+    with seeded.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(RollupDirty)) == 1
     _check_all(seeded, monkeypatch)
 
 
