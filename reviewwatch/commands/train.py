@@ -55,6 +55,9 @@ def corrections_examples(store: Any) -> list:
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=6e-4, show_default=True)
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per training text.")
+@click.option("--lora-r", type=int, default=8, show_default=True, help="LoRA rank.")
+@click.option("--lora-alpha", type=int, default=16, show_default=True,
+              help="LoRA scale numerator (scale = alpha / r).")
 @click.option("--max-minutes", type=float, default=None, help="Stop (and finalise) after this long.")
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True)
@@ -62,7 +65,8 @@ def corrections_examples(store: Any) -> list:
 @click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists.")
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, out_dir: str | None,
-            work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, max_minutes: float | None,
+            work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, lora_r: int,
+            lora_alpha: int, max_minutes: float | None,
             seed: int, threads: int, with_corrections: bool, no_resume: bool) -> None:
     """Train the sentiment/topic heads (fixed seed, reproducible)."""
     app = ctx.obj
@@ -97,7 +101,8 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
     out = Path(out_dir or sset.weights_dir or Path(settings.data_dir) / "models" / "heads")
     cfg = TrainConfig(model_path=model_path, out_dir=out, work_dir=Path(work_dir), epochs=epochs,
                       batch_size=batch_size, lr=lr, max_length=max_length, max_minutes=max_minutes, seed=seed,
-                      threads=threads, base_model=base, local_only=not sset.allow_download)
+                      threads=threads, lora_r=lora_r, lora_alpha=lora_alpha, base_model=base,
+                      local_only=not sset.allow_download)
     click.echo(f"training on {len(train)} texts, calibrating on {len(dev)}; checkpoints in {work_dir}")
     meta = run_training(cfg, train, dev, resume=not no_resume,
                         meta_extra={"sources": sorted({e.source for e in train})})
