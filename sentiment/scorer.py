@@ -175,15 +175,12 @@ class TransformersScorer:
             self.model_id = (EMBEDDED_ID if self.embedded else s.model) + "+heads"
         self.model.eval()
         if s.int8:
-            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+            from sentiment.int8 import EMBEDDED_FLOAT_FFN_LAYERS, quantize_encoder, version_tag
 
-            # per-output-channel weight scales: markedly closer to fp32 than one scale per matrix.
-            # The FFN down-projections stay fp32: their GELU inputs have outliers that one int8
-            # scale per batch cannot hold (dev cosine to fp32 0.953 -> 0.988; see MODEL.md).
-            spec = {name: per_channel_dynamic_qconfig for name, mod in self.model.named_modules()
-                    if isinstance(mod, torch.nn.Linear) and not is_ffn_down_projection(name)}
-            self.model = quantize_dynamic(self.model, spec, dtype=torch.qint8)
-            h.update(b"int8-keep-ffn-out")
+            # the layer choice and the full 8 bits were measured on the embedded model only
+            float_layers = EMBEDDED_FLOAT_FFN_LAYERS if self.embedded else None
+            self.model = quantize_encoder(self.model, float_layers, full_range=self.embedded)
+            h.update(version_tag(float_layers, full_range=self.embedded))
         self.model_version = h.hexdigest()[:12]
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]
         if config.model_type in ("xlm-roberta", "roberta", "camembert"):
@@ -347,11 +344,6 @@ class TransformersScorer:
                     protos[key] = self.torch.nn.functional.normalize(self.embed(texts), dim=-1)
             self._prototypes = protos
         return self._prototypes
-
-
-def is_ffn_down_projection(module_name: str) -> bool:
-    """BERT's FFN output Linear (`layer.N.output.dense`), not the attention's `attention.output.dense`."""
-    return module_name.endswith("output.dense") and "attention" not in module_name
 
 
 def load_scorer(settings: SentimentSettings | None = None, *, languages: Sequence[str] = (),

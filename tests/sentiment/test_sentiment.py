@@ -88,21 +88,58 @@ def test_long_texts_are_windowed_not_cut(tiny_model, tiny_weights):
 def test_int8_keeps_the_ffn_down_projections_in_float(tiny_model, tiny_weights):
     import torch
 
-    from sentiment.scorer import is_ffn_down_projection, load_scorer
+    from torch.ao.nn.quantized import dynamic as nnqd
+
+    from sentiment.int8 import is_ffn_down_projection
+    from sentiment.scorer import load_scorer
 
     fp32 = load_scorer(_settings(tiny_model, tiny_weights))
     sc = load_scorer(_settings(tiny_model, tiny_weights, int8=True))
-    kinds = {name: type(m).__module__ for name, m in sc.model.named_modules()
+    kinds = {name: type(m) for name, m in sc.model.named_modules()
              if name.endswith("dense") or name.endswith(("query", "key", "value"))}
+    # not the embedded model: every FFN down-projection stays fp32, torch's 7-bit activations
     kept = [n for n in kinds if is_ffn_down_projection(n)]
-    assert kept and all(isinstance(sc.model.get_submodule(n), torch.nn.Linear) for n in kept)
+    assert len(kept) == 2 and all(kinds[n] is torch.nn.Linear for n in kept)
     quantised = [n for n in kinds if not is_ffn_down_projection(n)]
-    assert quantised and all("quantized" in kinds[n] for n in quantised)
+    assert quantised and all(kinds[n] is nnqd.Linear for n in quantised)
     assert sc.model_version != fp32.model_version
     texts = ["The staff were lovely.", "Cold food and a rude waiter."]
     a, b = fp32.score(texts), sc.score(texts)
     for x, y in zip(a, b):
         assert abs(x.probabilities["positive"] - y.probabilities["positive"]) < 0.1
+
+
+def test_int8_float_layer_choice_for_the_embedded_model():
+    from sentiment.int8 import EMBEDDED_FLOAT_FFN_LAYERS, stays_float, version_tag
+
+    assert stays_float("encoder.layer.4.output.dense", EMBEDDED_FLOAT_FFN_LAYERS)
+    assert not stays_float("encoder.layer.7.output.dense", EMBEDDED_FLOAT_FFN_LAYERS)
+    assert not stays_float("encoder.layer.4.attention.output.dense", EMBEDDED_FLOAT_FFN_LAYERS)
+    assert not stays_float("encoder.layer.4.intermediate.dense", None)
+    assert stays_float("encoder.layer.7.output.dense", None)
+    tags = {version_tag(layers, full) for layers in (EMBEDDED_FLOAT_FFN_LAYERS, None) for full in (True, False)}
+    assert len(tags) == 4
+
+
+def test_full_range_int8_quantises_activations_to_8_bits_not_7():
+    import torch
+    from torch.ao.nn.quantized import dynamic as nnqd
+    from torch.ao.quantization import per_channel_dynamic_qconfig
+
+    from sentiment.int8 import FullRangeDynamicLinear, quantize_encoder
+
+    # one input feature: no pair of products to saturate, so the error is the activations' step
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(1, 64)
+    lin.qconfig = per_channel_dynamic_qconfig
+    x = torch.randn(512, 1)
+    ref = lin(x).detach()
+    errors = {}
+    for cls in (nnqd.Linear, FullRangeDynamicLinear):
+        errors[cls] = (cls.from_float(lin)(x) - ref).pow(2).mean().item()
+    assert errors[FullRangeDynamicLinear] < 0.5 * errors[nnqd.Linear]  # half the step: ~1/4 the error
+    q = quantize_encoder(torch.nn.Sequential(torch.nn.Linear(4, 4)), None, full_range=True)
+    assert type(q[0]) is FullRangeDynamicLinear
 
 
 def test_training_is_reproducible(tiny_model, tiny_weights, tmp_path):
