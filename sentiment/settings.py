@@ -120,7 +120,7 @@ class SentimentSettings(BaseModel):
         description="Tokens per window; longer texts are split into windows and aggregated.",
     )
     threads: int = Field(default=0, ge=0, le=256, description="CPU threads for inference; 0 lets torch decide.")
-    int8: bool = Field(default=False, description="Run the encoder's Linear layers with dynamic int8 quantization.")
+    int8: bool = Field(default=False, description="Run most of the encoder's Linear layers in dynamic int8 (sentiment/int8.py).")
     allow_download: bool = Field(
         default=False, description="Let transformers fetch `model` from the hub; default offline.",
     )

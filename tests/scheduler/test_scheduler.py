@@ -168,8 +168,10 @@ def test_a_restart_keeps_the_schedule_without_duplicates_and_follows_config_chan
 def _miss(store: Store, settings: Settings, daemons, job_id: str, ago: dt.timedelta) -> None:
     """Leave a job in the store whose run came due `ago` while no daemon was running."""
     daemon, _ = daemons(settings)
-    daemon.start()
-    daemon.scheduler.pause()
+    # Never resumed: a started-then-paused scheduler thread can already be past its pause check
+    # and fire the moved job itself, which made the "missed" tests flaky.
+    daemon.scheduler.start(paused=True)
+    scheduler.sync_jobs(daemon.scheduler, settings)
     daemon.scheduler.modify_job(job_id, next_run_time=dt.datetime.now(UTC) - ago)
     daemon.shutdown()
 
