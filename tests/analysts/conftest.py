@@ -11,7 +11,7 @@ from sqlalchemy import select
 from reviewwatch.config import Settings
 from storage.db import Store
 from storage.mentions import MentionData, write_mentions
-from storage.models import Business, Mention, Score, ScoreTopic, Source
+from storage.models import Business, Claim, Mention, Score, ScoreTopic, Source
 from storage.sync import sync_settings
 
 HOSTILE = "<script>alert('x')</script> 100% _wild_ '; DROP TABLE mentions; --"
@@ -105,3 +105,15 @@ def seed_store(store: Store, settings: Settings) -> Seeded:
 @pytest.fixture
 def seeded(store: Store) -> Seeded:
     return seed_store(store, analyst_settings())
+
+
+def add_rating_claims(store: Store) -> None:
+    """Two average-rating claims of cafe-a, as read from its own site: 4.5/5 overall, 9/10 on service."""
+    with store.transaction() as session:
+        business = session.scalars(select(Business).where(Business.slug == "cafe-a")).one()
+        for topic, value, scale in ((None, 4.5, 5.0), ("service", 9.0, 10.0)):
+            session.add(Claim(
+                business_id=business.id, claim_key=f"own_site:average_rating:{topic or '*'}",
+                origin="own_site", metric="average_rating", topic=topic, value=value, scale=scale,
+                stated_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+            ))

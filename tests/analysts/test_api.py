@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from reviewwatch.api import create_app
 from storage.models import Correction, Mention
-from tests.analysts.conftest import HOSTILE, Seeded, analyst_settings
+from tests.analysts.conftest import HOSTILE, Seeded, add_rating_claims, analyst_settings
 
 READ = {"Authorization": "Bearer read-secret"}
 WRITE = {"Authorization": "Bearer write-secret"}
@@ -110,9 +110,21 @@ def test_aggregates(client: TestClient) -> None:
     assert {r["topic"]: r["mentions"] for r in topics}["service"] == 6
     claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
                         headers=READ).json()
-    assert {c["topic"] for c in claims} == {"overall", "service"}
+    assert {(c["metric"], c["topic"]) for c in claims} == {("positive_share", "overall"),
+                                                           ("positive_share", "service")}
     assert client.get("/api/v1/aggregates/sentiment", params={"bucket": "year"},
                       headers=READ).status_code == 422
+
+
+def test_claims_perceived_includes_average_rating_claims(client: TestClient, seeded: Seeded) -> None:
+    add_rating_claims(seeded.store)
+    claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+                        headers=READ).json()
+    ratings = {c["topic"]: c for c in claims if c["metric"] == "average_rating"}
+    assert {t: (c["claimed"], c["scale"], c["mentions"]) for t, c in ratings.items()} == {
+        "overall": (4.5, 5.0, 10), "service": (9.0, 10.0, 6)}
+    assert all(c["low"] < c["perceived"] < c["high"] for c in ratings.values())
+    assert {c["metric"] for c in claims} == {"positive_share", "average_rating"}
 
 
 def test_claims_perceived_leaves_out_predictions(client: TestClient, seeded: Seeded) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from reviewwatch.api import create_app
 from storage.models import Correction
-from tests.analysts.conftest import HOSTILE, Seeded
+from tests.analysts.conftest import HOSTILE, Seeded, add_rating_claims
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -79,13 +79,17 @@ def _login(page, token: str) -> None:
 
 
 def test_dashboard_renders_charts_and_escapes_text(page, seeded: Seeded, tmp_path: Path) -> None:
+    add_rating_claims(seeded.store)
     _login(page, "write-secret")
     assert page.text_content("#whoami") == "alice (may correct)"
     line = page.get_attribute("#sentiment-chart path.line.positive", "d")
     assert line and line.startswith("M") and line.count("L") == 2  # three weeks
     assert page.locator("#sentiment-chart polygon.band").count() == 2
-    assert page.locator("#claims-chart rect.bar").count() == 2
-    assert page.locator("#claims-chart line.claim").count() == 2
+    assert page.locator("#claims-chart rect.bar").count() == 4
+    assert page.locator("#claims-chart rect.bar.rating").count() == 2
+    assert page.locator("#claims-chart line.claim").count() == 4
+    labels = page.locator("#claims-chart text").all_text_contents()
+    assert "2.8/5 / 4.5/5" in labels and "5.1/10 / 9.0/10" in labels
     rows = page.locator("#mentions-table tbody tr")
     assert rows.count() == 5  # cafe-a's negative mentions
     hostile = page.locator(f"tr[data-mention-id='{seeded.ids['c6']}'] td.text .body")

@@ -83,32 +83,43 @@ function drawSentiment(rows) {
   }
 }
 
+function claimValue(r, v) {
+  // a rating on its own scale, e.g. "4.2/5"; a share as a percentage
+  if (v === null || v === undefined) return "n/a";
+  return r.metric === "average_rating" ? v.toFixed(1) + "/" + r.scale : pct(v);
+}
+
 function drawClaims(rows) {
   const chart = $("claims-chart");
   chart.replaceChildren();
-  const W = 760, L = 150, R = 90, row = 28, T = 8;
+  const W = 760, L = 190, R = 110, row = 28, T = 8;
   const H = Math.max(60, T + rows.length * row + 24);
   chart.setAttribute("viewBox", "0 0 " + W + " " + H);
-  const x = (v) => L + v * (W - L - R);
+  // Both kinds on one axis: a share from 0 to 1, a rating from 1 to its scale.
+  const frac = (r, v) => r.metric === "average_rating" ? (v - 1) / (r.scale - 1) : v;
+  const x = (v) => L + Math.min(1, Math.max(0, v)) * (W - L - R);
   if (!rows.length) {
-    chart.append(svg("text", { x: W / 2, y: 30, "text-anchor": "middle", class: "empty" }, "no positive-share claims for this business"));
+    chart.append(svg("text", { x: W / 2, y: 30, "text-anchor": "middle", class: "empty" }, "no claims for this business"));
     return;
   }
-  for (const v of [0, 0.5, 1]) {
+  const ratings = rows.some((r) => r.metric === "average_rating");
+  for (const [v, label] of [[0, "0%"], [0.5, "50%"], [1, "100%"]]) {
     chart.append(svg("line", { class: "grid", x1: x(v), x2: x(v), y1: T, y2: H - 20 }));
-    chart.append(svg("text", { x: x(v), y: H - 6, "text-anchor": "middle" }, pct(v)));
+    chart.append(svg("text", { x: x(v), y: H - 6, "text-anchor": "middle" }, label + (ratings ? (v === 0 ? " · lowest rating" : v === 1 ? " · top rating" : "") : "")));
   }
   rows.forEach((r, i) => {
     const top = T + i * row;
-    chart.append(svg("text", { x: L - 8, y: top + row / 2 + 4, "text-anchor": "end" }, r.topic));
-    const bar = svg("rect", { class: "bar", x: x(0), y: top + 6, width: Math.max(1, x(r.perceived ?? 0) - x(0)), height: row - 12 });
-    bar.append(svg("title", {}, r.topic + ": perceived " + pct(r.perceived) + " of " + r.mentions + " mentions, claimed " + pct(r.claimed)));
+    const rating = r.metric === "average_rating";
+    chart.append(svg("text", { x: L - 8, y: top + row / 2 + 4, "text-anchor": "end" }, r.topic + (rating ? " · rating" : " · positive")));
+    const bar = svg("rect", { class: rating ? "bar rating" : "bar", x: x(0), y: top + 6, width: Math.max(1, x(frac(r, r.perceived ?? (rating ? 1 : 0))) - x(0)), height: row - 12 });
+    const what = rating ? "average rating " : "positive share ";
+    bar.append(svg("title", {}, r.topic + ": perceived " + what + claimValue(r, r.perceived) + " from " + r.mentions + " mentions, claimed " + claimValue(r, r.claimed)));
     chart.append(bar);
     if (r.low !== null && r.high !== null) {
-      chart.append(svg("line", { class: "whisker", x1: x(r.low), x2: x(r.high), y1: top + row / 2, y2: top + row / 2 }));
+      chart.append(svg("line", { class: "whisker", x1: x(frac(r, r.low)), x2: x(frac(r, r.high)), y1: top + row / 2, y2: top + row / 2 }));
     }
-    chart.append(svg("line", { class: "claim", x1: x(r.claimed), x2: x(r.claimed), y1: top + 2, y2: top + row - 2 }));
-    chart.append(svg("text", { x: W - R + 6, y: top + row / 2 + 4 }, pct(r.perceived) + " / " + pct(r.claimed)));
+    chart.append(svg("line", { class: "claim", x1: x(frac(r, r.claimed)), x2: x(frac(r, r.claimed)), y1: top + 2, y2: top + row - 2 }));
+    chart.append(svg("text", { x: W - R + 6, y: top + row / 2 + 4 }, claimValue(r, r.perceived) + " / " + claimValue(r, r.claimed)));
   });
 }
 
