@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from reviewwatch.gap.stats import rescale_stars
 from storage.rollup import rollup_can_answer, rollup_source
 from storage.queries import (
     SCORE_TOPICS,
@@ -234,8 +235,7 @@ def claimed_vs_perceived(session: Session, flt: MentionFilter) -> list[dict[str,
 
 
 def _on_scale(stars: float | None, scale: float) -> float | None:
-    """Stars on 1..5 as a rating on 1..scale (the store's normalisation, inverted)."""
-    return None if stars is None else 1.0 + (stars - 1.0) * (scale - 1.0) / 4.0
+    return None if stars is None else rescale_stars(stars, scale)
 
 
 def star_estimate(
