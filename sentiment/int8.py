@@ -1,27 +1,28 @@
 """Dynamic int8 quantization of an encoder's Linear layers (`sentiment.int8 = true`).
 
-Two choices, both measured on the dev split (MODEL.md, "int8"):
-- for the embedded model, activations use all 8 bits. torch's dynamic Linear keeps 7
-  (`reduce_range`), a guard against the int16 saturation of AVX2's multiply-add (VNNI CPUs have
-  none). Even on an AVX2 CPU the full range moved this model's embeddings closer to fp32 (dev
-  cosine 0.985 -> 0.989 with the layers below in fp32; agreement with the fp32 label 92.6 -> 94.6 %),
-  though saturation shows in the tail (the worst 0.1 % of texts: 0.905 -> 0.854). Other encoders
-  keep torch's default, as random weights saturate far more;
-- some FFN down-projections (`layer.N.output.dense`) stay fp32: the GELU outputs they read have
-  outliers that one int8 scale per batch cannot hold. For the embedded multilingual-e5-small only
-  layers 0, 4 and 5 matter (found one layer at a time); other encoders keep all of them.
+Two choices, made for each set of trained weights on the dev split by `sentiment.int8_select`
+(recorded in the weights' `heads.json`, section `int8`; MODEL.md, "int8"):
+- whether activations use all 8 bits. torch's dynamic Linear keeps 7 (`reduce_range`), a guard
+  against the int16 saturation of AVX2's multiply-add (VNNI CPUs have none). For the embedded model
+  the full range moved embeddings closer to fp32 even on an AVX2 CPU, though saturation shows in the
+  tail; random weights saturate far more;
+- which FFN down-projections (`layer.N.output.dense`) stay fp32: the GELU outputs they read have
+  outliers that one int8 scale per batch cannot hold, and only a few layers matter (for the shipped
+  multilingual-e5-small adapter, layers 0, 4 and 5 were found one layer at a time).
+Weights without that section (an arbitrary classifier, heads trained before it existed) get torch's
+default: 7-bit activations and every FFN down-projection in fp32.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import torch
 from torch.ao.nn.quantized import dynamic as nnqd
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-EMBEDDED_FLOAT_FFN_LAYERS = (0, 4, 5)
 _LAYER = re.compile(r"layer\.(\d+)\.")
 
 
@@ -38,14 +39,20 @@ def is_ffn_down_projection(module_name: str) -> bool:
     return module_name.endswith("output.dense") and "attention" not in module_name
 
 
+def layer_index(module_name: str) -> int | None:
+    """N in `...layer.N....`: which encoder layer a module belongs to."""
+    m = _LAYER.search(module_name)
+    return int(m.group(1)) if m else None
+
+
 def stays_float(module_name: str, float_ffn_layers: Collection[int] | None) -> bool:
     """Whether this Linear keeps fp32: an FFN down-projection of a listed layer (None: every layer)."""
     if not is_ffn_down_projection(module_name):
         return False
     if float_ffn_layers is None:
         return True
-    m = _LAYER.search(module_name)
-    return m is not None and int(m.group(1)) in float_ffn_layers
+    n = layer_index(module_name)
+    return n is not None and n in float_ffn_layers
 
 
 def quantize_encoder(model: torch.nn.Module, float_ffn_layers: Collection[int] | None,
@@ -61,3 +68,11 @@ def version_tag(float_ffn_layers: Collection[int] | None, full_range: bool) -> b
     """What goes into the model version, so scores from different int8 variants never mix."""
     kept = "all" if float_ffn_layers is None else "-".join(map(str, sorted(float_ffn_layers)))
     return f"int8-{'8' if full_range else '7'}bit-float-ffn-{kept}".encode()
+
+
+def variant_for(meta: Mapping[str, Any]) -> tuple[tuple[int, ...] | None, bool]:
+    """(fp32 FFN-down layers, full 8-bit range) recorded with the weights, else torch's safe default."""
+    section = meta.get("int8")
+    if not isinstance(section, Mapping) or "float_ffn_layers" not in section:
+        return None, False
+    return tuple(int(n) for n in section["float_ffn_layers"]), bool(section.get("full_range", False))

@@ -108,7 +108,7 @@ class TransformersScorer:
     """Scores with a transformers model on the CPU (or whatever torch has)."""
 
     def __init__(self, settings: SentimentSettings | None = None, *, languages: Sequence[str] = (),
-                 data_dir: Path | str = "data"):
+                 data_dir: Path | str = "data", converted: Path | None = None):
         import torch
         from transformers import AutoConfig
 
@@ -125,7 +125,8 @@ class TransformersScorer:
         else:
             from sentiment.convert import ensure_converted
 
-            path, self.embedded = str(ensure_converted(Path(data_dir) / "models")), True
+            # `converted`: the embedded model already converted elsewhere (training's models dir)
+            path, self.embedded = str(converted or ensure_converted(Path(data_dir) / "models")), True
         self.path = path
         try:
             config = AutoConfig.from_pretrained(path, local_files_only=local_only)
@@ -175,12 +176,11 @@ class TransformersScorer:
             self.model_id = (EMBEDDED_ID if self.embedded else s.model) + "+heads"
         self.model.eval()
         if s.int8:
-            from sentiment.int8 import EMBEDDED_FLOAT_FFN_LAYERS, quantize_encoder, version_tag
+            from sentiment.int8 import quantize_encoder, variant_for, version_tag
 
-            # the layer choice and the full 8 bits were measured on the embedded model only
-            float_layers = EMBEDDED_FLOAT_FFN_LAYERS if self.embedded else None
-            self.model = quantize_encoder(self.model, float_layers, full_range=self.embedded)
-            h.update(version_tag(float_layers, full_range=self.embedded))
+            float_layers, full_range = variant_for(self.meta)
+            self.model = quantize_encoder(self.model, float_layers, full_range=full_range)
+            h.update(version_tag(float_layers, full_range=full_range))
         self.model_version = h.hexdigest()[:12]
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]
         if config.model_type in ("xlm-roberta", "roberta", "camembert"):

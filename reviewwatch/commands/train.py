@@ -55,19 +55,21 @@ def corrections_examples(store: Any) -> list:
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=6e-4, show_default=True)
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per training text.")
-@click.option("--lora-r", type=int, default=8, show_default=True, help="LoRA rank.")
-@click.option("--lora-alpha", type=int, default=16, show_default=True,
+@click.option("--lora-r", type=int, default=16, show_default=True, help="LoRA rank.")
+@click.option("--lora-alpha", type=int, default=32, show_default=True,
               help="LoRA scale numerator (scale = alpha / r).")
 @click.option("--max-minutes", type=float, default=None, help="Stop (and finalise) after this long.")
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--with-corrections", is_flag=True, help="Add the analysts' corrections from the store.")
 @click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists.")
+@click.option("--no-int8-select", is_flag=True,
+              help="Skip choosing the int8 variant for these weights on the calibration data (a few minutes).")
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, out_dir: str | None,
             work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, lora_r: int,
             lora_alpha: int, max_minutes: float | None,
-            seed: int, threads: int, with_corrections: bool, no_resume: bool) -> None:
+            seed: int, threads: int, with_corrections: bool, no_resume: bool, no_int8_select: bool) -> None:
     """Train the sentiment/topic heads (fixed seed, reproducible)."""
     app = ctx.obj
     settings = app.settings
@@ -107,5 +109,14 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
     meta = run_training(cfg, train, dev, resume=not no_resume,
                         meta_extra={"sources": sorted({e.source for e in train})})
     click.echo(f"wrote {out}: dev {meta['dev']}")
+    if not no_int8_select:
+        from sentiment.int8_select import select_and_write
+
+        click.echo("choosing the int8 variant on the calibration data (sentiment.int8 = true)")
+        logging.getLogger("sentiment.int8_select").setLevel(logging.INFO)
+        section = select_and_write(out, dev, model=sset.model, converted=None if sset.model else Path(model_path))
+        click.echo(f"int8: fp32 FFN down-projections in layers {section['float_ffn_layers']}, "
+                   f"{'8' if section['full_range'] else '7'}-bit activations"
+                   + ("" if section["within_tolerance"] else " (no variant within 1 point of fp32 on dev)"))
     if not sset.weights_dir and out.resolve() != (Path(__file__).parents[2] / "sentiment" / "weights").resolve():
         click.echo(f"set sentiment.weights_dir = \"{out}\" to score with these weights")

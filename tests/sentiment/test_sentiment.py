@@ -97,7 +97,7 @@ def test_int8_keeps_the_ffn_down_projections_in_float(tiny_model, tiny_weights):
     sc = load_scorer(_settings(tiny_model, tiny_weights, int8=True))
     kinds = {name: type(m) for name, m in sc.model.named_modules()
              if name.endswith("dense") or name.endswith(("query", "key", "value"))}
-    # not the embedded model: every FFN down-projection stays fp32, torch's 7-bit activations
+    # weights without an int8 section: every FFN down-projection stays fp32, torch's 7-bit activations
     kept = [n for n in kinds if is_ffn_down_projection(n)]
     assert len(kept) == 2 and all(kinds[n] is torch.nn.Linear for n in kept)
     quantised = [n for n in kinds if not is_ffn_down_projection(n)]
@@ -109,16 +109,65 @@ def test_int8_keeps_the_ffn_down_projections_in_float(tiny_model, tiny_weights):
         assert abs(x.probabilities["positive"] - y.probabilities["positive"]) < 0.1
 
 
-def test_int8_float_layer_choice_for_the_embedded_model():
-    from sentiment.int8 import EMBEDDED_FLOAT_FFN_LAYERS, stays_float, version_tag
+def test_int8_variant_comes_from_the_weights_else_the_safe_default():
+    from sentiment.int8 import stays_float, variant_for, version_tag
 
-    assert stays_float("encoder.layer.4.output.dense", EMBEDDED_FLOAT_FFN_LAYERS)
-    assert not stays_float("encoder.layer.7.output.dense", EMBEDDED_FLOAT_FFN_LAYERS)
-    assert not stays_float("encoder.layer.4.attention.output.dense", EMBEDDED_FLOAT_FFN_LAYERS)
+    assert variant_for({}) == (None, False)  # no section: torch's 7 bits, every FFN down-projection fp32
+    assert variant_for({"int8": {"float_ffn_layers": [5, 0, 4], "full_range": True}}) == ((5, 0, 4), True)
+    layers, _ = variant_for({"int8": {"float_ffn_layers": [0, 4, 5], "full_range": True}})
+    assert stays_float("encoder.layer.4.output.dense", layers)
+    assert not stays_float("encoder.layer.7.output.dense", layers)
+    assert not stays_float("encoder.layer.4.attention.output.dense", layers)
     assert not stays_float("encoder.layer.4.intermediate.dense", None)
     assert stays_float("encoder.layer.7.output.dense", None)
-    tags = {version_tag(layers, full) for layers in (EMBEDDED_FLOAT_FFN_LAYERS, None) for full in (True, False)}
+    tags = {version_tag(layers, full) for layers in ((0, 4, 5), None) for full in (True, False)}
     assert len(tags) == 4
+
+
+def test_int8_variant_is_chosen_on_dev_and_used_by_the_scorer(tiny_model, tiny_weights, tmp_path):
+    import shutil
+
+    import torch
+    from torch.ao.nn.quantized import dynamic as nnqd
+
+    from sentiment.int8 import FullRangeDynamicLinear
+    from sentiment.int8_select import select_and_write
+    from sentiment.scorer import load_scorer
+    from tests.sentiment.conftest import tiny_examples
+
+    weights = tmp_path / "w"
+    shutil.copytree(tiny_weights, weights)
+    before = load_scorer(_settings(tiny_model, weights, int8=True)).model_version
+    dev = tiny_examples(1)
+    section = select_and_write(weights, dev, model=str(tiny_model), tolerance=100.0)
+    keys = [k for k in section["fp32_dev"] if k not in ("texts_per_s", "topics")]
+
+    def worst(c):
+        return min(c[k] - section["fp32_dev"][k] for k in keys)
+
+    # the chosen variant is the candidate closest to fp32 in its worst figure
+    chosen = [c for c in section["candidates"] if (c["float_ffn_layers"], c["full_range"])
+              == (section["float_ffn_layers"], section["full_range"])]
+    assert len(chosen) == 1 and worst(chosen[0]) == max(worst(c) for c in section["candidates"])
+    assert section["within_tolerance"] and section["worst_change_points"] == round(worst(chosen[0]), 2)
+    assert set(section["layer_sensitivity_cosine"]) == {"0", "1"}
+    assert all(0 < c <= 1.0001 for c in section["layer_sensitivity_cosine"].values())
+    assert {len(c["float_ffn_layers"]) for c in section["candidates"]} == {0, 1, 2}
+    assert {"texts_per_s", "topics"} <= set(section["fp32_dev"]) and len(section["fp32_dev"]) >= 3
+    meta = json.loads((weights / "heads.json").read_text())
+    assert meta["int8"]["float_ffn_layers"] == section["float_ffn_layers"] and meta["temperature"] > 0
+    # whatever was chosen is what an int8 scorer runs: record a variant by hand and load it
+    meta["int8"].update(float_ffn_layers=[1], full_range=True)
+    (weights / "heads.json").write_text(json.dumps(meta))
+    sc = load_scorer(_settings(tiny_model, weights, int8=True))
+    assert sc.model_version != before  # scores from the two variants never mix
+    kinds = {n: type(m) for n, m in sc.model.named_modules() if n.endswith("dense")}
+    assert kinds["encoder.layer.1.output.dense"] is torch.nn.Linear
+    assert kinds["encoder.layer.0.output.dense"] is FullRangeDynamicLinear
+    assert not any(k is nnqd.Linear for k in kinds.values())  # no 7-bit Linear left
+    # a tolerance of -100 points cannot be met: chosen over every candidate and flagged
+    strict = select_and_write(weights, dev, model=str(tiny_model), tolerance=-100.0)
+    assert not strict["within_tolerance"]
 
 
 def test_full_range_int8_quantises_activations_to_8_bits_not_7():
@@ -313,6 +362,9 @@ def test_train_command_on_labelled_files(tmp_path, tiny_model, tiny_weights):
     meta = json.loads((out / "heads.json").read_text())
     assert meta["base_model"] == str(tiny_model) and meta["trained_topics"][0] == "service"
     assert (out / "adapter_model.safetensors").exists() and (tmp_path / "work" / "best.pt").exists()
+    # the int8 variant was chosen on the calibration rows and recorded with the weights
+    assert set(meta["int8"]["float_ffn_layers"]) <= {0, 1} and len(meta["int8"]["candidates"]) >= 3
+    assert "int8: fp32 FFN down-projections in layers" in res.output
     res = _cli(tmp_path, tiny_model, tiny_weights, "train")
     assert res.exit_code == 2 and "FILES or --data-dir" in res.output
 
