@@ -8,7 +8,7 @@ Two choices, made for each set of trained weights on the dev split by `sentiment
   tail; random weights saturate far more;
 - which FFN down-projections (`layer.N.output.dense`) stay fp32: the GELU outputs they read have
   outliers that one int8 scale per batch cannot hold, and only a few layers matter (for the shipped
-  multilingual-e5-small adapter, layers 0, 4 and 5 were found one layer at a time).
+  multilingual-e5-small adapter, layer 4 alone).
 Weights without that section (an arbitrary classifier, heads trained before it existed) get torch's
 default: 7-bit activations and every FFN down-projection in fp32.
 """
