@@ -26,6 +26,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--models-dir", type=Path, default=REPO / ".train" / "models")
     ap.add_argument("--k", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--variants", nargs="+", default=["svd", "factor_mean", "exact"],
+                    choices=["svd", "factor_mean", "exact"])
+    ap.add_argument("--each-epoch", action="store_true",
+                    help="also re-measure every single epoch (the training log has these figures)")
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--lora-alpha", type=int, default=32)
     a = ap.parse_args(argv)
@@ -45,7 +49,7 @@ def main(argv=None) -> dict:
     splits = build_splits(a.data_dir)
     cfg = TrainConfig(model_path=model_path, out_dir=a.work_dir / "unused", work_dir=a.work_dir,
                       lora_r=a.lora_r, lora_alpha=a.lora_alpha)
-    tr = Trainer(cfg, [], splits.dev)
+    tr = Trainer(cfg, splits.train[:1], splits.dev)  # the trainer needs a train set; it trains nothing here
     cks = {e: torch.load(a.work_dir / f"epoch{e}.pt", weights_only=True) for e in epochs}
 
     def dev_of(model, lora, heads) -> dict:
@@ -60,7 +64,7 @@ def main(argv=None) -> dict:
 
     base_model = tr.model
     results: dict[str, dict] = {}
-    for e in epochs:
+    for e in epochs if a.each_epoch else []:
         results[f"epoch{e}"] = dev_of(base_model, cks[e]["lora"], cks[e]["heads"])
         print(f"epoch {e}: {json.dumps(results[f'epoch{e}'])}", flush=True)
     for k in a.k:
@@ -70,14 +74,13 @@ def main(argv=None) -> dict:
         heads = average_tensors([c["heads"] for c in last])
         loras = [c["lora"] for c in last]
         variants = {
-            f"last{k}_svd_r{a.lora_r}": (base_model, average_lora(loras, rank=a.lora_r)),
-            f"last{k}_factor_mean": (base_model, average_tensors(loras)),
-            f"last{k}_exact_r{k * a.lora_r}": (
-                M.apply_lora(M.load_encoder(model_path), k * a.lora_r, k * a.lora_alpha),
-                average_lora(loras)),
+            "svd": (f"last{k}_svd_r{a.lora_r}", lambda: (base_model, average_lora(loras, rank=a.lora_r))),
+            "factor_mean": (f"last{k}_factor_mean", lambda: (base_model, average_tensors(loras))),
+            "exact": (f"last{k}_exact_r{k * a.lora_r}", lambda: (
+                M.apply_lora(M.load_encoder(model_path), k * a.lora_r, k * a.lora_alpha), average_lora(loras))),
         }
-        for name, (model, lora) in variants.items():
-            results[name] = dev_of(model, lora, heads)
+        for name, build in (variants[v] for v in a.variants):
+            results[name] = dev_of(*build(), heads)
             print(f"{name}: {json.dumps(results[name])}", flush=True)
     print(json.dumps({"work_dir": str(a.work_dir), "epochs": epochs, "dev": results}))
     return results
