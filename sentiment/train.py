@@ -104,6 +104,11 @@ def fit_thresholds(scores, true_sets, topics) -> dict[str, float]:
     return out
 
 
+def epoch_weights_path(work_dir: Path, epoch: int) -> Path:
+    """Where a run keeps the adapter and heads of one finished epoch (counted from 1)."""
+    return work_dir / f"epoch{epoch}.pt"
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, train: list[Example], dev: list[Example]):
         import torch
@@ -164,26 +169,24 @@ class Trainer:
     def _trainable_state(self):
         return {k: v.detach().clone() for k, v in self.model.state_dict().items() if "lora_" in k}
 
-    def save_ckpt(self, name="ckpt.pt"):
-        torch = self.torch
-        self.cfg.work_dir.mkdir(parents=True, exist_ok=True)
-        path = self.cfg.work_dir / name
+    def _save(self, path: Path, payload: dict) -> None:
+        """Write through a temporary file, so an interrupted save never leaves a torn checkpoint."""
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        torch.save({
+        self.torch.save(payload, tmp)
+        os.replace(tmp, path)
+
+    def save_ckpt(self, name="ckpt.pt"):
+        self._save(self.cfg.work_dir / name, {
             "lora": self._trainable_state(), "heads": self.heads.state_dict(),
             "opt": self.opt.state_dict(), "sched": self.sched.state_dict(), "state": self.state,
-            "rng": torch.get_rng_state(),
-        }, tmp)
-        os.replace(tmp, path)
+            "rng": self.torch.get_rng_state(),
+        })
 
     def save_epoch_weights(self, epoch: int) -> None:
         """Adapter and heads after each full epoch (no optimiser state): what weight averaging reads."""
-        torch = self.torch
-        self.cfg.work_dir.mkdir(parents=True, exist_ok=True)
-        path = self.cfg.work_dir / f"epoch{epoch}.pt"
-        tmp = path.with_suffix(".tmp")
-        torch.save({"lora": self._trainable_state(), "heads": self.heads.state_dict()}, tmp)
-        os.replace(tmp, path)
+        self._save(epoch_weights_path(self.cfg.work_dir, epoch),
+                   {"lora": self._trainable_state(), "heads": self.heads.state_dict()})
 
     def load_ckpt(self, path: Path, full=True):
         torch = self.torch
@@ -339,7 +342,7 @@ class Trainer:
 
         torch = self.torch
         wanted = list(range(self.cfg.epochs - last + 1, self.cfg.epochs + 1))
-        paths = [self.cfg.work_dir / f"epoch{e}.pt" for e in wanted]
+        paths = [epoch_weights_path(self.cfg.work_dir, e) for e in wanted]
         if not all(p.exists() for p in paths):
             log.warning("weight averaging skipped: epoch weights %s not all in %s", wanted, self.cfg.work_dir)
             return {"epochs": wanted, "kept": False, "reason": "epoch weights missing"}, None
