@@ -4,7 +4,7 @@ Prints macro-F1 per data set and language next to the published figures (SOURCES
 micro-F1 on the SemEval held-out split (split by review id; see sentiment/data.py), and ends with
 ONE JSON object on the last stdout line.
 
-    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8] [--limit N]
+    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--models-dir", type=Path, default=REPO / ".train",
                     help="data dir whose models/ caches the converted model")
     ap.add_argument("--int8", action="store_true")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="sentiment.precision")
+    ap.add_argument("--device", default="cpu", help="sentiment.device: cpu, cuda, cuda:N")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="texts per data set (0 = all)")
     a = ap.parse_args(argv)
@@ -55,12 +57,13 @@ def main(argv=None) -> dict:
     # how well the similarity method (used for topics SemEval does not annotate) does
     topics.update({f"sim:{k}": topics[k] for k in SEMEVAL_TOPICS})
     settings = SentimentSettings(model=a.model, weights_dir=a.weights, int8=a.int8, threads=a.threads,
-                                 topics=topics)
+                                 precision=a.precision, device=a.device, topics=topics)
     t0 = time.time()
     scorer = load_scorer(settings, languages=["en", "fr", "sv", "ru", "de", "es", "nl", "tr"], data_dir=a.models_dir)
     print(f"model {scorer.model_id} {scorer.model_version} loaded in {time.time() - t0:.1f}s", flush=True)
     splits = build_splits(a.data_dir)
     result: dict = {"model_id": scorer.model_id, "model_version": scorer.model_version, "int8": a.int8,
+                    "precision": a.precision, "device": str(scorer.device),
                     "sentiment_macro_f1": {}, "per_class_f1": {}, "topics": {}, "published": PUBLISHED}
     sim_all_t, sim_all_p, head_all_t, head_all_p = [], [], [], []
     for name, rows in splits.test.items():

@@ -146,8 +146,9 @@ def fp32_scorer(weights_dir: Path, model: str = "", data_dir: Path | str = "data
     from sentiment.scorer import TransformersScorer
     from sentiment.settings import SentimentSettings
 
-    return TransformersScorer(SentimentSettings(model=model, weights_dir=str(weights_dir)), data_dir=data_dir,
-                              converted=converted)
+    # on the CPU even where a GPU is: int8 runs there, and its speed is compared with fp32's
+    return TransformersScorer(SentimentSettings(model=model, weights_dir=str(weights_dir), device="cpu"),
+                              data_dir=data_dir, converted=converted)
 
 
 def select_and_write(weights_dir: Path, dev: list[Example], *, model: str = "", data_dir: Path | str = "data",

@@ -119,7 +119,7 @@ def save_heads(out_dir: Path, heads: Heads, meta: dict) -> None:
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().contiguous().clone() for k, v in heads.state_dict().items()}
+    sd = {k: v.detach().cpu().contiguous().clone() for k, v in heads.state_dict().items()}
     save_file(sd, str(out_dir / HEADS_FILE))
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

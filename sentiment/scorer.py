@@ -105,7 +105,10 @@ def _label_map(id2label: Mapping[int, str]) -> list[tuple[str, float]]:
 
 
 class TransformersScorer:
-    """Scores with a transformers model on the CPU (or whatever torch has)."""
+    """Scores with a transformers model on the configured device and precision (sentiment/device.py).
+
+    Only the encoder moves: the heads, pooled sums and topic prototypes stay fp32 on the CPU.
+    """
 
     def __init__(self, settings: SentimentSettings | None = None, *, languages: Sequence[str] = (),
                  data_dir: Path | str = "data", converted: Path | None = None):
@@ -175,12 +178,23 @@ class TransformersScorer:
                 raise ModelError(f"no trained heads in {wdir} (heads.json): run `reviewwatch train`")
             self.model_id = (EMBEDDED_ID if self.embedded else s.model) + "+heads"
         self.model.eval()
+        from sentiment.device import resolve_device, resolve_dtype
+        from sentiment.device import version_tag as precision_tag
+
+        try:
+            self.device = resolve_device(s.device, int8=s.int8)
+            dtype = resolve_dtype(s.precision, int8=s.int8)
+        except ValueError as exc:
+            raise ModelError(f"sentiment.device = {s.device!r}, precision = {s.precision!r}: {exc}") from None
         if s.int8:
             from sentiment.int8 import quantize_encoder, variant_for, version_tag
 
             float_layers, full_range = variant_for(self.meta)
             self.model = quantize_encoder(self.model, float_layers, full_range=full_range)
             h.update(version_tag(float_layers, full_range=full_range))
+        else:
+            self.model.to(device=self.device, dtype=dtype)
+        h.update(precision_tag(s.precision))  # the device is not: fp32 on a GPU is the same model
         self.model_version = h.hexdigest()[:12]
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]
         if config.model_type in ("xlm-roberta", "roberta", "camembert"):
@@ -245,15 +259,17 @@ class TransformersScorer:
         with torch.inference_mode():
             for idx in self.M.length_batches(lens, bs, max_tokens=bs * 128 if bs * 128 >= self.max_length else None):
                 ids, mask = self.M.pad_batch([wins[i][1] for i in idx], pad)
+                ids, mask = ids.to(self.device), mask.to(self.device)
+                # pooling sums up to max_length vectors: in fp32 whatever the encoder's precision
                 if self.kind == "classifier":
                     out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-                    pooled = self.M.mean_pool(out.hidden_states[-1], mask)
-                    probs = torch.softmax(out.logits.float(), -1)
+                    pooled = self.M.mean_pool(out.hidden_states[-1].float(), mask)
+                    probs = torch.softmax(out.logits.float(), -1).cpu()
                 else:
                     out = self.model(input_ids=ids, attention_mask=mask)
-                    pooled = self.M.mean_pool(out.last_hidden_state, mask)
+                    pooled = self.M.mean_pool(out.last_hidden_state.float(), mask)
                     probs = None
-                pooled = pooled.float()
+                pooled = pooled.cpu()
                 if pooled_sum is None:
                     hidden = pooled.shape[1]
                     pooled_sum = torch.zeros(n, hidden)

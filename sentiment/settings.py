@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# torch device names the scorer accepts; "auto" is the first GPU when torch sees one, else the CPU
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?|mps)$"
 
 
 class TopicDefinition(BaseModel):
@@ -121,6 +126,15 @@ class SentimentSettings(BaseModel):
     )
     threads: int = Field(default=0, ge=0, le=256, description="CPU threads for inference; 0 lets torch decide.")
     int8: bool = Field(default=False, description="Run most of the encoder's Linear layers in dynamic int8 (sentiment/int8.py).")
+    device: str = Field(
+        default="auto", pattern=DEVICE_PATTERN,
+        description="Where the encoder runs: auto (a GPU when torch sees one and int8 is off), cpu, cuda, cuda:N, mps.",
+    )
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        default="fp32",
+        description="Encoder weights and activations: bf16 pays on CPUs with AMX and on GPUs, fp16 on GPUs; "
+                    "part of the model version, so scores of different precisions never mix.",
+    )
     allow_download: bool = Field(
         default=False, description="Let transformers fetch `model` from the hub; default offline.",
     )

