@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import torch
 
+# torch's own probes (private, hence looked up with a fallback): hardware bf16 on this CPU
+_BF16_PROBES = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+
 DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -46,6 +49,18 @@ def resolve_dtype(precision: str, *, int8: bool = False) -> torch.dtype:
     if int8 and precision != "fp32":
         raise ValueError(f"int8 keeps fp32 around its int8 GEMMs; it does not combine with precision {precision!r}")
     return DTYPES[precision]
+
+
+def slow_precision_warning(device: torch.device, precision: str) -> str | None:
+    """Why a precision will run slower than fp32 here, if it will: no hardware for it on this CPU."""
+    if device.type != "cpu" or precision == "fp32":
+        return None
+    probes = [getattr(torch.cpu, name, None) for name in _BF16_PROBES]
+    if precision == "bf16" and all(p is not None for p in probes) and not any(p() for p in probes):
+        return "this CPU has neither AMX nor AVX-512 BF16: bf16 is emulated and slower than fp32"
+    if precision == "fp16" and not getattr(torch.cpu, "_is_amx_fp16_supported", lambda: False)():
+        return "fp16 on a CPU without AMX-FP16 runs no faster than fp32; bf16 is the CPU's fast precision"
+    return None
 
 
 def version_tag(precision: str) -> bytes:

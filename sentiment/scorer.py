@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from sentiment.settings import SentimentSettings, TopicDefinition
+
+log = logging.getLogger("sentiment.scorer")
 
 LABELS = ("negative", "neutral", "positive")
 STAR_OF = {"negative": 1.0, "neutral": 3.0, "positive": 5.0}
@@ -178,7 +181,7 @@ class TransformersScorer:
                 raise ModelError(f"no trained heads in {wdir} (heads.json): run `reviewwatch train`")
             self.model_id = (EMBEDDED_ID if self.embedded else s.model) + "+heads"
         self.model.eval()
-        from sentiment.device import resolve_device, resolve_dtype
+        from sentiment.device import resolve_device, resolve_dtype, slow_precision_warning
         from sentiment.device import version_tag as precision_tag
 
         try:
@@ -194,6 +197,8 @@ class TransformersScorer:
             h.update(version_tag(float_layers, full_range=full_range))
         else:
             self.model.to(device=self.device, dtype=dtype)
+            if why := slow_precision_warning(self.device, s.precision):
+                log.warning("sentiment.precision = %r: %s", s.precision, why)
         h.update(precision_tag(s.precision))  # the device is not: fp32 on a GPU is the same model
         self.model_version = h.hexdigest()[:12]
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]

@@ -103,3 +103,19 @@ def test_train_refuses_a_missing_gpu_before_any_work(tmp_path, tiny_model, tiny_
                "--work-dir", str(tmp_path / "work"), "--device", "cuda")
     assert res.exit_code == 2 and "--device: device 'cuda': torch sees no CUDA device" in res.output
     assert not (tmp_path / "work").exists() and not (tmp_path / "heads").exists()
+
+
+def test_a_precision_without_hardware_support_is_named(monkeypatch):
+    import torch
+
+    from sentiment.device import slow_precision_warning
+
+    cpu = torch.device("cpu")
+    assert slow_precision_warning(cpu, "fp32") is None
+    assert slow_precision_warning(torch.device("cuda"), "fp16") is None  # GPUs have fp16 units
+    # the probes are torch's; a CPU without AMX and AVX-512 BF16 cannot be had here, so they are set
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    assert "emulated and slower than fp32" in slow_precision_warning(cpu, "bf16")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert slow_precision_warning(cpu, "bf16") is None
