@@ -200,6 +200,7 @@ class TransformersScorer:
             if why := slow_precision_warning(self.device, s.precision):
                 log.warning("sentiment.precision = %r: %s", s.precision, why)
         h.update(precision_tag(s.precision))  # the device is not: fp32 on a GPU is the same model
+        self.runtime = f"{self.device}, {'int8' if s.int8 else s.precision}"  # for progress lines and logs
         self.model_version = h.hexdigest()[:12]
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]
         if config.model_type in ("xlm-roberta", "roberta", "camembert"):

@@ -79,7 +79,9 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
     if not ids:
         echo(f"nothing to score: every mention has a current score from {mid} {mver}")
         return asdict(BatchStats())
-    with click.progressbar(length=len(ids), label=f"scoring with {mid} {mver}", file=sys.stderr,
+    runtime = getattr(scorer, "runtime", None)  # device and precision, where the scorer says
+    label = f"scoring with {mid} {mver}" + (f" ({runtime})" if runtime else "")
+    with click.progressbar(length=len(ids), label=label, file=sys.stderr,
                            hidden=not show_progress) as bar:
         stats = score_mentions(store, scorer, ids, chunk=chunk, progress=bar.update)
     echo(f"scored {stats.scored} mentions, reused {stats.reactivated} earlier scores ({mid} {mver})")

@@ -78,6 +78,7 @@ def test_a_lower_precision_scores_close_to_fp32_under_its_own_version(tiny_model
     fp32 = load_scorer(_settings(tiny_model, tiny_weights))
     low = load_scorer(_settings(tiny_model, tiny_weights, precision=precision, device="cpu"))
     assert {p.dtype for p in low.model.parameters()} == {DTYPES[precision]}
+    assert low.runtime == f"cpu, {precision}"  # what the progress line of `reviewwatch score` names
     assert {p.dtype for p in low.heads.parameters()} == {torch.float32}  # the heads stay fp32
     # the precision is part of the model version; the device is not (fp32 is fp32 anywhere)
     assert low.model_version != fp32.model_version
