@@ -59,7 +59,7 @@ def slow_precision_warning(device: torch.device, precision: str) -> str | None:
     if precision == "bf16" and all(p is not None for p in probes) and not any(p() for p in probes):
         return "this CPU has neither AMX nor AVX-512 BF16: bf16 is emulated and slower than fp32"
     if precision == "fp16" and not getattr(torch.cpu, "_is_amx_fp16_supported", lambda: False)():
-        return "fp16 on a CPU without AMX-FP16 runs no faster than fp32; bf16 is the CPU's fast precision"
+        return "without AMX-FP16 a CPU runs fp16 at about fp32's speed; bf16 is the CPU's fast precision"
     return None
 
 
