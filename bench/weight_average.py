@@ -34,12 +34,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--lora-alpha", type=int, default=32)
     a = ap.parse_args(argv)
 
-    import torch
-
     from sentiment import modeling as M
     from sentiment.convert import ensure_converted
     from sentiment.data import build_splits
-    from sentiment.train import Trainer, TrainConfig, epoch_weights_path
+    from sentiment.train import Trainer, TrainConfig, load_epoch_weights
     from sentiment.weight_average import average_lora, average_tensors
 
     epochs = sorted(int(p.stem[5:]) for p in a.work_dir.glob("epoch*.pt"))
@@ -50,7 +48,7 @@ def main(argv=None) -> dict:
     cfg = TrainConfig(model_path=model_path, out_dir=a.work_dir / "unused", work_dir=a.work_dir,
                       lora_r=a.lora_r, lora_alpha=a.lora_alpha)
     tr = Trainer(cfg, splits.train[:1], splits.dev)  # the trainer needs a train set; it trains nothing here
-    cks = {e: torch.load(epoch_weights_path(a.work_dir, e), weights_only=True) for e in epochs}
+    cks = {e: load_epoch_weights(a.work_dir, e) for e in epochs}
 
     def dev_of(model, lora, heads) -> dict:
         loaded = model.load_state_dict(lora, strict=False)

@@ -110,6 +110,13 @@ def epoch_weights_path(work_dir: Path, epoch: int) -> Path:
     return work_dir / f"epoch{epoch}.pt"
 
 
+def load_epoch_weights(work_dir: Path, epoch: int) -> dict:
+    """{"lora", "heads"} of one finished epoch, on the CPU whichever device trained it."""
+    import torch
+
+    return torch.load(epoch_weights_path(work_dir, epoch), weights_only=True, map_location="cpu")
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, train: list[Example], dev: list[Example]):
         import torch
@@ -356,13 +363,12 @@ class Trainer:
         """
         from sentiment.weight_average import average_lora, average_tensors
 
-        torch = self.torch
         wanted = list(range(self.cfg.epochs - last + 1, self.cfg.epochs + 1))
         paths = [epoch_weights_path(self.cfg.work_dir, e) for e in wanted]
         if not all(p.exists() for p in paths):
             log.warning("weight averaging skipped: epoch weights %s not all in %s", wanted, self.cfg.work_dir)
             return {"epochs": wanted, "kept": False, "reason": "epoch weights missing"}, None
-        cks = [torch.load(p, weights_only=True, map_location="cpu") for p in paths]
+        cks = [load_epoch_weights(self.cfg.work_dir, e) for e in wanted]
         keep_lora, keep_heads = self._trainable_state(), {
             k: v.detach().clone() for k, v in self.heads.state_dict().items()}
         lora = average_lora([c["lora"] for c in cks], rank=self.cfg.lora_r)
