@@ -59,7 +59,7 @@ def build_mix(data_dir: Path, n: int, seed: int = 7) -> list[dict]:
 def worker(path: str, mix_file: Path, threads: int, batch: int, device: str) -> dict:
     import torch
 
-    from sentiment.device import synchronize
+    from sentiment.device import DTYPES, synchronize
 
     torch.set_num_threads(threads)
     rows = [json.loads(x) for x in mix_file.read_text().splitlines()]
@@ -67,7 +67,7 @@ def worker(path: str, mix_file: Path, threads: int, batch: int, device: str) -> 
     from sentiment.scorer import LABELS, load_scorer
     from sentiment.settings import SentimentSettings
 
-    precision = path if path in ("bf16", "fp16") else "fp32"
+    precision = path if path in DTYPES else "fp32"  # the int8 path runs in fp32 around its GEMMs
     sc = load_scorer(SentimentSettings(batch_size=batch, threads=threads, int8=(path == "int8"),
                                        precision=precision, device=device), data_dir=REPO / ".train")
     sc.detector = type("NoLang", (), {"detect_many": staticmethod(lambda t: [None] * len(t))})()
