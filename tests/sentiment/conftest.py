@@ -86,11 +86,12 @@ def tiny_examples(n_copies: int = 3):
     return out
 
 
-def train_tiny(model: Path, out: Path, work: Path, seed: int = 13) -> dict:
+def train_tiny(model: Path, out: Path, work: Path, seed: int = 13, **overrides) -> dict:
     from sentiment.train import TrainConfig, run_training
 
     cfg = TrainConfig(model_path=str(model), out_dir=out, work_dir=work, epochs=12, batch_size=8, lr=1e-2,
-                      head_lr=5e-2, max_length=32, seed=seed, threads=1, base_model=str(model), ckpt_every=1000)
+                      head_lr=5e-2, max_length=32, seed=seed, threads=1, base_model=str(model), ckpt_every=1000,
+                      **overrides)
     ex = tiny_examples()
     return run_training(cfg, ex, ex[:12], resume=False)
 

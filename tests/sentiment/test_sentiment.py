@@ -204,6 +204,25 @@ def test_training_is_reproducible(tiny_model, tiny_weights, tmp_path):
     assert meta["base_model"] == str(tiny_model) and meta["temperature"] > 0
 
 
+def test_label_smoothing_changes_the_heads_and_is_recorded(tiny_model, tiny_weights, tmp_path):
+    from safetensors.numpy import load_file
+
+    train_tiny(tiny_model, tmp_path / "w", tmp_path / "work", label_smoothing=0.2)
+    meta = json.loads((tmp_path / "w" / "heads.json").read_text())
+    assert meta["train"]["label_smoothing"] == 0.2
+    assert json.loads((tiny_weights / "heads.json").read_text())["train"]["label_smoothing"] == 0.0
+    a, b = load_file(str(tiny_weights / "heads.safetensors")), load_file(str(tmp_path / "w" / "heads.safetensors"))
+    assert any(np.abs(a[k] - b[k]).max() > 1e-4 for k in a)
+
+
+def test_label_smoothing_out_of_range_is_refused(capsys):
+    from sentiment.train import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--label-smoothing", "0.7"])
+    assert exc.value.code == 2 and "between 0 and 0.5" in capsys.readouterr().err
+
+
 def test_weights_for_another_encoder_are_refused(tiny_model, tiny_weights, tmp_path):
     import shutil
 
