@@ -2,8 +2,9 @@
 
 bf16 pays on CPUs with AMX (oneDNN runs bf16 GEMMs several times faster than fp32 there; the
 fastest CPU path measured) and on GPUs, fp16 on GPUs. With AVX-512 BF16 but no AMX it is about 1.7x
-fp32, behind int8 (sentiment/MODEL.md, "Speed and memory"). int8 (`sentiment/int8.py`) is a CPU path of its own, in fp32 around the int8
-GEMMs, so it combines with neither a GPU nor a lower precision.
+fp32, behind int8 (sentiment/MODEL.md, "Speed and memory"). int8 (`sentiment/int8.py`) is a CPU
+path of its own, in fp32 around the int8 GEMMs, so it combines with neither a GPU nor a lower
+precision.
 """
 
 from __future__ import annotations

@@ -426,8 +426,7 @@ class Trainer:
             "train": {
                 "seed": cfg.seed, "epochs_planned": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                 "head_lr": cfg.head_lr, "max_length": cfg.max_length, "lora_r": cfg.lora_r,
-                "label_smoothing": cfg.label_smoothing,
-                "lora_alpha": cfg.lora_alpha, "device": str(self.device), "lora_targets": self.M.LORA_TARGETS,
+                "lora_alpha": cfg.lora_alpha, "label_smoothing": cfg.label_smoothing, "device": str(self.device), "lora_targets": self.M.LORA_TARGETS,
                 "train_examples": len(self.train_set["ids"]), "dev_examples": len(self.dev_examples),
                 "history": self.state.get("history", []), **(meta_extra or {}),
             },
