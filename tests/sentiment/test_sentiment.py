@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sentiment.settings import SentimentSettings
-from tests.sentiment.conftest import train_tiny, write_jsonl
+from tests.sentiment.conftest import tiny_examples, train_tiny, write_jsonl
 
 REQUIRED_TOPICS = {"service", "wait_time", "price", "quality", "cleanliness", "ambience", "location",
                    "communication", "booking"}
@@ -221,6 +221,46 @@ def test_label_smoothing_out_of_range_is_refused(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--label-smoothing", "0.7"])
     assert exc.value.code == 2 and "between 0 and 0.5" in capsys.readouterr().err
+
+
+def test_distillation_uses_the_teachers_logits_and_is_recorded(tiny_model, tiny_weights, tmp_path):
+    import torch
+    from safetensors.numpy import load_file
+
+    train_tiny(tiny_model, tmp_path / "w", tmp_path / "work", distill_from=tiny_weights, distill_weight=0.7)
+    meta = json.loads((tmp_path / "w" / "heads.json").read_text())
+    assert meta["train"]["distillation"] == {"teacher": tiny_weights.name, "teacher_model": str(tiny_model),
+                                             "weight": 0.7, "temperature": 2.0}
+    cached = torch.load(tmp_path / "work" / "teacher_logits.pt", weights_only=True)
+    assert cached.shape == (len(tiny_examples()), 3) and cached.abs().sum() > 0
+    a, b = load_file(str(tiny_weights / "heads.safetensors")), load_file(str(tmp_path / "w" / "heads.safetensors"))
+    assert any(np.abs(a[k] - b[k]).max() > 1e-4 for k in a)
+
+
+def test_compact_encoder_keeps_its_first_layers_in_training_and_scoring(tiny_model, tiny_weights, tmp_path):
+    from sentiment.scorer import ModelError, load_scorer
+
+    out = tmp_path / "w"
+    train_tiny(tiny_model, out, tmp_path / "work", encoder_layers=1, distill_from=tiny_weights)
+    meta = json.loads((out / "heads.json").read_text())
+    assert meta["encoder_layers"] == 1
+    compact, full = load_scorer(_settings(tiny_model, out)), load_scorer(_settings(tiny_model, tiny_weights))
+    assert len(compact.model.encoder.layer) == 1 and len(full.model.encoder.layer) == 2
+    assert compact.model_version != full.model_version
+    [r] = compact.score(["the staff was great"])
+    assert r.sentiment in ("negative", "neutral", "positive") and abs(sum(r.probabilities.values()) - 1) < 1e-4
+    meta["encoder_layers"] = 3  # more than the encoder has
+    (out / "heads.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="cannot keep 3 layers of an encoder with 2"):
+        load_scorer(_settings(tiny_model, out))
+
+
+def test_distillation_from_a_folder_without_weights_is_refused(tmp_path, capsys):
+    from sentiment.train import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--distill-from", str(tmp_path)])
+    assert exc.value.code == 2 and "no trained weights" in capsys.readouterr().err
 
 
 def test_weights_for_another_encoder_are_refused(tiny_model, tiny_weights, tmp_path):
