@@ -1,8 +1,9 @@
 """Quality of the sentiment model on the labelled files in ../shared/data that trained nothing.
 
-Prints macro-F1 per data set and language next to the published figures (SOURCES.md), topic
-micro-F1 on the SemEval held-out split (split by review id; see sentiment/data.py), and ends with
-ONE JSON object on the last stdout line.
+Prints macro-F1 per data set and language, with its 95% interval (a cluster bootstrap: SemEval
+reviews resampled whole, see sentiment/bootstrap.py), next to the published figures (SOURCES.md),
+topic micro-F1 on the SemEval held-out split (split by review id; see sentiment/data.py), and ends
+with ONE JSON object on the last stdout line.
 
     .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N]
 """
@@ -18,7 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits  # noqa: E402
+from sentiment.bootstrap import macro_f1_interval  # noqa: E402
+from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits, semeval_review_id  # noqa: E402
 from sentiment.train import _f1s, macro_f1, micro_f1_multilabel  # noqa: E402
 
 PUBLISHED = {
@@ -64,7 +66,8 @@ def main(argv=None) -> dict:
     splits = build_splits(a.data_dir)
     result: dict = {"model_id": scorer.model_id, "model_version": scorer.model_version, "int8": a.int8,
                     "precision": a.precision, "device": str(scorer.device),
-                    "sentiment_macro_f1": {}, "per_class_f1": {}, "topics": {}, "published": PUBLISHED}
+                    "sentiment_macro_f1": {}, "sentiment_macro_f1_ci95": {}, "per_class_f1": {},
+                    "topics": {}, "published": PUBLISHED}
     sim_all_t, sim_all_p, head_all_t, head_all_p = [], [], [], []
     for name, rows in splits.test.items():
         rows = [r for r in rows if r.label is not None or name.startswith("semeval")]
@@ -77,6 +80,10 @@ def main(argv=None) -> dict:
         labels = [lab for lab in LABELS if lab in set(gold)]
         m = macro_f1(gold, pred, labels)
         result["sentiment_macro_f1"][name] = round(100 * m, 2)
+        # a review's sentences are resampled together: they are not independent texts
+        groups = [semeval_review_id(r.id) if name.startswith("semeval") else r.id for r in rows]
+        low, high = macro_f1_interval(gold, pred, groups, labels)
+        result["sentiment_macro_f1_ci95"][name] = [round(100 * low, 2), round(100 * high, 2)]
         result["per_class_f1"][name] = {k: round(100 * v, 1) for k, v in _f1s(gold, pred, labels).items()}
         extra = ""
         if len(labels) == 2:  # binary sets: also forced choice between negative and positive
@@ -109,7 +116,8 @@ def main(argv=None) -> dict:
             extra += (f"  topics micro-F1 {result['topics'][name]['micro_f1']:.1f}"
                       f" (similarity method {result['topics'][name]['similarity_method_micro_f1']:.1f}) {per_topic}")
         pub = PUBLISHED.get(name, "")
-        print(f"{name:22s} n={len(rows):5d} macro-F1 {100 * m:5.1f}{extra}  published: {pub}  "
+        print(f"{name:22s} n={len(rows):5d} macro-F1 {100 * m:5.1f} [95% {100 * low:.1f}-{100 * high:.1f}]"
+              f"{extra}  published: {pub}  "
               f"[{time.time() - t1:.0f}s]", flush=True)
     result["topics"]["semeval-all"] = {"micro_f1": round(100 * micro_f1_multilabel(head_all_t, head_all_p), 2),
                                        "similarity_method_micro_f1": round(
