@@ -2,10 +2,12 @@
 
 For each K, the average of the last K epochs' adapters and heads three ways: the exact mean of the
 LoRA updates (rank K·r), its SVD truncation to rank r (what `--average-last K` ships), and the naive
-mean of the A and B factors. Dev only (selection data): the test files choose nothing. Ends with ONE
-JSON object on the last stdout line.
+mean of the A and B factors. `--with-weights DIR` also averages the run's last epoch with another
+run's trained weights (the shipped ones, say, from a run with another seed: a "model soup"). Dev only
+(selection data): the test files choose nothing. Ends with ONE JSON object on the last stdout line.
 
     .venv/bin/python bench/weight_average.py --work-dir .train/run4 [--data-dir ../shared/data] [--k 2 3 4]
+    .venv/bin/python bench/weight_average.py --work-dir .train/run10 --k --with-weights sentiment/weights
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--work-dir", type=Path, required=True, help="a training run's folder (epochN.pt files)")
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--models-dir", type=Path, default=REPO / ".train" / "models")
-    ap.add_argument("--k", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--k", type=int, nargs="*", default=[2, 3, 4])
+    ap.add_argument("--with-weights", type=Path, default=None,
+                    help="a trained weights folder (adapter + heads) to average with the run's last epoch")
     ap.add_argument("--variants", nargs="+", default=["svd", "factor_mean", "exact"],
                     choices=["svd", "factor_mean", "exact"])
     ap.add_argument("--each-epoch", action="store_true",
@@ -49,6 +53,14 @@ def main(argv=None) -> dict:
                       lora_r=a.lora_r, lora_alpha=a.lora_alpha)
     tr = Trainer(cfg, splits.train[:1], splits.dev)  # the trainer needs a train set; it trains nothing here
     cks = {e: load_epoch_weights(a.work_dir, e) for e in epochs}
+    if a.with_weights:
+        # peft names the adapter's keys in the model; load through it rather than renaming by hand
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(tr.model, load_file(str(a.with_weights / "adapter_model.safetensors")))
+        other = {"lora": {k: v.clone() for k, v in tr.model.state_dict().items() if "lora_" in k},
+                 "heads": load_file(str(a.with_weights / M.HEADS_FILE))}
 
     def dev_of(model, lora, heads) -> dict:
         loaded = model.load_state_dict(lora, strict=False)
@@ -65,16 +77,19 @@ def main(argv=None) -> dict:
     for e in epochs if a.each_epoch else []:
         results[f"epoch{e}"] = dev_of(base_model, cks[e]["lora"], cks[e]["heads"])
         print(f"epoch {e}: {json.dumps(results[f'epoch{e}'])}", flush=True)
-    for k in a.k:
-        if k > len(epochs):
-            continue
-        last = [cks[e] for e in epochs[-k:]]
+    groups = {f"last{k}": [cks[e] for e in epochs[-k:]] for k in a.k if k <= len(epochs)}
+    if a.with_weights:
+        results["with_weights"] = dev_of(base_model, other["lora"], other["heads"])
+        print(f"with_weights: {json.dumps(results['with_weights'])}", flush=True)
+        groups["with_weights"] = [cks[epochs[-1]], other]
+    for prefix, last in groups.items():
+        k = len(last)
         heads = average_tensors([c["heads"] for c in last])
         loras = [c["lora"] for c in last]
         variants = {
-            "svd": (f"last{k}_svd_r{a.lora_r}", lambda: (base_model, average_lora(loras, rank=a.lora_r))),
-            "factor_mean": (f"last{k}_factor_mean", lambda: (base_model, average_tensors(loras))),
-            "exact": (f"last{k}_exact_r{k * a.lora_r}", lambda: (
+            "svd": (f"{prefix}_svd_r{a.lora_r}", lambda: (base_model, average_lora(loras, rank=a.lora_r))),
+            "factor_mean": (f"{prefix}_factor_mean", lambda: (base_model, average_tensors(loras))),
+            "exact": (f"{prefix}_exact_r{k * a.lora_r}", lambda: (
                 M.apply_lora(M.load_encoder(model_path), k * a.lora_r, k * a.lora_alpha), average_lora(loras))),
         }
         for name, build in (variants[v] for v in a.variants):
