@@ -6,6 +6,10 @@ ids `cycle:<business id>`, `coalesce=True`, `max_instances=1` and `misfire_grace
 while the daemon was down still happens once, within the grace time) and never duplicates one.
 SIGTERM and SIGINT stop the daemon after the running stage of any running cycle.
 Settings: `businesses[].digest.{frequency,send_at,weekday}`, `businesses[].timezone`, `schedule`.
+
+`reviewwatch schedule` is this module's `command`: the scheduler sits above the application, so it
+joins the application's command line through the `reviewwatch.commands` entry point group
+(pyproject.toml) rather than being imported by it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+import click
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -29,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from reviewwatch.config import BusinessConfig, Settings
+from reviewwatch.context import AppContext
 from storage.db import Store
 
 log = logging.getLogger("reviewwatch.scheduler")
@@ -231,3 +237,12 @@ class Daemon:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             log.info("scheduler stopped")
+
+
+@click.command("schedule")
+@click.pass_obj
+def command(app: AppContext) -> None:
+    """Run each business's cycle at its digest time until SIGTERM or Ctrl-C."""
+    if not app.settings.businesses:
+        click.echo("note: no businesses configured; only digest retries are scheduled", err=True)
+    Daemon(app.settings, app.store()).serve()

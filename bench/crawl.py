@@ -102,10 +102,11 @@ def main() -> None:
 
 
 def run(port: int, sources: int, per_source: int, per_page: int) -> dict[str, float]:
-    from crawler.runner import CrawlJob, load_contexts
-    from reviewwatch.config import BusinessConfig, CrawlSettings, Settings, SourceConfig
+    from crawler.settings import CrawlSettings
+    from reviewwatch.config import BusinessConfig, Settings, SourceConfig
+    from reviewwatch.crawling import crawl_job, source_contexts
+    from reviewwatch.sync import sync_settings
     from storage.db import Store
-    from storage.sync import sync_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="rw-bench-crawl-"))
     settings = Settings(
@@ -121,12 +122,12 @@ def run(port: int, sources: int, per_source: int, per_page: int) -> dict[str, fl
     store = Store(settings.resolved_database_url)
     with store.transaction() as session:
         sync_settings(session, settings)
-    contexts = load_contexts(store, settings)
+    contexts = source_contexts(store, settings)
     politeness_off = {
         "ROBOTSTXT_OBEY": False, "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0,
         "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32, "RW_SITE_CONCURRENCY": 0,
     }
-    job = CrawlJob(settings, store, contexts, scrapy_overrides=politeness_off)
+    job = crawl_job(settings, store, contexts, scrapy_overrides=politeness_off)
     print(f"crawling {sources} listings x {per_source} pages x {per_page} reviews "
           f"from 127.0.0.1:{port} into {settings.resolved_database_url}", flush=True)
     stop = threading.Event()

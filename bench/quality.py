@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from sentiment.bootstrap import macro_f1_interval  # noqa: E402
 from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits, semeval_review_id  # noqa: E402
-from sentiment.train import _f1s, macro_f1, micro_f1_multilabel  # noqa: E402
+from sentiment.metrics import macro_f1, micro_f1_multilabel, per_class_f1  # noqa: E402
 
 PUBLISHED = {
     "umsab-en": {"XLM-T": 70.6, "XLM-R": 68.5, "FastText": 50.9},
@@ -84,7 +84,7 @@ def main(argv=None) -> dict:
         groups = [semeval_review_id(r.id) if name.startswith("semeval") else r.id for r in rows]
         low, high = macro_f1_interval(gold, pred, groups, labels)
         result["sentiment_macro_f1_ci95"][name] = [round(100 * low, 2), round(100 * high, 2)]
-        result["per_class_f1"][name] = {k: round(100 * v, 1) for k, v in _f1s(gold, pred, labels).items()}
+        result["per_class_f1"][name] = {k: round(100 * v, 1) for k, v in per_class_f1(gold, pred, labels).items()}
         extra = ""
         if len(labels) == 2:  # binary sets: also forced choice between negative and positive
             forced = ["positive" if x.probabilities["positive"] >= x.probabilities["negative"] else "negative"

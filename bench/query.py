@@ -79,7 +79,7 @@ def stored_rows(url: str) -> int:
 
 def prepare(backend: str, rows: int, pg_url: str, settings: Settings) -> Store:
     """A store with exactly `rows` generated mentions, reusing an existing one."""
-    from storage.sync import sync_settings
+    from reviewwatch.sync import sync_settings
 
     BENCH_DIR.mkdir(exist_ok=True)
     url = store_url(backend, pg_url)

@@ -110,7 +110,7 @@ def worker(path: str, mix_file: Path, threads: int, batch: int, device: str, wei
         dt = time.perf_counter() - t0
         preds = [r.sentiment for r in res]
         tokens_run = sum(len(w[1]) for w in sc._windows(texts))
-    from sentiment.train import macro_f1
+    from sentiment.metrics import macro_f1
 
     gold = [r["label"] for r in rows]
     real_tokens = sum(r["tokens"] for r in rows)

@@ -41,7 +41,8 @@ def main(argv=None) -> dict:
     from sentiment import modeling as M
     from sentiment.convert import ensure_converted
     from sentiment.data import build_splits
-    from sentiment.train import Trainer, TrainConfig, load_epoch_weights
+    from sentiment.train_config import TrainConfig, load_epoch_weights
+    from sentiment.trainer import Trainer
     from sentiment.weight_average import average_lora, average_tensors
 
     epochs = sorted(int(p.stem[5:]) for p in a.work_dir.glob("epoch*.pt"))

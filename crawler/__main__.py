@@ -1,11 +1,15 @@
 """`python -m crawler [--config FILE] [--business ID] [--source TYPE] [--since DATE]`:
-the same one crawl as `reviewwatch crawl`, for starting it as a child process."""
+the same one crawl as `reviewwatch crawl`, kept for starting it as a child process.
+
+Reading the configuration belongs to the application, a layer above the crawler, so this module
+does not import it: it replaces its own process (same PID, so signals reach the crawl) with
+`python -m reviewwatch ... crawl ...`.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-
-from reviewwatch.cli import main
 
 
 def reviewwatch_argv(argv: list[str]) -> list[str]:
@@ -24,5 +28,7 @@ def reviewwatch_argv(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.argv = reviewwatch_argv(sys.argv[1:])
-    main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = reviewwatch_argv(sys.argv[1:])[1:]
+    os.execv(sys.executable, [sys.executable, "-m", "reviewwatch", *argv])

@@ -110,6 +110,11 @@ class FoundClaim:
     sentence: str
 
 
+def _targets(topics: list[str]) -> list[str | None]:
+    """The topics a claim sentence is about, or None: the whole business."""
+    return list(topics) if topics else [None]
+
+
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.split(text) if 8 <= len(s.strip()) <= MAX_SENTENCE]
 
@@ -129,13 +134,13 @@ def claims_in_sentence(sentence: str, levels: dict[str, float]) -> list[FoundCla
     if percent and _pattern(SATISFACTION).search(folded):
         value = float(percent.group(1).replace(",", ".")) / 100
         if 0 <= value <= 1:
-            return [FoundClaim(t, "explicit", value, sentence) for t in topics or [None]]
+            return [FoundClaim(t, "explicit", value, sentence) for t in _targets(topics)]
     level = next((name for name in LEVELS if _pattern(LEVELS[name]).search(folded)), None)
     if level is None or level not in levels:
         return []
     if not topics and level != "superlative":
         return []  # "good" alone says nothing; a superlative alone is about the whole business
-    return [FoundClaim(t, level, levels[level], sentence) for t in topics or [None]]
+    return [FoundClaim(t, level, levels[level], sentence) for t in _targets(topics)]
 
 
 @cache

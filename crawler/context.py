@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from reviewwatch.config import CrawlSettings, GapSettings
+from crawler.settings import CrawlSettings
 
 
 @dataclass(slots=True)
@@ -26,7 +26,8 @@ class SourceContext:
     last_success_at: dt.datetime | None
     known_ids: frozenset[str]
     crawl: CrawlSettings
-    gap: GapSettings
+    # The positive share a service claim on the business's own site stands for, by wording.
+    own_site_levels: dict[str, float]
     since: dt.datetime | None = None
 
     @property

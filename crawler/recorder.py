@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from crawler.spiders.base import SourceSpider
 from crawler.store import begin_run, finish_run
-from reviewwatch.errors import StoreError
+from storage.errors import StoreError
 
 log = logging.getLogger(__name__)
 

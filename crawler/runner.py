@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,13 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from sqlalchemy import select
 
 from crawler.context import SourceContext, Tally
-from crawler.settings import scrapy_settings
+from crawler.settings import CrawlSettings, scrapy_settings
 from crawler.spiders import SPIDERS
 from crawler.store import finish_run
-from reviewwatch.config import SOURCE_TYPES, Settings
-from reviewwatch.errors import InputError
 from storage.db import Store
+from storage.errors import InputError
 from storage.models import Business, Mention, Source
+from storage.sources import SOURCE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +42,21 @@ class SourceReport:
 
 def load_contexts(
     store: Store,
-    settings: Settings,
+    crawl: CrawlSettings,
     *,
+    keywords: Mapping[str, list[str]],
+    own_site_levels: Mapping[str, float],
     business: str | None = None,
     source_type: str | None = None,
     since: dt.datetime | None = None,
 ) -> list[SourceContext]:
-    """The active sources to crawl, with what the store knows about each."""
-    if business is not None:
-        settings.business(business)  # an unknown id is a ConfigError
+    """The active sources to crawl, with what the store knows about each.
+
+    `keywords` maps a business's slug to the names a post must mention to be about it; a business
+    the configuration no longer names is matched by its stored name.
+    """
     if source_type is not None and source_type not in SOURCE_TYPES:
         raise InputError(f"unknown source type {source_type!r} (known: {', '.join(SOURCE_TYPES)})")
-    configs = {b.id: b for b in settings.businesses}
     query = (
         select(Source, Business)
         .join(Business, Business.id == Source.business_id)
@@ -66,13 +70,12 @@ def load_contexts(
     contexts = []
     with store.session() as session:
         for source, owner in session.execute(query).all():
-            config = configs.get(owner.slug)
             known = session.scalars(select(Mention.external_id).where(Mention.source_id == source.id))
             contexts.append(
                 SourceContext(
                     business_id=owner.id,
                     business_slug=owner.slug,
-                    keywords=config.keywords if config else [owner.name],
+                    keywords=list(keywords.get(owner.slug) or [owner.name]),
                     website=owner.website,
                     source_id=source.id,
                     type=source.type,
@@ -81,8 +84,8 @@ def load_contexts(
                     state=dict(source.state or {}),
                     last_success_at=source.last_success_at,
                     known_ids=frozenset(known),
-                    crawl=settings.crawl,
-                    gap=settings.gap,
+                    crawl=crawl,
+                    own_site_levels=dict(own_site_levels),
                     since=since,
                 )
             )
@@ -94,12 +97,15 @@ class CrawlJob:
 
     def __init__(
         self,
-        settings: Settings,
+        crawl: CrawlSettings,
         store: Store,
         contexts: list[SourceContext],
         scrapy_overrides: dict[str, Any] | None = None,
+        *,
+        log_level: str = "INFO",
     ) -> None:
-        self.settings = settings
+        self.crawl = crawl
+        self.log_level = log_level
         self.store = store
         self.contexts = contexts
         self.overrides = scrapy_overrides or {}
@@ -107,10 +113,10 @@ class CrawlJob:
         self.unsupported: list[SourceReport] = []
 
     def run(self) -> list[SourceReport]:
-        quiet_scrapy(self.settings.log_level)
-        values = {**scrapy_settings(self.settings.crawl, self.settings.log_level), **self.overrides}
+        quiet_scrapy(self.log_level)
+        values = {**scrapy_settings(self.crawl, self.log_level), **self.overrides}
         process = CrawlerProcess(settings=values)
-        quiet_scrapy(self.settings.log_level)
+        quiet_scrapy(self.log_level)
         for context in self.contexts:
             spider_class = SPIDERS.get(context.type)
             if spider_class is None:

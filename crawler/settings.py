@@ -1,10 +1,38 @@
-"""Scrapy settings built from `crawl.*`: politeness, retries, timeouts, sizes, our components."""
+"""The crawl's settings (section `[crawl]`) and the Scrapy settings built from them: politeness,
+retries, timeouts, sizes, our components."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from reviewwatch.config import CrawlSettings
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class CrawlSettings(BaseModel):
+    """Section `[crawl]`: politeness, retries, limits and credentials of every crawl."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact: str = Field(default="ops@example.invalid", description="Contact address in the User-Agent.")
+    concurrent_per_domain: int = Field(default=1, ge=1, le=2)
+    download_delay: float = Field(default=1.0, ge=0)
+    autothrottle: bool = True
+    first_crawl_pages: int = Field(default=5, ge=1)
+    max_pages: int = Field(default=50, ge=1)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_response_bytes: int = Field(default=10_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    retries: int = Field(default=3, ge=0, le=10)
+    text_max_chars: int = Field(default=20_000, ge=100)
+    # Retry waits: backoff_s * 2**attempt, or the server's Retry-After, never above max_wait_s.
+    retry_backoff_s: float = Field(default=2.0, ge=0)
+    retry_max_wait_s: float = Field(default=120.0, ge=0)
+    own_site_max_pages: int = Field(default=10, ge=1)
+    store_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Reddit's API needs an app's credentials (https://www.reddit.com/prefs/apps); secret: env only.
+    reddit_client_id: str | None = None
+    reddit_client_secret: SecretStr | None = None
+
 
 USER_AGENT = "reviewwatch/0.1 (+review monitoring; contact: {contact})"
 

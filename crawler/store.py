@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.context import SourceContext, Tally
 from crawler.items import ClaimItem, MentionItem
-from reviewwatch.errors import StoreError
+from storage.errors import StoreError
 from storage.db import Store
 from storage.mentions import MentionData, write_mentions
 from storage.models import Claim, CrawlRun, Mention, Source, utcnow

@@ -6,6 +6,7 @@ Errors meant for users (ReviewwatchError) become one line on stderr and exit cod
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import EntryPoint, entry_points
 import os
 import sys
 from typing import Any
@@ -29,16 +30,25 @@ COMMANDS = {
     "gap": "gap",
     "claims": "claims",
     "run": "run",
-    "schedule": "schedule",
     "digest": "digest",
     "query": "query",
     "serve": "serve",
 }
 
 
+# Commands that layers above the application add (`reviewwatch schedule`, from scheduler.py):
+# the application cannot import them, so they register under this entry point group.
+PLUGIN_GROUP = "reviewwatch.commands"
+
+
+def _plugins() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in COMMANDS}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._load(name) is not None)
+        names = [*COMMANDS, *_plugins()]
+        return sorted(name for name in names if self._load(name) is not None)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
@@ -47,7 +57,9 @@ class LazyGroup(click.Group):
     def _load(name: str) -> click.Command | None:
         module_name = COMMANDS.get(name)
         if module_name is None:
-            return None
+            plugin = _plugins().get(name)
+            loaded = plugin.load() if plugin is not None else None
+            return loaded if isinstance(loaded, click.Command) else None
         qualified = f"reviewwatch.commands.{module_name}"
         try:
             module = importlib.import_module(qualified)

@@ -29,13 +29,13 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from crawler.settings import CrawlSettings
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
+from storage.sources import SOURCE_TYPES, SourceType
 
 DEFAULT_CONFIG_FILE = "reviewwatch.toml"
 ENV_PREFIX = "REVIEWWATCH_"
-SOURCE_TYPES = ("schema_org", "trustpilot", "mastodon", "feed", "app_store", "own_site", "reddit")
-SourceType = Literal["schema_org", "trustpilot", "mastodon", "feed", "app_store", "own_site", "reddit"]
 # Keys that hold secrets: refused in the file so that they never end up in a repository.
 SECRET_KEYS = {
     ("smtp", "password"),
@@ -138,28 +138,6 @@ class BusinessConfig(_Strict):
     def keywords(self) -> list[str]:
         """The name and aliases: what a post must mention to be about this business."""
         return [self.name, *self.aliases]
-
-
-class CrawlSettings(_Strict):
-    contact: str = Field(default="ops@example.invalid", description="Contact address in the User-Agent.")
-    concurrent_per_domain: int = Field(default=1, ge=1, le=2)
-    download_delay: float = Field(default=1.0, ge=0)
-    autothrottle: bool = True
-    first_crawl_pages: int = Field(default=5, ge=1)
-    max_pages: int = Field(default=50, ge=1)
-    timeout_s: float = Field(default=30.0, gt=0)
-    max_response_bytes: int = Field(default=10_000_000, gt=0)
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    retries: int = Field(default=3, ge=0, le=10)
-    text_max_chars: int = Field(default=20_000, ge=100)
-    # Retry waits: backoff_s * 2**attempt, or the server's Retry-After, never above max_wait_s.
-    retry_backoff_s: float = Field(default=2.0, ge=0)
-    retry_max_wait_s: float = Field(default=120.0, ge=0)
-    own_site_max_pages: int = Field(default=10, ge=1)
-    store_batch_size: int = Field(default=500, ge=1, le=10_000)
-    # Reddit's API needs an app's credentials (https://www.reddit.com/prefs/apps); secret: env only.
-    reddit_client_id: str | None = None
-    reddit_client_secret: SecretStr | None = None
 
 
 class SmtpSettings(_Strict):

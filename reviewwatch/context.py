@@ -19,7 +19,7 @@ class AppContext:
     def store(self) -> Store:
         """The store, migrated to the current schema and in step with the configuration."""
         if self._store is None:
-            from storage.sync import sync_settings
+            from reviewwatch.sync import sync_settings
 
             self._store = Store(self.settings.resolved_database_url)
             with self._store.transaction() as session:

@@ -114,7 +114,7 @@ def run_cycle(
 
 def open_store(settings: Settings) -> Store:
     """The store, migrated and in step with the configuration."""
-    from storage.sync import sync_settings
+    from reviewwatch.sync import sync_settings
 
     store = Store(settings.resolved_database_url)
     with store.transaction() as session:
@@ -209,7 +209,10 @@ def score_new(store: Store, settings: Settings, business_slug: str) -> int:
     from sentiment.batch import score_pending
 
     with _SCORING:
-        return score_pending(store, settings, business_slug=business_slug)
+        return score_pending(
+            store, settings.sentiment, languages=settings.languages, data_dir=settings.data_dir,
+            business_slug=business_slug,
+        )
 
 
 def take_snapshot(store: Store, settings: Settings, business_slug: str) -> int:

@@ -1,19 +1,15 @@
-"""Domain exceptions: library code raises these, the CLI turns them into one message and exit 2."""
+"""Domain exceptions: library code raises these, the CLI turns them into one message and exit 2.
+
+The base and the store's and input's errors are defined in `storage.errors` (the lowest layer, so
+every package can raise them); the configuration's error belongs to the application.
+"""
 
 from __future__ import annotations
 
+from storage.errors import InputError, ReviewwatchError, StoreError
 
-class ReviewwatchError(Exception):
-    """Base of every error meant to be shown to a user as one clear line."""
+__all__ = ["ConfigError", "InputError", "ReviewwatchError", "StoreError"]
 
 
 class ConfigError(ReviewwatchError):
     """The configuration file or environment holds something invalid."""
-
-
-class StoreError(ReviewwatchError):
-    """The store cannot be reached, migrated or written."""
-
-
-class InputError(ReviewwatchError):
-    """A file or argument given by the user cannot be used."""

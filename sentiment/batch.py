@@ -9,8 +9,9 @@ are committed, and an interrupted run resumes with what is still unscored.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, select, update
@@ -19,8 +20,8 @@ from storage.db import Store
 from storage.models import Business, Mention, Score, ScoreTopic
 
 if TYPE_CHECKING:
-    from reviewwatch.config import Settings
     from sentiment.scorer import Scorer
+    from sentiment.settings import SentimentSettings
 
 Progress = Callable[[int], None]
 
@@ -128,31 +129,29 @@ def score_mentions(
     return stats
 
 
-def scorer_for(settings: Settings) -> Scorer:
+def scorer_for(settings: SentimentSettings, languages: Sequence[str], data_dir: Path) -> Scorer:
     """The configured model, loaded once per process and configuration."""
     from sentiment.scorer import load_scorer
 
-    key = "|".join(
-        (settings.sentiment.model_dump_json(), ",".join(settings.languages), str(settings.data_dir))
-    )
+    key = "|".join((settings.model_dump_json(), ",".join(languages), str(data_dir)))
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE.clear()
-            _CACHE[key] = load_scorer(
-                settings.sentiment, languages=settings.languages, data_dir=settings.data_dir
-            )
+            _CACHE[key] = load_scorer(settings, languages=list(languages), data_dir=data_dir)
         return _CACHE[key]
 
 
 def score_pending(
     store: Store,
-    settings: Settings,
+    settings: SentimentSettings,
     *,
+    languages: Sequence[str],
+    data_dir: Path,
     business_slug: str | None = None,
     progress: Progress | None = None,
 ) -> int:
     """Score what has no current score (of one business, or all); returns the new scores."""
-    scorer = scorer_for(settings)
+    scorer = scorer_for(settings, languages, data_dir)
     ids = pending_mention_ids(store, scorer.model_id, scorer.model_version, business_slug)
-    chunk = settings.sentiment.batch_size * 8
+    chunk = settings.batch_size * 8
     return score_mentions(store, scorer, ids, chunk=chunk, progress=progress).scored

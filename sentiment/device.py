@@ -58,7 +58,7 @@ def slow_precision_warning(device: torch.device, precision: str) -> str | None:
     if device.type != "cpu" or precision == "fp32":
         return None
     probes = [getattr(torch.cpu, name, None) for name in _BF16_PROBES]
-    if precision == "bf16" and all(p is not None for p in probes) and not any(p() for p in probes):
+    if precision == "bf16" and all(p is not None for p in probes) and not any(p() for p in probes if p is not None):
         return "this CPU has neither AMX nor AVX-512 BF16: bf16 is emulated and slower than fp32"
     if precision == "fp16" and not getattr(torch.cpu, "_is_amx_fp16_supported", lambda: False)():
         return "without AMX-FP16 a CPU runs fp16 at about fp32's speed; bf16 is the CPU's fast precision"

@@ -50,7 +50,7 @@ def ffn_layers(model: Any) -> list[int]:
 
 def dev_metrics(scorer: Any, dev: list[Example]) -> dict[str, float]:
     """Macro-F1 ×100 per source family (`umsab`, `semeval`, ...), topic micro-F1 ×100, texts/s."""
-    from sentiment.train import macro_f1, micro_f1_multilabel
+    from sentiment.metrics import macro_f1, micro_f1_multilabel
 
     t0 = time.perf_counter()
     res = scorer.score([e.text for e in dev])
@@ -99,7 +99,7 @@ def select(scorer: Any, dev: list[Example], *, tolerance: float = 1.0, probe: in
         order = sorted(layers, key=lambda n: sensitivity[n])
         variants = [Variant(tuple(sorted(order[:k])), True) for k in range(min(max_float, len(layers)) + 1)]
         variants += [Variant(tuple(layers), True), Variant(tuple(layers), False)]
-        candidates = []
+        candidates: list[dict[str, Any]] = []
         for v in dict.fromkeys(variants):
             scorer.model = quantize_encoder(base, v.float_ffn_layers, full_range=v.full_range)
             m = dev_metrics(scorer, dev)

@@ -99,14 +99,16 @@ def length_batches(lengths: Sequence[int], batch_size: int, shuffle_seed: int | 
         rng = random.Random(shuffle_seed)
         rng.shuffle(idx)
         chunk = batch_size * 50
-        out = []
+        shuffled: list[list[int]] = []
         for c in range(0, len(idx), chunk):
             part = sorted(idx[c : c + chunk], key=lambda i: lengths[i])
-            out += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
-        rng.shuffle(out)
-        return out
+            shuffled += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
+        rng.shuffle(shuffled)
+        return shuffled
     idx.sort(key=lambda i: lengths[i])
-    out, cur, cur_max = [], [], 0
+    out: list[list[int]] = []
+    cur: list[int] = []
+    cur_max = 0
     for i in idx:
         L = lengths[i]
         if cur and (len(cur) >= batch_size or (max_tokens and max(cur_max, L) * (len(cur) + 1) > max_tokens)):

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sentiment.settings import SentimentSettings, TopicDefinition
 
@@ -145,7 +145,7 @@ class TransformersScorer:
         h = hashlib.sha256()
         h.update(json.dumps(config.to_dict(), sort_keys=True, default=str).encode())
         self.meta: dict = {}
-        self.heads = None
+        self.heads: Any = None  # the trained heads (a torch module) when the model has them
         self.prefix = ""
         if self.kind == "classifier":
             from transformers import AutoModelForSequenceClassification
@@ -262,8 +262,8 @@ class TransformersScorer:
         pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else 0
         hidden = None
         n = len(texts)
-        pooled_sum = None
-        prob_sum = None
+        pooled_sum: Any = None
+        prob_sum: Any = None
         weight = torch.zeros(n)
         done_texts = set()
         last_reported = 0
@@ -331,7 +331,7 @@ class TransformersScorer:
             ts = {k: round(float(v[i]), 6) for k, v in topic_scores.items()}
             chosen = tuple(k for k in self.settings.topics if ts.get(k, 0.0) >= self._threshold(k))
             out.append(SentimentScore(
-                language=langs[i], sentiment=max(p, key=p.get), probabilities=p,
+                language=langs[i], sentiment=max(p, key=p.__getitem__), probabilities=p,
                 stars=round(float(stars[i]), 3), topics=chosen, topic_scores=ts,
             ))
         return out

@@ -7,7 +7,7 @@ The filters are those of `storage.queries.MentionFilter`; corrections win over t
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -31,8 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from reviewwatch.gap.stats import rescale_stars
+from storage.buckets import Bucket, bucket_expression
 from storage.rollup import rollup_can_answer, rollup_source
+from storage.ratings import rescale_stars
 from storage.queries import (
     SCORE_TOPICS,
     V_CORRECTED_TOPICS,
@@ -42,7 +43,6 @@ from storage.queries import (
     has_topic,
 )
 
-Bucket = Literal["day", "week", "month"]
 Z_95 = 1.959964
 COUNT_COLUMNS = ("mentions", "positive", "neutral", "negative")
 
@@ -56,17 +56,6 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float | None, float
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def bucket_expression(dialect: str, bucket: Bucket, col: Any) -> ColumnElement[Any]:
-    """The first day of `col`'s bucket, as an ISO date string on SQLite and a DATE elsewhere."""
-    if dialect == "sqlite":
-        if bucket == "day":
-            return func.date(col)
-        if bucket == "week":
-            return func.date(col, "-6 days", "weekday 1")
-        return func.strftime("%Y-%m-01", col)
-    return cast(func.date_trunc(bucket, func.timezone("UTC", col)), Date)
 
 
 def _counts(source: Any = None) -> list[ColumnElement[Any]]:
@@ -227,9 +216,10 @@ def claimed_vs_perceived(session: Session, flt: MentionFilter) -> list[dict[str,
             stats = overall if topic is None else (
                 by_topic.loc[topic].to_dict() if topic in by_topic.index else None
             )
+            positive = int(stats["positive"]) if stats else 0
             n = int(stats["mentions"]) if stats else 0
-            low, high = wilson(int(stats["positive"]), n) if stats else (None, None)
-            row.update(perceived=(stats["positive"] / n) if n else None, low=low, high=high, mentions=n)
+            low, high = wilson(positive, n)
+            row.update(perceived=(positive / n) if n else None, low=low, high=high, mentions=n)
         out.append(row)
     return out
 

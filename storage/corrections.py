@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reviewwatch.errors import InputError
+from storage.errors import InputError
 from storage.models import SENTIMENT_LABELS, Correction, Mention
 from storage.queries import V_MENTIONS, topics_of
 

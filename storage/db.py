@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from reviewwatch.errors import StoreError
+from storage.errors import StoreError
 
 
 def normalise_url(url: str) -> URL:

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Mention, MentionRevision, utcnow
+from storage.ratings import normalise_rating
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +66,6 @@ def content_hash(
 ) -> str:
     payload = json.dumps([title or "", text, rating, reply_text or ""], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def normalise_rating(rating: float | None, scale: float | None) -> float | None:
-    """A rating on a 1..scale scale mapped to 0..1 (a 1-star review is 0, a top one is 1)."""
-    if rating is None or not scale or scale <= 1:
-        return None
-    return min(1.0, max(0.0, (rating - 1.0) / (scale - 1.0)))
 
 
 def write_mentions(

@@ -43,7 +43,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from reviewwatch.errors import InputError
+from storage.errors import InputError
+from storage.sources import SOURCE_TYPES
 from storage.models import SENTIMENT_LABELS
 from storage.types import UTCDateTime
 
@@ -343,8 +344,6 @@ def validate_filter(
         if found is None:
             raise InputError(f"unknown business {flt.business!r}")
     if flt.source:
-        from reviewwatch.config import SOURCE_TYPES
-
         if flt.source not in SOURCE_TYPES:
             raise InputError(f"unknown source type {flt.source!r} (known: {', '.join(SOURCE_TYPES)})")
     if flt.sentiment and flt.sentiment not in SENTIMENT_LABELS:  # pragma: no cover - typed

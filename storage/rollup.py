@@ -17,6 +17,7 @@ from sqlalchemy import delete, false, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from storage.buckets import bucket_expression
 from storage.models import Business, RollupDirty, SentimentRollup
 from storage.queries import SCORE_TOPICS, V_CORRECTED_TOPICS, V_MENTIONS, MentionFilter
 
@@ -32,8 +33,6 @@ def rollup_can_answer(flt: MentionFilter) -> bool:
 
 
 def _day(dialect: str, col: Any) -> ColumnElement[Any]:
-    from storage.analytics import bucket_expression
-
     return bucket_expression(dialect, "day", col)
 
 

@@ -40,7 +40,7 @@ class OwnSiteSpider(SourceSpider):
         html = self.page_text(response)
         yield from self.rating_claims(html, response.url)
         body = Selector(text=html).xpath("//body").get() or html
-        for found in find_claims(clean_text(html_to_text(body)), self.context.gap.own_site_levels):
+        for found in find_claims(clean_text(html_to_text(body)), self.context.own_site_levels):
             yield ClaimItem(
                 claim_key=claim_key(response.url, found.sentence, found.topic),
                 metric="positive_share",

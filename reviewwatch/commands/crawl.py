@@ -15,6 +15,7 @@ from rich.table import Table
 
 from reviewwatch.config import SOURCE_TYPES
 from reviewwatch.context import AppContext
+from reviewwatch.crawling import crawl_job, source_contexts
 from reviewwatch.terminal import console as make_console
 
 
@@ -29,11 +30,9 @@ def command(
     app: AppContext, business_id: str | None, source_type: str | None, since: dt.datetime | None
 ) -> None:
     """Crawl the configured sources once and store what is new or changed."""
-    from crawler.runner import CrawlJob, load_contexts
-
     settings = app.settings
     store = app.store()
-    contexts = load_contexts(
+    contexts = source_contexts(
         store, settings, business=business_id, source_type=source_type,
         since=since.replace(tzinfo=dt.UTC) if since else None,
     )
@@ -41,7 +40,7 @@ def command(
     if not contexts:
         console.print("nothing to crawl: no active source matches")
         return
-    job = CrawlJob(settings, store, contexts)
+    job = crawl_job(settings, store, contexts)
     with _progress(job):
         reports = job.run()
     table = Table(title="crawl")

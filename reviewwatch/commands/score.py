@@ -35,7 +35,7 @@ def parse_line(line: str) -> tuple[Any, str | None, str | None]:
     try:
         obj = json.loads(line)
     except ValueError as exc:
-        return None, None, f"not JSON: {exc.msg}"
+        return None, None, f"not JSON: {getattr(exc, 'msg', exc)}"
     if not isinstance(obj, dict):
         return None, None, "not a JSON object"
     ident = obj.get("id")

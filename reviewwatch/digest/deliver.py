@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any, cast
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,9 +93,9 @@ def send_digests(
     for recipient in recipients(config):
         if recipient in blocked:
             continue
-        digest_id = create_digest(store, settings, config, business_id, recipient, now)
-        if digest_id is not None:
-            run.outcomes.append(attempt(store, settings, digest_id, transport, now))
+        created = create_digest(store, settings, config, business_id, recipient, now)
+        if created is not None:
+            run.outcomes.append(attempt(store, settings, created, transport, now))
     return run
 
 
@@ -163,11 +164,11 @@ def attempt(
     """One delivery attempt of a stored digest; its state in the store says how it went."""
     with store.transaction() as session:
         # Claim it (a short lease) so that a concurrent run does not send it at the same time.
-        claimed = session.execute(
+        claimed = cast(CursorResult[Any], session.execute(
             update(Digest)
             .where(Digest.id == digest_id, Digest.status == "pending", _due(now))
             .values(next_attempt_at=now + LEASE)
-        ).rowcount
+        )).rowcount  # an UPDATE's result is a cursor result
         digest = session.get_one(Digest, digest_id)
         slug = session.get_one(Business, digest.business_id).slug
         mentions = item_count(session, digest_id)
@@ -273,7 +274,7 @@ def business_id_of(store: Store, slug: str) -> int:
     return business_id
 
 
-def pending_query(business_id: int) -> Select[tuple[Digest]]:
+def pending_query(business_id: int) -> Select[Digest]:
     return (
         select(Digest)
         .where(Digest.business_id == business_id, Digest.status == "pending")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Row, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -73,7 +73,7 @@ def _annotate(
         topic_list = topics.get(row.score_id, []) if row.score_id is not None else []
         if correction is not None and correction.topics_after is not None:
             topic_list = list(correction.topics_after)
-        label = correction.label_after if _relabels(correction) else row.label
+        label = correction.label_after if correction is not None and _relabels(correction) else row.label
         chosen.append(
             Selected(
                 mention=row.Mention,
@@ -127,7 +127,7 @@ def _relabels(correction: Correction | None) -> bool:
     return correction is not None and correction.label_after is not None
 
 
-def _annotated_query() -> Select[Any]:
+def _annotated_query() -> Select[Unpack[tuple[Any, ...]]]:
     """Mentions with their source type and current score (if any)."""
     return (
         select(
@@ -142,7 +142,7 @@ def _annotated_query() -> Select[Any]:
     )
 
 
-def _candidates(business_id: int, recipient: str, config: DigestConfig) -> Select[Any]:
+def _candidates(business_id: int, recipient: str, config: DigestConfig) -> Select[Unpack[tuple[Any, ...]]]:
     """A superset of the negative mentions, filtered in SQL; the exact rule is applied in Python."""
     delivered = exists().where(
         DigestItem.mention_id == Mention.id, DigestItem.recipient == recipient

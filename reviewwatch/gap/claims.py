@@ -1,6 +1,6 @@
 """What the business claims: its active claims from the store, and the survey CSV import.
 
-Declared claims come from the configuration (storage.sync), own_site claims from the crawler;
+Declared claims come from the configuration (reviewwatch.sync), own_site claims from the crawler;
 survey results are imported here. CSAT and NPS become a claimed positive share:
 CSAT (percent satisfied, 0..100) / 100; NPS (-100..100) as (NPS + 100) / 200, i.e. the promoters
 plus half the passives.

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
@@ -81,8 +81,8 @@ def counted_at() -> Any:
 
 
 def _counted(
-    query: Select[Any], business_id: int, since: dt.datetime | None, until: dt.datetime | None
-) -> Select[Any]:
+    query: Select[Unpack[tuple[Any, ...]]], business_id: int, since: dt.datetime | None, until: dt.datetime | None
+) -> Select[Unpack[tuple[Any, ...]]]:
     query = query.where(
         Mention.business_id == business_id,
         Mention.is_own.is_(False),

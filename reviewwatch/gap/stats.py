@@ -9,6 +9,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# Re-exported: the gap's statistics read stars on a claim's own scale.
+from storage.ratings import rescale_stars as rescale_stars
+
 Z95 = 1.959963984540054
 # The prior's pseudo-reviews are spread like a uniform 1..5-star rating: variance 2.
 PRIOR_STARS_VARIANCE = 2.0
@@ -96,8 +99,3 @@ def net_sentiment(positive: float, negative: float) -> float | None:
     if positive + negative <= 0:
         return None
     return (positive - negative) / (positive + negative)
-
-
-def rescale_stars(stars: float, scale: float) -> float:
-    """Stars on 1..5 mapped onto a 1..scale rating (the store's normalisation, inverted)."""
-    return 1.0 + (stars - 1.0) * (scale - 1.0) / 4.0

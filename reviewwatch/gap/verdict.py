@@ -15,7 +15,8 @@ from typing import Any
 from reviewwatch.config import GapSettings
 from reviewwatch.gap import perceived as pc
 from reviewwatch.gap.periods import period_start
-from reviewwatch.gap.stats import Estimate, rescale_stars
+from reviewwatch.gap.stats import Estimate
+from storage.ratings import rescale_stars
 from storage.models import Claim
 
 SUPPORTED, OVERSTATED, UNDERSTATED, NOT_ENOUGH = (

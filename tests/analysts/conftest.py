@@ -12,7 +12,7 @@ from reviewwatch.config import Settings
 from storage.db import Store
 from storage.mentions import MentionData, write_mentions
 from storage.models import Business, Claim, Mention, Score, ScoreTopic, Source
-from storage.sync import sync_settings
+from reviewwatch.sync import sync_settings
 
 HOSTILE = "<script>alert('x')</script> 100% _wild_ '; DROP TABLE mentions; --"
 

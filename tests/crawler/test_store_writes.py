@@ -11,7 +11,7 @@ from crawler.store import ClaimWriter, MentionWriter, begin_run, finish_run
 from reviewwatch.config import BusinessConfig, Settings, SourceConfig
 from storage.db import Store
 from storage.models import Claim, CrawlRun, Mention, Source
-from storage.sync import sync_settings
+from reviewwatch.sync import sync_settings
 
 LONG = "The staff ignored us for twenty minutes and the coffee arrived cold. Never again."
 
@@ -28,7 +28,8 @@ def contexts(store: Store) -> dict[str, SourceContext]:
             s.type: SourceContext(
                 business_id=s.business_id, business_slug="b", keywords=["B"], website=None,
                 source_id=s.id, type=s.type, target=s.target, options={}, state={},
-                last_success_at=None, known_ids=frozenset(), crawl=settings.crawl, gap=settings.gap)
+                last_success_at=None, known_ids=frozenset(), crawl=settings.crawl,
+                own_site_levels=settings.gap.own_site_levels)
             for s in session.scalars(select(Source))
         }
 

@@ -130,13 +130,13 @@ def test_a_review_belongs_to_the_business_only_when_its_item_names_it(item, ours
 
     from crawler.context import SourceContext
     from crawler.spiders.schema_org import SchemaOrgSpider
-    from reviewwatch.config import CrawlSettings, GapSettings
+    from crawler.settings import CrawlSettings
 
     context = SourceContext(
         business_id=1, business_slug="bistro-nord", keywords=["Bistro Nord"],
         website="https://bistro-nord.example/", source_id=1, type="schema_org",
         target="https://reviews.example/bistro-nord", options={}, state={},
         last_success_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), known_ids=frozenset(),
-        crawl=CrawlSettings(), gap=GapSettings(),
+        crawl=CrawlSettings(), own_site_levels=LEVELS,
     )
     assert SchemaOrgSpider(context).is_ours(item) is ours

@@ -14,7 +14,7 @@ from reviewwatch.config import Settings
 from storage.db import Store
 from storage.mentions import MentionData, write_mentions
 from storage.models import Business, Score, ScoreTopic, Source
-from storage.sync import sync_settings
+from reviewwatch.sync import sync_settings
 from tests.digest.smtpserver import SmtpServer
 
 BUSINESS = "cafe-test"

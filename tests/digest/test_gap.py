@@ -9,7 +9,7 @@ from reviewwatch.config import ClaimConfig, Settings
 from reviewwatch.cycle import take_snapshot
 from reviewwatch.digest.deliver import send_digests
 from storage.db import Store
-from storage.sync import sync_settings
+from reviewwatch.sync import sync_settings
 from tests.digest.conftest import BUSINESS, OWNER, T0, Seeder
 from tests.digest.mail import html, plain
 from tests.digest.smtpserver import SmtpServer

@@ -8,7 +8,7 @@ from reviewwatch.config import Settings
 from reviewwatch.digest.deliver import send_digests
 from reviewwatch.digest.headers import clean_header, new_message_id
 from storage.db import Store
-from storage.sync import sync_settings
+from reviewwatch.sync import sync_settings
 from tests.digest.conftest import BUSINESS, OWNER, T0, Seeder, make_settings
 from tests.digest.smtpserver import SmtpServer
 from tests.digest.mail import html, plain

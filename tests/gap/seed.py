@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from reviewwatch.config import BusinessConfig, ClaimConfig, Settings
 from storage.models import Business, Correction, Mention, Score, ScoreTopic, Source
-from storage.sync import sync_settings
+from reviewwatch.sync import sync_settings
 
 UNTIL = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 SINCE = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from sentiment.bootstrap import macro_f1_from_confusion, macro_f1_interval
 from sentiment.data import LABELS
-from sentiment.train import macro_f1
+from sentiment.metrics import macro_f1
 
 
 def _noisy(n: int, error_rate: float, seed: int) -> tuple[list[str], list[str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reviewwatch.config import BusinessConfig, ClaimConfig, Settings
+from reviewwatch.config import BusinessConfig, ClaimConfig, Settings, SourceConfig
 from storage.models import Business, Claim, Source
 
 
@@ -40,8 +40,8 @@ def sync_business(session: Session, config: BusinessConfig) -> Business:
     business.website = config.website
     business.timezone = config.timezone
     session.flush()
-    wanted = {(s.type, s.target): s for s in config.sources}
-    stored = {
+    wanted: dict[tuple[str, str], SourceConfig] = {(s.type, s.target): s for s in config.sources}
+    stored: dict[tuple[str, str], Source] = {
         (s.type, s.target): s
         for s in session.scalars(select(Source).where(Source.business_id == business.id))
     }
