@@ -169,6 +169,7 @@ NOTES: dict[str, str] = {
         "[model card](../sentiment/MODEL.md#int8-sentimentint8--true); not with `precision`"
     ),
     "sentiment.device": "an unusable device is refused at load with the reason",
+    "sentiment.max_length": "never cut",
     "sentiment.precision": (
         "changing it re-scores; not with `int8`; speed and quality: "
         "[operations](operations.md#choosing-int8-or-bf16)"
