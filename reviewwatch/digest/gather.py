@@ -78,10 +78,13 @@ def previous_digest(
 def group_by_topic(
     selected: list[Selected], config: DigestConfig, tz: ZoneInfo
 ) -> list[TopicGroup]:
-    """Mentions grouped under their main topic: largest groups first, "other" last."""
+    """Mentions grouped under the topics they are negative about (one may be in several groups):
+    largest groups first, "other" last."""
     groups: dict[str, list[MentionView]] = defaultdict(list)
     for item in selected:
-        groups[item.topic].append(mention_view(item, config, tz))
+        view = mention_view(item, config, tz)
+        for topic in item.topics:
+            groups[topic].append(view)
     order = sorted(groups, key=lambda t: (t == NO_TOPIC, -len(groups[t]), t))
     return [TopicGroup(topic=one_line(topic, 64), mentions=groups[topic]) for topic in order]
 
