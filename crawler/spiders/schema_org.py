@@ -30,7 +30,7 @@ from crawler.schema import (
     text_of,
 )
 from crawler.spiders.base import SourceSpider
-from crawler.text import fold, language_code, mentions_any, parse_date
+from crawler.text import fold, language_code, mentions_any, one_line, parse_date
 
 
 class SchemaOrgSpider(SourceSpider):
@@ -75,8 +75,8 @@ class SchemaOrgSpider(SourceSpider):
         node = found.node
         if strict and not self.is_ours(found.item):
             self.tally.reject("review of another item")
-            name = text_of((found.item or {}).get("name")) or "an unnamed item"
-            self.other_items[name[:80]] += 1
+            name = one_line(text_of((found.item or {}).get("name")), 80) or "an unnamed item"
+            self.other_items[name] += 1
             return None
         body = text_of(node.get("reviewBody")) or text_of(node.get("description")) or ""
         author = text_of(node.get("author"))

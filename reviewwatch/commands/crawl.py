@@ -62,10 +62,11 @@ def command(
                       str(r.errors))
     console.print(table)
     for r in reports:
+        # Crawled names and urls may carry terminal escapes: shown as text, never obeyed.
         if r.summary:
-            console.print(f"{r.label}: {r.summary}", markup=False, highlight=False)
+            console.print(safe_text(f"{r.label}: {r.summary}"), highlight=False)
         for hint in r.hints:
-            console.print(f"{r.label}: {hint}", markup=False, highlight=False)
+            console.print(safe_text(f"{r.label}: {hint}"), highlight=False)
     if any(r.status == "failed" for r in reports):
         raise SystemExit(1)
 
