@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from reviewwatch.api.auth import Analyst, require_reader
 from reviewwatch.api.deps import get_session, mention_filter
 from reviewwatch.api.schemas import AggregateOut, BusinessOut, Me, records
-from storage.analytics import claimed_vs_perceived, sentiment_over_time, topic_aggregates
+from storage.analytics import sentiment_over_time, topic_aggregates
 from storage.models import Business
 from storage.queries import MentionFilter
 
@@ -65,15 +65,37 @@ def topic_stats(
 
 @router.get("/claims/perceived")
 def claims_perceived(
+    request: Request,
     flt: MentionFilter = Depends(mention_filter),
     session: Session = Depends(get_session),
 ) -> list[dict[str, Any]]:
-    """Each positive-share claim of a business beside the share its customers show."""
+    """Each claim of a business beside what its customers show, from the gap computation that
+    `reviewwatch gap` and `/gap/{business}` use: over `since`..`until` (default: the last
+    `gap.period_days` days), a survey claim over its own period. Other filters do not apply."""
+    from reviewwatch.gap import compute_gap
+
     if not flt.business:
         raise HTTPException(422, "business is required")
-    result = claimed_vs_perceived(session, flt)
-    session.commit()  # keeps the rollup days this read refreshed
-    return result
+    settings = request.app.state.settings
+    if flt.business not in {b.id for b in settings.businesses}:
+        raise HTTPException(404, f"unknown business {flt.business!r}")
+    report = compute_gap(session, settings, flt.business, since=_start(flt.since),
+                         until=_start(flt.until, days=1))
+    return [claim_row(claim.to_dict()) for claim in report.claims]
+
+
+def claim_row(claim: dict[str, Any]) -> dict[str, Any]:
+    """A gap report's claim as the dashboard's chart reads it (figures on the claim's scale)."""
+    perceived = claim["perceived"] or {}
+    rating = claim["metric"] == "average_rating"
+    return {
+        "claim_key": claim["claim_key"], "metric": claim["metric"],
+        "topic": claim["topic"] or "overall", "origin": claim["origin"], "kind": claim["kind"],
+        "claimed": claim["claimed"], "scale": (claim["scale"] or 5.0) if rating else None,
+        "perceived": perceived.get("value"), "low": perceived.get("low"),
+        "high": perceived.get("high"), "mentions": claim["mentions"], "period": claim["period"],
+        "window": claim["window"], "verdict": claim["verdict"],
+    }
 
 
 @router.get("/gap/{business}")

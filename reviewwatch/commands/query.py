@@ -20,6 +20,7 @@ from rich.table import Table
 
 from reviewwatch.context import AppContext
 from reviewwatch.errors import InputError
+from reviewwatch.paths import output_file
 from reviewwatch.terminal import console as make_console, safe_text
 from storage.queries import MENTION_COLUMNS, iter_mention_chunks, make_filter, validate_filter
 
@@ -152,6 +153,8 @@ def command(app: AppContext, limit: int | None, fmt: str, output: Path | None,
     flt = make_filter(**{k: v for k, v in filters.items() if v is not None})
     if fmt == "parquet" and output is None:
         raise InputError("--format parquet needs --output FILE")
+    if output is not None:
+        output_file(output)
     if fmt == "table" and limit is None:
         limit = TABLE_DEFAULT_LIMIT
     store = app.store()

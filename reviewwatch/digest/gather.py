@@ -20,8 +20,9 @@ from reviewwatch.digest.select import NO_TOPIC, Selected
 from reviewwatch.digest.text import body_text, excerpt, one_line, safe_link
 from storage.models import Business, CrawlRun, Digest, Source
 
-# crawl_runs statuses that count as a failure (besides any run that counted errors).
-FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout")
+# crawl_runs statuses the digest reports (besides any run that counted errors); `suspect`: the
+# pages answered without any review although earlier runs found some (a changed markup?).
+FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout", "suspect")
 MAX_FAILURES = 50
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -16,10 +17,10 @@ from reviewwatch.api import create_app
 from storage.models import Correction
 from tests.analysts.conftest import HOSTILE, Seeded, add_rating_claims
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("REVIEWWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed "
                        "(apt-get install -y chromium)"),
 ]
 
@@ -79,7 +80,13 @@ def _login(page, token: str) -> None:
 
 
 def test_dashboard_renders_charts_and_escapes_text(page, seeded: Seeded, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from reviewwatch.gap import compute_gap
+
     add_rating_claims(seeded.store)
+    page.fill("#since", "2026-11-01")  # the seeded month, whatever today is
+    page.fill("#until", "2026-11-30")
     _login(page, "write-secret")
     assert page.text_content("#whoami") == "alice (may correct)"
     line = page.get_attribute("#sentiment-chart path.line.positive", "d")
@@ -89,7 +96,13 @@ def test_dashboard_renders_charts_and_escapes_text(page, seeded: Seeded, tmp_pat
     assert page.locator("#claims-chart rect.bar.rating").count() == 2
     assert page.locator("#claims-chart line.claim").count() == 4
     labels = page.locator("#claims-chart text").all_text_contents()
-    assert "2.8/5 / 4.5/5" in labels and "5.1/10 / 9.0/10" in labels
+    # The chart shows the gap computation's figures (smoothed stars), as `reviewwatch gap` does.
+    with seeded.store.session() as s:
+        report = compute_gap(s, seeded.settings, "cafe-a", since=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                             until=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    ratings = {f"{c.perceived.value:.1f}/{c.scale:g} / {c.claimed:.1f}/{c.scale:g}"
+               for c in report.claims if c.metric == "average_rating" and c.perceived}
+    assert len(ratings) == 2 and ratings <= set(labels), (ratings, labels)
     rows = page.locator("#mentions-table tbody tr")
     assert rows.count() == 5  # cafe-a's negative mentions
     hostile = page.locator(f"tr[data-mention-id='{seeded.ids['c6']}'] td.text .body")
