@@ -1,7 +1,7 @@
 """repair dates from the future: mentions count when first seen, cursors come back to the present
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06
 
 A review dated 2999-01-01 used to be stored as published then, and the source's cursor
