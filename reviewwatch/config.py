@@ -201,6 +201,20 @@ class GapSettings(_Strict):
     prior_stars: float = Field(default=3.0, ge=1, le=5)
     recency_half_life_days: float | None = Field(default=None, gt=0)
     risk_threshold: float = Field(default=0.15, ge=0, le=1)
+    # The shares of unlabelled mentions, corrected for the model's errors (docs/gap.md).
+    share_method: Literal["auto", "PACC", "ACC", "EMQ", "PCC", "counts"] = Field(
+        default="auto",
+        description="how unrated mentions' shares are estimated from the model's probabilities "
+        "(quapy): `auto` is PACC calibrated on the business's own rated mentions when there are "
+        "enough, else PCC with the shipped held-out data's errors in its interval; `counts` "
+        "counts the model's labels with a Wilson interval (uncorrected, sampling error only)",
+    )
+    share_min_labelled: int = Field(
+        default=100,
+        ge=1,
+        description="rated or corrected mentions (with at least 10 of each label) needed to "
+        "calibrate on the business's own mentions instead of the shipped held-out data",
+    )
     # The positive share a service claim on the business's own site stands for, by wording.
     own_site_levels: dict[str, float] = Field(
         default_factory=lambda: {"superlative": 0.9, "strong": 0.85, "positive": 0.75}

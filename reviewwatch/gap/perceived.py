@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +26,9 @@ from reviewwatch.config import GapSettings
 from reviewwatch.gap import stats
 from storage.labels import RatingRule, counting_label, stored_rule
 from storage.models import Correction, Mention, Score, ScoreTopic, Source
+
+if TYPE_CHECKING:
+    from reviewwatch.gap.quantify import Shares
 
 LABELS = ("negative", "neutral", "positive")
 UNKNOWN_LANGUAGE = "und"
@@ -55,6 +58,10 @@ class Observation:
     rating: float | None = None
     label_source: str = "model"
     topic_labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # The model's probabilities, for the share correction (shares.py); None without a score.
+    p_negative: float | None = None
+    p_neutral: float | None = None
+    p_positive: float | None = None
 
 
 def about_topic(observation: Observation, topic: str) -> Observation:
@@ -82,6 +89,13 @@ class Perceived:
     mean_stars: stats.Estimate | None
     # how many counted labels came from each source (correction, rating, model, topic)
     label_sources: Mapping[str, int] = field(default_factory=dict)
+    # How the shares were made: "wilson" (the labels counted) or a quantification method that
+    # counts labelled mentions by their label and corrects the model on the rest (shares.py).
+    neutral_share: stats.Estimate | None = None
+    share_method: str = "wilson"
+    labelled_mentions: int = 0
+    quantified_mentions: int = 0
+    share_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +110,11 @@ class Perceived:
             "net_sentiment": None if self.net_sentiment is None else round(self.net_sentiment, 6),
             "mean_stars": _est(self.mean_stars),
             "label_sources": dict(sorted(self.label_sources.items())),
+            "neutral_share": _est(self.neutral_share),
+            "share_method": self.share_method,
+            "labelled_mentions": self.labelled_mentions,
+            "quantified_mentions": self.quantified_mentions,
+            "share_note": self.share_note,
         }
 
 
@@ -148,6 +167,9 @@ def load_observations(
                 Score.label,
                 Score.stars,
                 Score.language,
+                Score.p_negative,
+                Score.p_neutral,
+                Score.p_positive,
             )
             .join(Source, Source.id == Mention.source_id)
             .outerjoin(Score, current),
@@ -177,7 +199,7 @@ def _observation(
 ) -> Observation | None:
     """One row of `load_observations` as an observation; None while it awaits a score."""
     mention_id, normalised, language, at, text, url = row[:6]
-    source_type, score_id, model_label, model_stars, detected = row[6:]
+    source_type, score_id, model_label, model_stars, detected = row[6:11]
     fixed_label, fixed_topics = corrections.get(mention_id, (None, None))
     label, source = counting_label(fixed_label, normalised, model_label, rule)
     if label is None or source is None:
@@ -201,7 +223,16 @@ def _observation(
         topic_labels={} if fixed_topics is not None else {
             topic: polarity for topic, polarity in own.items() if polarity in LABELS
         },
+        **_probabilities(row[11:14] if model_label in LABELS else (None, None, None)),
     )
+
+
+def _probabilities(row: Sequence[float | None]) -> dict[str, float | None]:
+    """The current score's probabilities as Observation fields (None without a score)."""
+    values = [None if p is None else float(p) for p in row]
+    if any(v is None for v in values):
+        values = [None, None, None]
+    return dict(zip(("p_negative", "p_neutral", "p_positive"), values, strict=True))
 
 
 def _utc(value: dt.datetime | str) -> dt.datetime:
@@ -270,8 +301,15 @@ def recency_weights(
     return [0.5 ** (age / half_life_days) for age in ages]
 
 
+# Corrected shares of a set of observations (shares.shares_of with the report's corrector).
+ShareEstimator = Callable[[Sequence[Observation], Sequence[float]], "Shares | None"]
+
+
 def aggregate(
-    observations: Sequence[Observation], weights: Sequence[float], settings: GapSettings
+    observations: Sequence[Observation],
+    weights: Sequence[float],
+    settings: GapSettings,
+    correct: ShareEstimator | None = None,
 ) -> Perceived:
     counts = dict.fromkeys(LABELS, 0)
     mass = dict.fromkeys(LABELS, 0.0)
@@ -291,7 +329,7 @@ def aggregate(
         mean = stats.smoothed_mean(
             stars, star_weights, prior=settings.prior_stars, strength=settings.prior_strength
         )
-    return Perceived(
+    perceived = Perceived(
         mentions=len(observations),
         effective_mentions=size,
         positive=counts["positive"],
@@ -303,6 +341,25 @@ def aggregate(
         net_sentiment=stats.net_sentiment(mass["positive"], mass["negative"]),
         mean_stars=mean,
         label_sources=dict(sources),
+        neutral_share=stats.wilson(mass["neutral"] / total * size, size) if total else None,
+    )
+    return perceived if correct is None else _corrected(perceived, correct(observations, weights))
+
+
+def _corrected(perceived: Perceived, shares: Shares | None) -> Perceived:
+    """The figures with the corrected shares in place of the counted labels' Wilson intervals."""
+    if shares is None:
+        return perceived
+    return replace(
+        perceived,
+        positive_share=shares.positive,
+        negative_share=shares.negative,
+        neutral_share=shares.neutral,
+        net_sentiment=stats.net_sentiment(shares.positive.value, shares.negative.value),
+        share_method=shares.method,
+        labelled_mentions=shares.labelled,
+        quantified_mentions=shares.quantified,
+        share_note=shares.note,
     )
 
 

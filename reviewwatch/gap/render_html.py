@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis
+from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
 
 MEASURED = ("positive_share", "average_rating")
 ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 720, 260, 420
@@ -135,7 +135,13 @@ def trend(item: dict[str, Any]) -> Trend | None:
 
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("reviewwatch.gap", "templates"), autoescape=True)
-    env.globals.update(interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis)
+    env.globals.update(
+        interval=interval,
+        gap_text=gap_text,
+        figure=figure,
+        label_basis=label_basis,
+        share_method=share_method,
+    )
     return env
 
 

@@ -94,6 +94,8 @@ def claim_cell(item: dict[str, Any]) -> Text:
     basis = label_basis(item.get("label_sources"), item.get("topic"))
     if basis:
         cell.append_text(safe_text(f"\ncounted {basis}", style="dim"))
+    if item.get("method_note"):
+        cell.append_text(safe_text(f"\n{item['method_note']}", style="dim"))
     return cell
 
 
@@ -102,6 +104,19 @@ def _period(item: dict[str, Any], report: dict[str, Any]) -> str:
         return str(item["period"])
     since, until = report["window"]["since"], report["window"]["until"]
     return f"{(since or '…')[:10]}..{until[:10]}"
+
+
+def share_method(report: dict[str, Any]) -> str:
+    """One sentence saying how the report's shares were estimated."""
+    correction = report["method"].get("share_correction")
+    if correction is None:
+        return "shares: the model's labels counted, Wilson 95% intervals (no correction)"
+    text = (
+        "shares: mentions with a rating or an analyst's label count by it; the others are "
+        f"estimated by {correction['description']}; 95% bootstrap intervals over the mentions "
+        "and the calibration"
+    )
+    return text + (f". {correction['note']}" if correction["note"] else "")
 
 
 def topics_table(report: dict[str, Any]) -> Table:
@@ -141,5 +156,6 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     else:
         console.print("no claims: declare some in the configuration or import a survey")
     console.print(topics_table(report))
+    console.print(safe_text(share_method(report), style="dim"))
     if report["calibration"]:
         console.print(claims_table(report, report["calibration"], "predictions versus what came"))
