@@ -26,6 +26,7 @@ COMMANDS = {
     "demo": "demo",
     "crawl": "crawl",
     "score": "score",
+    "perceived": "perceived",
     "train": "train",
     "gap": "gap",
     "claims": "claims",
