@@ -81,11 +81,14 @@ def claims_perceived(
         raise HTTPException(404, f"unknown business {flt.business!r}")
     report = compute_gap(session, settings, flt.business, since=_start(flt.since),
                          until=_start(flt.until, days=1))
-    return [claim_row(claim.to_dict()) for claim in report.claims]
+    correction = report.method.share_correction
+    described = None if correction is None else correction.description
+    return [claim_row(claim.to_dict(), described) for claim in report.claims]
 
 
-def claim_row(claim: dict[str, Any]) -> dict[str, Any]:
-    """A gap report's claim as the dashboard's chart reads it (figures on the claim's scale)."""
+def claim_row(claim: dict[str, Any], correction: str | None = None) -> dict[str, Any]:
+    """A gap report's claim as the dashboard's chart reads it (figures on the claim's scale), with
+    how the perceived figure was made (`method`: for a share, the correction; docs/gap.md)."""
     perceived = claim["perceived"] or {}
     rating = claim["metric"] == "average_rating"
     return {
@@ -95,7 +98,18 @@ def claim_row(claim: dict[str, Any]) -> dict[str, Any]:
         "perceived": perceived.get("value"), "low": perceived.get("low"),
         "high": perceived.get("high"), "mentions": claim["mentions"], "period": claim["period"],
         "window": claim["window"], "verdict": claim["verdict"],
+        "method": _method_text(claim["method"], correction), "method_note": claim["method_note"],
     }
+
+
+def _method_text(method: str | None, correction: str | None) -> str | None:
+    if method in (None, "smoothed mean"):
+        return method
+    if method == "labels":
+        return "every mention counted by its rating or an analyst's label"
+    if method == "wilson" or correction is None:
+        return "labels counted (Wilson interval)"
+    return f"rated mentions by their rating, the others by {correction}"
 
 
 @router.get("/gap/{business}")

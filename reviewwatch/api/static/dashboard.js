@@ -92,6 +92,8 @@ function claimValue(r, v) {
 function drawClaims(rows) {
   const chart = $("claims-chart");
   chart.replaceChildren();
+  const share = rows.find((r) => r.metric === "positive_share" && r.method);
+  $("claims-method").textContent = share ? "shares: " + share.method : "";
   const W = 760, L = 190, R = 110, row = 28, T = 8;
   const H = Math.max(60, T + rows.length * row + 24);
   chart.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -113,7 +115,7 @@ function drawClaims(rows) {
     chart.append(svg("text", { x: L - 8, y: top + row / 2 + 4, "text-anchor": "end" }, r.topic + (rating ? " · rating" : " · positive")));
     const bar = svg("rect", { class: rating ? "bar rating" : "bar", x: x(0), y: top + 6, width: Math.max(1, x(frac(r, r.perceived ?? (rating ? 1 : 0))) - x(0)), height: row - 12 });
     const what = rating ? "average rating " : "positive share ";
-    bar.append(svg("title", {}, r.topic + ": perceived " + what + claimValue(r, r.perceived) + " from " + r.mentions + " mentions, claimed " + claimValue(r, r.claimed)));
+    bar.append(svg("title", {}, r.topic + ": perceived " + what + claimValue(r, r.perceived) + " from " + r.mentions + " mentions, claimed " + claimValue(r, r.claimed) + (r.method_note ? " (" + r.method_note + ")" : "")));
     chart.append(bar);
     if (r.low !== null && r.high !== null) {
       chart.append(svg("line", { class: "whisker", x1: x(frac(r, r.low)), x2: x(frac(r, r.high)), y1: top + row / 2, y2: top + row / 2 }));
