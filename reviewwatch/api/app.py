@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from reviewwatch.api import aggregates, mentions
+from reviewwatch.api import aggregates, feedback, mentions
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.config import Settings
 from reviewwatch.errors import InputError, ReviewwatchError
@@ -45,6 +45,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     # even whether a filter's business or topic exists.
     for router in (mentions.router, aggregates.router):
         app.include_router(router, dependencies=[Depends(require_reader)])
+    app.include_router(feedback.router)  # no API token: the signed link is the credential
     _errors(app)
     _dashboard(app)
     if settings.api.cors_origins:
