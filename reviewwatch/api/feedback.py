@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 
 from reviewwatch.config import Settings
@@ -31,7 +32,10 @@ from storage.feedback import SCALES, invitation_by_token, record_answer, record_
 from storage.models import Business, utcnow
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parents[1] / "feedback" / "templates")
+# Autoescape on whatever the file is named: business names and messages are hostile text.
+templates = Jinja2Templates(env=Environment(
+    loader=FileSystemLoader(Path(__file__).parents[1] / "feedback" / "templates"),
+    autoescape=True, undefined=StrictUndefined))
 MAX_BODY_BYTES = 64_000
 CSP = ("default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
