@@ -62,7 +62,13 @@ class RateLimit:
             return True
 
 
-_limit = RateLimit()
+def _allowed(request: Request) -> bool:
+    """Within this app's per-address limit (each app counts apart: tests run several)."""
+    settings: Settings = request.app.state.settings
+    limit: RateLimit | None = getattr(request.app.state, "feedback_rate_limit", None)
+    if limit is None:
+        limit = request.app.state.feedback_rate_limit = RateLimit()
+    return limit.allow(_address(request), settings.feedback.answers_per_minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +90,7 @@ def feedback_form(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/f/{token}", response_class=HTMLResponse)
 async def feedback_answer(request: Request, token: str) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
-    if not _limit.allow(_address(request), settings.feedback.answers_per_minute):
+    if not _allowed(request):
         return _page(request, "error", "en", "", status=429, key="too_many")
     form = await _form_fields(request)
     return await run_in_threadpool(_answer, request, token, form)
@@ -129,8 +134,7 @@ def opt_out_confirm(request: Request, token: str) -> HTMLResponse:
 @router.post("/feedback/opt-out/{token}", response_class=HTMLResponse)
 async def opt_out(request: Request, token: str) -> HTMLResponse:
     """RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` here."""
-    settings: Settings = request.app.state.settings
-    if not _limit.allow(_address(request), settings.feedback.answers_per_minute):
+    if not _allowed(request):
         return _page(request, "error", "en", "", status=429, key="too_many")
     await _form_fields(request)
     return await run_in_threadpool(_opt_out, request, token)
