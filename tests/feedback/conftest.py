@@ -20,6 +20,7 @@ from storage.db import Store
 from tests.digest.smtpserver import SmtpServer, free_port
 
 BUSINESS = "cafe-test"
+OWNER = "owner@cafe.example"
 KEY = "k" * 16 + "0123456789abcdef"
 CSV = (
     "email,name,language,visited_on,reference\n"
@@ -48,7 +49,7 @@ def make_settings(tmp_path: Path, smtp_port: int, api_port: int, **feedback: Any
         data_dir=tmp_path,
         smtp={"host": "127.0.0.1", "port": smtp_port, "security": "none", "timeout_s": 5},
         feedback={"public_url": f"http://127.0.0.1:{api_port}", "secret_key": KEY, **feedback},
-        businesses=[{"id": BUSINESS, "name": "Café <b>Test</b> & Co"}],
+        businesses=[{"id": BUSINESS, "name": "Café <b>Test</b> & Co", "owners": [OWNER]}],
     )
 
 
