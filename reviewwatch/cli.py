@@ -34,6 +34,7 @@ COMMANDS = {
     "digest": "digest",
     "query": "query",
     "serve": "serve",
+    "ask": "ask",
 }
 
 

@@ -33,7 +33,7 @@ from crawler.settings import CrawlSettings
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
 from storage.labels import RatingRule
-from storage.sources import SOURCE_TYPES, SourceType
+from storage.sources import CRAWLED_SOURCE_TYPES, FEEDBACK, SOURCE_TYPES, SourceType  # noqa: F401
 
 DEFAULT_CONFIG_FILE = "reviewwatch.toml"
 ENV_PREFIX = "REVIEWWATCH_"
@@ -43,6 +43,7 @@ SECRET_KEYS = {
     ("api", "read_tokens"),
     ("api", "write_tokens"),
     ("crawl", "reddit_client_secret"),
+    ("feedback", "secret_key"),
 }
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -62,6 +63,8 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_target(self) -> SourceConfig:
+        if self.type == FEEDBACK:
+            raise ValueError("feedback is not crawled: answers arrive through `reviewwatch ask`")
         targets = [t for t in (self.url, self.handle, self.query) if t]
         if len(targets) != 1:
             raise ValueError("give exactly one of url, handle or query")
@@ -230,6 +233,45 @@ class GapSettings(_Strict):
         return value
 
 
+class FeedbackSettings(_Strict):
+    """Feedback requests (`reviewwatch ask`) and the page their signed links open."""
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="where customers reach `reviewwatch serve`: links are {public_url}/f/{token}",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs the links (environment only: REVIEWWATCH_FEEDBACK__SECRET_KEY, "
+        "at least 32 characters)",
+    )
+    expire_days: int = Field(default=30, ge=1, le=365, description="a link works this long")
+    cooldown_days: int = Field(
+        default=90, ge=0, description="a customer asked within this many days is not asked again"
+    )
+    question: Literal["recommend", "satisfaction"] = Field(
+        default="recommend",
+        description="recommend: 0-10 likelihood to recommend (NPS); satisfaction: 1-5",
+    )
+    public_review_url: str | None = Field(
+        default=None,
+        description="shown to every respondent after answering, whatever the score (no gating)",
+    )
+    max_comment_chars: int = Field(
+        default=2000, ge=100, le=20_000, description="a longer comment is refused"
+    )
+    answers_per_minute: int = Field(
+        default=10, ge=1, description="feedback posts accepted per client address per minute"
+    )
+
+    @field_validator("public_url", "public_review_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
+
+
 class ScheduleSettings(_Strict):
     misfire_grace_s: int = Field(default=3600, ge=1)
     crawl_timeout_s: int = Field(default=3600, ge=1)
@@ -256,6 +298,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
     # Where the settings came from; not a setting itself.
@@ -381,7 +424,7 @@ def _describe(path: Path | None, exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "literal_error" and key.endswith(".type"):
-            message = f"unknown source type {error.get('input')!r} (known: {', '.join(SOURCE_TYPES)})"
+            message = f"unknown source type {error.get('input')!r} (known: {', '.join(CRAWLED_SOURCE_TYPES)})"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         lines.append(f"{where}: {key}: {message}")

@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage.errors import InputError
-from storage.sources import SOURCE_TYPES
+from storage.sources import FEEDBACK, SOURCE_TYPES
 from storage.models import SENTIMENT_LABELS
 from storage.types import UTCDateTime
 
@@ -73,6 +73,7 @@ V_MENTIONS = table(
     column("text", Text),
     column("language", String),
     column("is_own", Boolean),
+    column("is_private", Boolean),
     column("duplicate_of_id", Integer),
     column("published_at", UTCDateTime()),
     column("first_seen_at", UTCDateTime()),
@@ -208,6 +209,9 @@ def filter_clauses(flt: MentionFilter, *, dated: bool | None = None) -> list[Col
         terms.append(or_(v.text.ilike(pattern, escape="\\"), v.title.ilike(pattern, escape="\\")))
     if not flt.include_own:
         terms.append(v.is_own == false())
+    # Answers to feedback requests are private: listed only when that source is asked for.
+    if flt.source != FEEDBACK:
+        terms.append(v.is_private == false())
     if not flt.include_duplicates:
         terms.append(v.duplicate_of_id.is_(None))
     return terms

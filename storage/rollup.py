@@ -46,7 +46,8 @@ def _voice_rows(dialect: str, business_id: int, days: Sequence[dt.date]) -> Any:
     wanted = [d.isoformat() for d in days] if dialect == "sqlite" else list(days)
     voice = [
         v.business_id == business_id, *period_terms(min(days), max(days)),
-        day.in_(wanted), v.label.is_not(None), v.is_own == false(), v.duplicate_of_id.is_(None),
+        day.in_(wanted), v.label.is_not(None), v.is_own == false(), v.is_private == false(),
+        v.duplicate_of_id.is_(None),
     ]
     every = select(literal(ALL_TOPICS).label("topic"), v.label, day.label("day"), v.stars).where(
         *voice

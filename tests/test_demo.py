@@ -64,11 +64,18 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        assert mentions == scored == 47  # every demo review and post, each scored once
+        assert mentions == scored == 49  # every demo review and post, two answers, each scored once
+        answers = session.scalars(
+            select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
+        ).all()
+        assert answers == [2.0, 9.0]  # the two customers who answered on the feedback page
         assert session.scalars(select(Digest)).all() == []  # a dry run marks nothing delivered
     store.dispose()
 
-    emls = sorted((data / "outbox").glob("*.eml"))
+    requests = sorted((data / "outbox").glob("feedback-*.eml"))
+    assert len(requests) == 6  # one per bundled customer (examples/demo_customers.csv)
+    assert "6 feedback requests written" in out and "2 answered" in out
+    emls = sorted(p for p in (data / "outbox").glob("*.eml") if not p.name.startswith("feedback-"))
     assert len(emls) == 3
     lumiere = next(p for p in emls if p.name.startswith("hotel-lumiere"))
     message = email.message_from_bytes(lumiere.read_bytes(), policy=policy.default)

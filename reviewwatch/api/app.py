@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from reviewwatch.api import aggregates, mentions
+from reviewwatch.api import aggregates, asked, feedback, mentions
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.config import Settings
 from reviewwatch.errors import InputError, ReviewwatchError
@@ -43,8 +43,9 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
-    for router in (mentions.router, aggregates.router):
+    for router in (mentions.router, aggregates.router, asked.router):
         app.include_router(router, dependencies=[Depends(require_reader)])
+    app.include_router(feedback.router)  # no API token: the signed link is the credential
     _errors(app)
     _dashboard(app)
     if settings.api.cors_origins:

@@ -17,7 +17,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from crawler.context import short_target
-from reviewwatch.config import SOURCE_TYPES
+from reviewwatch.config import CRAWLED_SOURCE_TYPES
 from reviewwatch.context import AppContext
 from reviewwatch.crawling import crawl_job, source_contexts
 from reviewwatch.terminal import console as make_console, safe_text
@@ -28,7 +28,7 @@ MARKS = {"ok": "✓", "partial": "! partial", "suspect": "? suspect", "failed": 
 
 @click.command("crawl")
 @click.option("--business", "business_id", default=None, help="Only this business (its id).")
-@click.option("--source", "source_type", type=click.Choice(SOURCE_TYPES), default=None,
+@click.option("--source", "source_type", type=click.Choice(CRAWLED_SOURCE_TYPES), default=None,
               help="Only sources of this type.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Keep only mentions published on or after this date (UTC).")

@@ -23,9 +23,10 @@ from reviewwatch.context import AppContext
 from reviewwatch.cycle import default_outbox, run_cycle
 from reviewwatch.errors import InputError
 from reviewwatch.terminal import console as make_console
-from storage.db import safe_url
+from storage.db import Store, safe_url
 
 REPORT_NAME = "gap-report.html"
+CUSTOMERS = Path(__file__).resolve().parents[2] / "examples" / "demo_customers.csv"
 DEMO_HOST_PORT = "127.0.0.1:8765"  # what examples/demo.toml points at (crawler.demo_site.DEMO_PORT)
 _TOP_LEVEL_DATA_DIR = re.compile(r"^data_dir\s*=.*$", re.MULTILINE)
 
@@ -83,6 +84,7 @@ def command(ctx: click.Context, port: int) -> None:
                 "(is another demo running? `reviewwatch demo --port N` serves it elsewhere)"
             ) from None
         console.print(f"demo site served on {base_url}")
+        _feedback(store, settings, outbox)
         results = []
         for business in settings.businesses:
             console.print(f"[bold]{business.id}[/]: crawl, score, snapshot, digest ...")
@@ -104,3 +106,20 @@ def command(ctx: click.Context, port: int) -> None:
     console.print(f"gap report: {report}")
     if not all(r.ok for r in results):
         raise SystemExit(1)
+
+
+def _feedback(store: Store, settings: Settings, outbox: Path) -> None:
+    """Ask the first business's bundled customers (dry run); two of them answer on the page."""
+    from reviewwatch.commands.demo_feedback import ask_and_answer, free_port, with_demo_key
+
+    console = make_console()
+    if not CUSTOMERS.is_file():
+        console.print(f"feedback requests skipped: no {CUSTOMERS}")
+        return
+    slug = settings.businesses[0].id
+    done = ask_and_answer(store, with_demo_key(settings, free_port()), slug, CUSTOMERS, outbox)
+    console.print(
+        f"{slug}: {len(done.run.asked)} feedback requests written to {outbox} "
+        f"({done.run.cooldown} asked recently, skipped); {len(done.answered)} answered on the "
+        "feedback page: " + ", ".join(f"score {score}" for _name, score in done.answered),
+        markup=False, highlight=False)

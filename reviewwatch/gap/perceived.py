@@ -133,6 +133,8 @@ def _counted(
     query = query.where(
         Mention.business_id == business_id,
         Mention.is_own.is_(False),
+        # What customers say when asked is the other channel, not the public voice.
+        Mention.is_private.is_(False),
         Mention.deleted_at.is_(None),
         Mention.duplicate_of_id.is_(None),
     )
