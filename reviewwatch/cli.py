@@ -33,6 +33,7 @@ COMMANDS = {
     "digest": "digest",
     "query": "query",
     "serve": "serve",
+    "worker": "worker",
 }
 
 
