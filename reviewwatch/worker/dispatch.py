@@ -97,7 +97,7 @@ def plan_cycles(store: Store, settings: Settings, now: dt.datetime, claimed_by: 
     if not slots:
         return 0
     with store.session() as session:
-        ids = dict(session.execute(select(Business.slug, Business.id)).tuples().all())
+        ids = {slug: business_id for slug, business_id in session.execute(select(Business.slug, Business.id))}
         taken = claimed_keys(session, (slot.cycle_date for slot in slots))
     todo = [
         (ids[slot.business.id], slot)

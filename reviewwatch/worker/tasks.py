@@ -154,15 +154,13 @@ def close_abandoned_runs(rt: WorkerRuntime, cycle: Cycle) -> int:
 
 
 def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
-    from sentiment.batch import score_pending
+    # The cycle's scoring stage: the model loaded once per process, one business at a time
+    # (the model uses every core it is given; the other threads crawl meanwhile).
+    from reviewwatch.cycle import score_new
 
-    settings = rt.settings
     for attempt in range(1, SCORE_TRIES + 1):
         try:
-            scored = score_pending(
-                rt.store, settings.sentiment, languages=settings.languages,
-                data_dir=settings.data_dir, business_slug=cycle.slug,
-            )
+            scored = score_new(rt.store, rt.settings, cycle.slug)
         except IntegrityError:
             # Another scorer committed some of these mentions first: the retry reuses its scores.
             if attempt == SCORE_TRIES:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -12,6 +16,8 @@ from sqlalchemy import select
 
 from crawler.hostlimit import HostBudget
 from storage.models import CycleRun, CycleStage, HostActivity
+from tests.conftest import REPO
+from tests.digest.smtpserver import free_port
 from tests.scale.conftest import REDIS_URL, business_toml, scale_config, store_of, wait_for
 from tests.scale.simweb import rate_ratio
 
@@ -37,8 +43,10 @@ def test_two_workers_share_a_platform_hosts_budget(
     )
     procs = processes(config)
     procs.start("scheduler", "schedule")
+    metrics_port = free_port()
     workers = [procs.start(f"worker-{i}", "worker", "--queues", "crawl", "--concurrency", "8",
-                           "--name", f"w{i}") for i in (1, 2)]
+                           "--name", f"w{i}", "--metrics-port", str(metrics_port if i == 1 else 0))
+               for i in (1, 2)]
     store = store_of(pg_url)
 
     def crawls_done() -> bool:
@@ -85,6 +93,22 @@ def test_two_workers_share_a_platform_hosts_budget(
         assert row.min_gap_s is not None and row.min_gap_s >= DELAY * 0.99
     assert all(w.alive() for w in workers)
     store.dispose()
+
+    # What an operator sees: the status's workers and hosts, the worker's Prometheus metrics.
+    status = subprocess.run(
+        [sys.executable, "-m", "reviewwatch", "--config", str(config), "status"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO),
+                                                         "COLUMNS": "200"},
+    )
+    assert status.returncode == 0, status.stderr
+    assert "queue backlog (messages waiting): crawl 0" in status.stdout
+    assert "w1" in status.stdout and "w2" in status.stdout
+    assert f"{PLATFORM}:{simweb.port}" in status.stdout
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as reply:
+        metrics = reply.read().decode()
+    assert 'reviewwatch_tasks_total{outcome="ok",stage="crawl"}' in metrics
+    assert f'reviewwatch_host_requests_total{{host="{PLATFORM}:{simweb.port}"}}' in metrics
+    assert "reviewwatch_items_stored_total" in metrics and "reviewwatch_task_seconds_bucket" in metrics
 
 
 def _activity(store) -> HostActivity | None:  # type: ignore[no-untyped-def]
