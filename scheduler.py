@@ -48,6 +48,7 @@ from reviewwatch.config import BusinessConfig, Settings
 from reviewwatch.context import AppContext
 from storage.cycles import claim_cycle, finish_cycle
 from storage.db import Store
+from storage.migrate import advisory_lock
 from storage.models import Business
 
 log = logging.getLogger("reviewwatch.scheduler")
@@ -55,6 +56,8 @@ JOB_TABLE = "apscheduler_jobs"
 CYCLE_PREFIX = "cycle:"
 RETRY_JOB = "digests:retry"
 PLAN_JOB = "cycles:plan"
+# pg_advisory_lock key held while a daemon creates and reconciles its jobs.
+START_LOCK_KEY = 0x5257_0012
 # Textual references: the job store keeps a function's name and the business id, never settings.
 CYCLE_FUNC = "scheduler:cycle_job"
 RETRY_FUNC = "scheduler:retry_job"
@@ -269,9 +272,12 @@ class Daemon:
     def start(self) -> JobSync:
         global _daemon
         _daemon = self
-        # Paused while the jobs are reconciled, so nothing fires from a half-updated store.
-        self.scheduler.start(paused=True)
-        sync = sync_jobs(self.scheduler, self.settings)
+        # Paused while the jobs are reconciled, so nothing fires from a half-updated store; one
+        # daemon at a time: APScheduler creates its table and adds the jobs without expecting
+        # another process to do the same at that moment.
+        with advisory_lock(self.store.engine, START_LOCK_KEY):
+            self.scheduler.start(paused=True)
+            sync = sync_jobs(self.scheduler, self.settings)
         self.scheduler.resume()
         for job in self.scheduler.get_jobs():
             log.info("job %s: next run %s", job.id, job.next_run_time)

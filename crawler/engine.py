@@ -16,10 +16,12 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import logging
+import pickle
 import threading
 from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler
+from scrapy.settings import Settings
 
 from crawler.context import SourceContext, Tally
 from crawler.runner import SourceReport, quiet_scrapy, report
@@ -30,6 +32,18 @@ from storage.db import Store
 
 log = logging.getLogger(__name__)
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+class QuickCopySettings(Settings):
+    """Settings whose copy (one per crawler: two per business) is a pickle round trip, about
+    5× faster than Scrapy's deepcopy, which took a tenth of a crawl worker's time."""
+
+    def copy(self) -> QuickCopySettings:
+        try:
+            copied: QuickCopySettings = pickle.loads(pickle.dumps(self))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return super().copy()  # type: ignore[return-value]
+        return copied
 
 
 class EngineError(RuntimeError):
@@ -93,7 +107,7 @@ class CrawlEngine:
 
             self._loop = asyncio.get_event_loop()
             quiet_scrapy(self.log_level)
-            self._runner = AsyncCrawlerRunner(self.values)
+            self._runner = AsyncCrawlerRunner(QuickCopySettings(self.values))
         except BaseException as exc:  # noqa: BLE001 - reported to the thread that started it
             self._failed = exc
             self._ready.set()

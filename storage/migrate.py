@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -46,19 +46,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
 
 
+def migration_lock(engine: Engine) -> AbstractContextManager[None]:
+    """On PostgreSQL, one migrating process at a time; SQLite: no lock."""
+    return advisory_lock(engine, MIGRATION_LOCK_KEY)
+
+
 @contextmanager
-def migration_lock(engine: Engine) -> Iterator[None]:
-    """On PostgreSQL, one migrating process at a time (a session advisory lock); SQLite: none."""
+def advisory_lock(engine: Engine, key: int) -> Iterator[None]:
+    """A PostgreSQL session advisory lock held for the block (other processes wait); on SQLite,
+    which serialises its writers itself, nothing."""
     if engine.dialect.name != "postgresql":
         yield
         return
     with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
         connection.commit()
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             connection.commit()
 
 

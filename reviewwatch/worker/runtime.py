@@ -28,6 +28,7 @@ from storage.upsert import insert_ignore
 
 if TYPE_CHECKING:
     from crawler.engine import CrawlEngine
+    from reviewwatch.worker.scoring import ScoreBatcher
 
 log = logging.getLogger(__name__)
 QUEUE_REFRESH_S = 15.0
@@ -51,6 +52,7 @@ class WorkerRuntime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.publish = publish  # (stage, cycle id): the next stage's task to the broker
+        self._scorer: ScoreBatcher | None = None
 
     # -- stages this process runs ---------------------------------------------------------
     def running(self, stage_id: int, stage: str) -> None:
@@ -65,6 +67,15 @@ class WorkerRuntime:
     def running_ids(self) -> list[int]:
         with self._lock:
             return list(self._running)
+
+    # -- scoring -------------------------------------------------------------------------
+    def scorer(self) -> ScoreBatcher:
+        with self._engine_lock:
+            if self._scorer is None:
+                from reviewwatch.worker.scoring import ScoreBatcher
+
+                self._scorer = ScoreBatcher(self.store, self.settings)
+            return self._scorer
 
     # -- the crawl engine -----------------------------------------------------------------
     def crawl_engine(self) -> CrawlEngine:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from reviewwatch.worker import metrics
 from reviewwatch.worker.runtime import WorkerRuntime, current
@@ -34,7 +33,6 @@ from storage.models import Business, CrawlRun, CycleRun, CycleStage, Source, utc
 
 log = logging.getLogger(__name__)
 NEXT = {"crawl": "score", "score": "snapshot"}
-SCORE_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,22 +152,10 @@ def close_abandoned_runs(rt: WorkerRuntime, cycle: Cycle) -> int:
 
 
 def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
-    # The cycle's scoring stage: the model loaded once per process, one business at a time
-    # (the model uses every core it is given; the other threads crawl meanwhile).
-    from reviewwatch.cycle import score_new
-
-    for attempt in range(1, SCORE_TRIES + 1):
-        try:
-            scored = score_new(rt.store, rt.settings, cycle.slug)
-        except IntegrityError:
-            # Another scorer committed some of these mentions first: the retry reuses its scores.
-            if attempt == SCORE_TRIES:
-                raise
-            log.info("%s: scores stored concurrently; scoring what is left", cycle.slug)
-            continue
-        metrics.SCORES.inc(scored)
-        return True, f"{scored} scored"
-    raise AssertionError("unreachable")
+    """Scored with the other score tasks this process holds (`scoring.py`), model loaded once."""
+    scored = rt.scorer().score(cycle.slug)
+    metrics.SCORES.inc(scored)
+    return True, f"{scored} scored"
 
 
 def snapshot_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:

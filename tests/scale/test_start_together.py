@@ -80,3 +80,35 @@ def test_two_syncs_of_an_empty_store_at_once_both_succeed(pg_url: str, tmp_path:
         assert session.scalar(select(func.count()).select_from(Claim)) == 1
     for store in stores:
         store.dispose()
+
+
+def test_two_daemons_starting_at_once_on_a_migrated_store_both_start(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import scheduler
+
+    settings = Settings(data_dir=tmp_path, businesses=[{"id": "cafe", "name": "Café"}])
+    Store(pg_url).dispose()  # migrated: both reach APScheduler's own table at the same moment
+    stores = [Store(pg_url, migrate=False) for _ in range(2)]
+    daemons = [scheduler.Daemon(settings, store, runner=lambda slug, stop: None) for store in stores]
+    barrier, errors = threading.Barrier(2), []
+
+    def start(daemon: scheduler.Daemon) -> None:
+        barrier.wait(10)
+        try:
+            daemon.start()
+        except Exception as exc:  # noqa: BLE001 - the failure under test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(d,)) for d in daemons]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert errors == []
+        assert all(d.scheduler.get_job("cycle:cafe") is not None for d in daemons)
+    finally:
+        for daemon, store in zip(daemons, stores, strict=True):
+            daemon.shutdown()
+            store.dispose()
