@@ -118,7 +118,8 @@ def config_text(world: World, *, data_dir: Path, database_url: str, prefix: str,
         # Every cycle due now with its crawl planned an hour back: all enqueued at the first tick.
         "plan_every_s = 1\nmisfire_grace_s = 7200\ncrawl_margin_s = 3600\nrequeue_after_s = 7200",
         "[workers]",
-        f'broker_url = "{BROKER}"\nhost_budget_url = "{REDIS}"\nqueue_prefix = "{prefix}"',
+        # broker_url and host_budget_url: from the environment (they may hold passwords)
+        f'queue_prefix = "{prefix}"',
         f"concurrency = {concurrency}\nstage_lease_s = 10\nmetrics_port = 0",
     ]
     for i in range(world.businesses):
@@ -186,7 +187,8 @@ def run_once(world: World, label: str, workers: int, args: argparse.Namespace,
     run_dir = Path(tempfile.mkdtemp(prefix=f"run-{label}-", dir=WORK))
     smtp = SmtpServer()
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+           "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           "REVIEWWATCH_WORKERS__BROKER_URL": BROKER, "REVIEWWATCH_WORKERS__HOST_BUDGET_URL": REDIS}
     send_at = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)).time().replace(microsecond=0)
     config = run_dir / "rw.toml"
     config.write_text(config_text(world, data_dir=data_dir, database_url=database_url,

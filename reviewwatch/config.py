@@ -223,9 +223,9 @@ class WorkerSettings(_Strict):
     )
     host_budget_url: str | None = Field(
         default=None,
-        description="Redis URL (`redis://host:6379/0`) of the per-host politeness budget shared "
-        "by every worker; empty: each worker process keeps its own (run one crawl worker). A URL "
-        "holding a password is read from the environment only",
+        description="URL of the Redis server (`redis://host:6379/0`) holding the per-host "
+        "politeness budget shared by every worker; empty: each worker process keeps its own (run "
+        "one crawl worker). A URL holding a password is read from the environment only",
     )
     queue_prefix: str = Field(
         default="reviewwatch", pattern=r"^[A-Za-z0-9_.-]{1,64}$",

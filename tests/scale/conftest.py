@@ -111,10 +111,18 @@ class Processes:
     """`reviewwatch` child processes of one test, their output kept; all stopped afterwards."""
 
     config: Path
+    broker: bool = True
     started: list[Proc] = field(default_factory=list)
 
+    @property
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+        if self.broker:  # a URL with a password is a secret: never in the file
+            env["REVIEWWATCH_WORKERS__BROKER_URL"] = BROKER_URL
+        return env
+
     def start(self, name: str, *args: str) -> Proc:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = self.env
         process = subprocess.Popen(
             [sys.executable, "-m", "reviewwatch", "--config", str(self.config), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO,
@@ -147,11 +155,11 @@ class Processes:
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Callable[[Path], Processes]]:
+def processes(tmp_path: Path) -> Iterator[Callable[..., Processes]]:
     made: list[Processes] = []
 
-    def make(config: Path) -> Processes:
-        procs = Processes(config)
+    def make(config: Path, broker: bool = True) -> Processes:
+        procs = Processes(config, broker)
         made.append(procs)
         return procs
 
@@ -201,8 +209,8 @@ def scale_config(
 ) -> Path:
     workers = ""
     if broker:
-        workers = (
-            f'[workers]\nbroker_url = "amqp://guest@127.0.0.1:5672//"\nqueue_prefix = "{prefix}"\n'
+        workers = (  # broker_url comes from the environment (`Processes.env`)
+            f'[workers]\nqueue_prefix = "{prefix}"\n'
             f"stage_lease_s = {lease_s}\nmetrics_port = 0\n"
             + (f'host_budget_url = "{REDIS_URL}"\n' if host_budget else "")
         )

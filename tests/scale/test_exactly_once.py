@@ -91,7 +91,7 @@ def test_two_schedulers_without_a_broker_run_a_cycle_once(
         businesses=business_toml("solo", [f"http://127.0.1.1:{simweb.port}/biz/solo/r/"],
                                  "owner@solo.example", send_at),
     )
-    procs = processes(config)
+    procs = processes(config, broker=False)
     first = procs.start("scheduler-1", "schedule")
     second = procs.start("scheduler-2", "schedule")
     store = wait_for(lambda: _open(pg_url), 60, "store migrated", procs.logs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import subprocess
 import sys
 import urllib.request
@@ -16,7 +15,6 @@ from sqlalchemy import select
 
 from crawler.hostlimit import HostBudget
 from storage.models import CycleRun, CycleStage, HostActivity
-from tests.conftest import REPO
 from tests.digest.smtpserver import free_port
 from tests.scale.conftest import REDIS_URL, business_toml, scale_config, store_of, wait_for
 from tests.scale.simweb import rate_ratio
@@ -97,8 +95,7 @@ def test_two_workers_share_a_platform_hosts_budget(
     # What an operator sees: the status's workers and hosts, the worker's Prometheus metrics.
     status = subprocess.run(
         [sys.executable, "-m", "reviewwatch", "--config", str(config), "status"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO),
-                                                         "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=120, env=procs.env,
     )
     assert status.returncode == 0, status.stderr
     assert "queue backlog (messages waiting): crawl 0" in status.stdout
