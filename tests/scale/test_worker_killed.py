@@ -78,10 +78,11 @@ def test_workers_killed_mid_crawl_and_mid_scoring_lose_nothing_and_duplicate_not
         runs = session.execute(
             select(CrawlRun.source_id, CrawlRun.status, CrawlRun.error_summary).order_by(CrawlRun.id)
         ).all()
-        # The slow source's run of the lost attempt is closed as failed and says why; the redone
-        # crawl read every source again (the fast one had finished before the kill: ok twice).
+        # The runs the lost attempt left open (the slow source's at least) are closed as failed
+        # and say why; the redone crawl read every source again and succeeded.
         lost = [summary for _, status, summary in runs if status == "failed"]
-        assert len(lost) == 1 and "worker running this crawl was lost" in lost[0], runs
+        assert 1 <= len(lost) <= 2, runs
+        assert all("worker running this crawl was lost" in summary for summary in lost), runs
         last = {source: status for source, status, _ in runs}
         assert sorted(last.values()) == ["ok", "ok"], runs
         [digest] = session.scalars(select(Digest)).all()
