@@ -227,8 +227,15 @@ def retry_job() -> None:
     from reviewwatch.digest.deliver import retry_due
 
     daemon = _current()
-    if not daemon.stopping.is_set():
-        retry_due(daemon.store, daemon.settings)
+    if daemon.stopping.is_set():
+        return
+    if daemon.publish is not None:
+        # With a broker, a digest worker retries (the SMTP relay is the workers' to reach).
+        from reviewwatch.worker.app import publish_retry
+
+        publish_retry(daemon.settings)
+        return
+    retry_due(daemon.store, daemon.settings)
 
 
 def _current() -> Daemon:

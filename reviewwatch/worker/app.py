@@ -85,6 +85,12 @@ def publisher(settings: Settings) -> Any:
     return publish
 
 
+def publish_retry(settings: Settings) -> None:
+    """Ask a digest worker to resend the pending digests whose back-off has passed."""
+    configure(settings)
+    app.send_task(f"{TASK_PREFIX}retry_digests", queue=queue_name(settings, "digest"), retry=True)
+
+
 class StageTask(Task):  # type: ignore[misc]
     """Late acknowledgement and redelivery on a lost worker, for every stage task."""
 
