@@ -24,14 +24,19 @@ from scrapy.crawler import AsyncCrawlerRunner, Crawler
 from scrapy.settings import Settings
 
 from crawler.context import SourceContext, Tally
+from crawler.pipelines import StorePipeline
+from crawler.recorder import RunRecorder
 from crawler.runner import SourceReport, quiet_scrapy, report
 from crawler.settings import CrawlSettings, scrapy_settings
 from crawler.spiders import SPIDERS
+from crawler.spiders.base import SourceSpider
 from crawler.store import finish_run
 from storage.db import Store
 
 log = logging.getLogger(__name__)
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# Threads writing crawls to the store (fewer than the store's pool of 15 connections).
+STORE_THREADS = 12
 
 
 class QuickCopySettings(Settings):
@@ -44,6 +49,35 @@ class QuickCopySettings(Settings):
         except (pickle.PicklingError, TypeError, AttributeError):
             return super().copy()  # type: ignore[return-value]
         return copied
+
+
+class OffloadedStorePipeline(StorePipeline):
+    """The store writes of a spider in a worker thread: a crawl process with hundreds of crawls
+    in flight must not stop its event loop for each database round trip (a loaded database
+    would make every other crawl wait, and their timeouts run meanwhile)."""
+
+    def open_spider(self) -> None:
+        super().open_spider()
+        self._lock = asyncio.Lock()  # the writers are not thread-safe: one call at a time
+
+    async def process_item(self, item: Any) -> Any:  # type: ignore[override]
+        async with self._lock:
+            await asyncio.to_thread(super().process_item, item)
+        return item
+
+    async def close_spider(self) -> None:  # type: ignore[override]
+        async with self._lock:
+            await asyncio.to_thread(super().close_spider)
+
+
+class OffloadedRunRecorder(RunRecorder):
+    """The crawl run's record (begin, finish) written from a worker thread."""
+
+    async def spider_opened(self, spider: SourceSpider) -> None:  # type: ignore[override]
+        await asyncio.to_thread(super().spider_opened, spider)
+
+    async def spider_closed(self, spider: SourceSpider, reason: str) -> None:  # type: ignore[override]
+        await asyncio.to_thread(super().spider_closed, spider, reason)
 
 
 class EngineError(RuntimeError):
@@ -75,6 +109,16 @@ class CrawlEngine:
         middlewares["crawler.middlewares.SharedPolitenessMiddleware"] = None
         middlewares["crawler.hostlimit.SharedHostBudgetMiddleware"] = politeness
         values["DOWNLOADER_MIDDLEWARES"] = middlewares
+        # Store writes off the event loop (a thread pool of STORE_THREADS).
+        pipelines = dict(values["ITEM_PIPELINES"])
+        order = pipelines.pop("crawler.pipelines.StorePipeline", 400)
+        pipelines["crawler.engine.OffloadedStorePipeline"] = order
+        values["ITEM_PIPELINES"] = pipelines
+        extensions = dict(values["EXTENSIONS"])
+        order = extensions.pop("crawler.recorder.RunRecorder", 10)
+        extensions["crawler.recorder.RunRecorder"] = None
+        extensions["crawler.engine.OffloadedRunRecorder"] = order
+        values["EXTENSIONS"] = extensions
         values["RW_HOST_BUDGET_URL"] = host_budget_url or ""
         values["RW_HOST_BUDGET_PREFIX"] = host_budget_prefix
         self.values = {**values, **(scrapy_overrides or {})}
@@ -106,6 +150,9 @@ class CrawlEngine:
             from twisted.internet import reactor
 
             self._loop = asyncio.get_event_loop()
+            self._loop.set_default_executor(
+                concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="crawl-store")
+            )
             quiet_scrapy(self.log_level)
             self._runner = AsyncCrawlerRunner(QuickCopySettings(self.values))
         except BaseException as exc:  # noqa: BLE001 - reported to the thread that started it
