@@ -7,6 +7,13 @@ while the daemon was down still happens once, within the grace time) and never d
 SIGTERM and SIGINT stop the daemon after the running stage of any running cycle.
 Settings: `businesses[].digest.{frequency,send_at,weekday}`, `businesses[].timezone`, `schedule`.
 
+Several daemons may run against one store (for availability): a cycle runs only in the daemon
+that claims its run key (business, local date) in `cycle_runs`; the others skip it.
+
+With a broker (`workers.broker_url`) the daemon runs no stage itself: one job, `cycles:plan`,
+every `schedule.plan_every_s`, claims the coming cycles with their planned crawl start and
+enqueues the stages that are due (`reviewwatch.worker.dispatch`); `reviewwatch worker`s run them.
+
 `reviewwatch schedule` is this module's `command`: the scheduler sits above the application, so it
 joins the application's command line through the `reviewwatch.commands` entry point group
 (pyproject.toml) rather than being imported by it.
@@ -16,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,17 +42,26 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sqlalchemy import select
+
 from reviewwatch.config import BusinessConfig, Settings
 from reviewwatch.context import AppContext
+from storage.cycles import claim_cycle, finish_cycle
 from storage.db import Store
+from storage.migrate import advisory_lock
+from storage.models import Business
 
 log = logging.getLogger("reviewwatch.scheduler")
 JOB_TABLE = "apscheduler_jobs"
 CYCLE_PREFIX = "cycle:"
 RETRY_JOB = "digests:retry"
+PLAN_JOB = "cycles:plan"
+# pg_advisory_lock key held while a daemon creates and reconciles its jobs.
+START_LOCK_KEY = 0x5257_0012
 # Textual references: the job store keeps a function's name and the business id, never settings.
 CYCLE_FUNC = "scheduler:cycle_job"
 RETRY_FUNC = "scheduler:retry_job"
+PLAN_FUNC = "scheduler:plan_job"
 WORKERS = 4
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
@@ -108,9 +126,14 @@ def make_scheduler(store: Store, settings: Settings) -> BackgroundScheduler:
 def sync_jobs(scheduler: BackgroundScheduler, settings: Settings) -> JobSync:
     """Make the stored jobs match the configuration: one cycle per business, one retry job."""
     sync = JobSync()
-    wanted: dict[str, tuple[str, BaseTrigger, list[str]]] = {
-        f"{CYCLE_PREFIX}{b.id}": (CYCLE_FUNC, cycle_trigger(b), [b.id]) for b in settings.businesses
-    }
+    wanted: dict[str, tuple[str, BaseTrigger, list[str]]] = {}
+    if settings.workers.broker_url:
+        wanted[PLAN_JOB] = (PLAN_FUNC, IntervalTrigger(seconds=settings.schedule.plan_every_s), [])
+    else:
+        wanted.update({
+            f"{CYCLE_PREFIX}{b.id}": (CYCLE_FUNC, cycle_trigger(b), [b.id])
+            for b in settings.businesses
+        })
     wanted[RETRY_JOB] = (RETRY_FUNC, IntervalTrigger(seconds=settings.schedule.retry_every_s), [])
     for job_id, (func, trigger, args) in wanted.items():
         job = scheduler.get_job(job_id)
@@ -147,15 +170,72 @@ def cycle_job(business_slug: str) -> None:
     daemon = _current()
     if daemon.stopping.is_set():
         return
-    daemon.runner(business_slug, daemon.stopping.is_set)
+    cycle_id = claim_cycle_now(daemon, business_slug)
+    if cycle_id is None:
+        return
+    status = "failed"
+    try:
+        result = daemon.runner(business_slug, daemon.stopping.is_set)
+        if getattr(result, "stopped", False):
+            status = "stopped"
+        elif getattr(result, "ok", True):
+            status = "done"
+    finally:
+        with daemon.store.transaction() as session:
+            finish_cycle(session, cycle_id, status)
+
+
+def claim_cycle_now(daemon: Daemon, business_slug: str) -> int | None:
+    """Claim the cycle a run starting now belongs to; None when another daemon has it."""
+    from reviewwatch.plan import current_slot
+
+    business = daemon.settings.business(business_slug)
+    slot = current_slot(business, dt.datetime.now(dt.UTC))
+    with daemon.store.transaction() as session:
+        business_id = session.scalar(select(Business.id).where(Business.slug == business_slug))
+        if business_id is None:  # a store the configuration was never synced into
+            from reviewwatch.sync import sync_business
+
+            business_id = sync_business(session, business).id
+        cycle_id = claim_cycle(
+            session,
+            business_id=business_id,
+            cycle_date=slot.cycle_date,
+            due_at=slot.due_at,
+            claimed_by=daemon.name,
+            crawl_at=dt.datetime.now(dt.UTC),
+            send_digest=digest_due(business, dt.datetime.now(dt.UTC)),
+            status="running",
+        )
+    if cycle_id is None:
+        log.info("%s: the cycle of %s is claimed by another scheduler; not run here",
+                 business_slug, slot.cycle_date)
+    return cycle_id
+
+
+def plan_job() -> None:
+    """With a broker: claim the coming cycles and enqueue what is due (never waits for work)."""
+    from reviewwatch.worker.dispatch import tick
+
+    daemon = _current()
+    if daemon.stopping.is_set() or daemon.publish is None:
+        return
+    tick(daemon.store, daemon.settings, daemon.publish, claimed_by=daemon.name)
 
 
 def retry_job() -> None:
     from reviewwatch.digest.deliver import retry_due
 
     daemon = _current()
-    if not daemon.stopping.is_set():
-        retry_due(daemon.store, daemon.settings)
+    if daemon.stopping.is_set():
+        return
+    if daemon.publish is not None:
+        # With a broker, a digest worker retries (the SMTP relay is the workers' to reach).
+        from reviewwatch.worker.app import publish_retry
+
+        publish_retry(daemon.settings)
+        return
+    retry_due(daemon.store, daemon.settings)
 
 
 def _current() -> Daemon:
@@ -189,13 +269,22 @@ class Daemon:
         self.runner = runner or default_runner(settings, store)
         self.stopping = threading.Event()
         self.scheduler = make_scheduler(store, settings)
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.publish: Callable[[str, int], None] | None = None
+        if settings.workers.broker_url:
+            from reviewwatch.worker.app import publisher
+
+            self.publish = publisher(settings)
 
     def start(self) -> JobSync:
         global _daemon
         _daemon = self
-        # Paused while the jobs are reconciled, so nothing fires from a half-updated store.
-        self.scheduler.start(paused=True)
-        sync = sync_jobs(self.scheduler, self.settings)
+        # Paused while the jobs are reconciled, so nothing fires from a half-updated store; one
+        # daemon at a time: APScheduler creates its table and adds the jobs without expecting
+        # another process to do the same at that moment.
+        with advisory_lock(self.store.engine, START_LOCK_KEY):
+            self.scheduler.start(paused=True)
+            sync = sync_jobs(self.scheduler, self.settings)
         self.scheduler.resume()
         for job in self.scheduler.get_jobs():
             log.info("job %s: next run %s", job.id, job.next_run_time)

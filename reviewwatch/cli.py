@@ -35,6 +35,7 @@ COMMANDS = {
     "query": "query",
     "serve": "serve",
     "ask": "ask",
+    "worker": "worker",
 }
 
 

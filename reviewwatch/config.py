@@ -45,6 +45,10 @@ SECRET_KEYS = {
     ("crawl", "reddit_client_secret"),
     ("feedback", "secret_key"),
 }
+Stage = Literal["crawl", "score", "snapshot", "digest"]
+STAGE_NAMES: tuple[Stage, ...] = ("crawl", "score", "snapshot", "digest")
+# URLs that may hold a password: allowed in the file only without one.
+SECRET_URL_KEYS = {("workers", "broker_url"), ("workers", "host_budget_url")}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -276,6 +280,70 @@ class ScheduleSettings(_Strict):
     misfire_grace_s: int = Field(default=3600, ge=1)
     crawl_timeout_s: int = Field(default=3600, ge=1)
     retry_every_s: int = Field(default=300, ge=10)
+    # With a broker (`workers.broker_url`): the day's plan. See docs/operations.md.
+    plan_every_s: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="with a broker: how often the scheduler plans cycles and enqueues what is due",
+    )
+    plan_ahead_s: int = Field(
+        default=43_200, ge=60, le=86_000,
+        description="with a broker: a cycle is planned this long before its digest time "
+        "(its crawl can start that early when its hosts' budgets need it)",
+    )
+    crawl_margin_s: int = Field(
+        default=900, ge=0,
+        description="with a broker: crawls are planned to finish this long before the digest "
+        "time, leaving it for scoring and the snapshot",
+    )
+    requeue_after_s: int = Field(
+        default=3600, ge=30,
+        description="with a broker: a stage enqueued this long ago that no worker has started "
+        "is published again (its message may have been lost)",
+    )
+
+
+class WorkerSettings(_Strict):
+    """Section `[workers]`: the broker that carries stage tasks to `reviewwatch worker`s."""
+
+    broker_url: str | None = Field(
+        default=None,
+        description="AMQP URL of the broker (RabbitMQ), e.g. `amqp://rw@mq.internal:5672//`; "
+        "empty: every stage runs in the scheduler's process, as without workers. A URL holding "
+        "a password is read from the environment only (REVIEWWATCH_WORKERS__BROKER_URL)",
+    )
+    host_budget_url: str | None = Field(
+        default=None,
+        description="URL of the Redis server (`redis://host:6379/0`) holding the per-host "
+        "politeness budget shared by every worker; empty: each worker process keeps its own (run "
+        "one crawl worker). A URL holding a password is read from the environment only",
+    )
+    queue_prefix: str = Field(
+        default="reviewwatch", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="names of the broker's queues (`<prefix>.crawl`, ...) and of the shared "
+        "budget's Redis keys: deployments sharing a broker use different prefixes",
+    )
+    queues: list[Stage] = Field(
+        default_factory=lambda: list(STAGE_NAMES),
+        description="queues a `reviewwatch worker` takes tasks from (`--queues` overrides)",
+    )
+    concurrency: int = Field(
+        default=32, ge=1, le=1000,
+        description="tasks one worker process runs at once (threads; crawls in flight share one "
+        "Scrapy engine); `--concurrency` overrides",
+    )
+    stage_lease_s: int = Field(
+        default=60, ge=5,
+        description="a running stage whose worker has not reported for this long is taken over "
+        "when its task is delivered again (the worker was lost)",
+    )
+    metrics_port: int = Field(
+        default=9808, ge=0, le=65535,
+        description="HTTP port of the worker's Prometheus metrics (`/metrics`); 0: none; "
+        "`--metrics-port` overrides",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="address the metrics port listens on",
+    )
 
 
 class Settings(BaseSettings):
@@ -299,6 +367,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
     # Where the settings came from; not a setting itself.
@@ -361,6 +430,7 @@ def load_settings(path: Path, *, required: bool = False) -> Settings:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
         _refuse_secrets_in_file(path, data)
+        _refuse_url_passwords_in_file(path, data)
     elif required:
         raise ConfigError(f"{path}: no such configuration file (create one with `reviewwatch init`)")
     data.pop("config", None)
@@ -385,6 +455,26 @@ def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
             env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
             raise ConfigError(
                 f"{path}: {section}.{key}: secrets are not read from files; set {env} instead"
+            )
+
+
+def _refuse_url_passwords_in_file(path: Path, data: Mapping[str, Any]) -> None:
+    from urllib.parse import urlsplit
+
+    for section, key in SECRET_URL_KEYS:
+        block = data.get(section)
+        value = block.get(key) if isinstance(block, Mapping) else None
+        if not isinstance(value, str):
+            continue
+        try:
+            password = urlsplit(value).password
+        except ValueError:
+            password = None
+        if password:
+            env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            raise ConfigError(
+                f"{path}: {section}.{key}: a URL with a password is a secret, not read from files; "
+                f"set {env} instead"
             )
 
 

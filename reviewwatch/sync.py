@@ -2,6 +2,8 @@
 and the rule that turns a rating into a label (`gap.rating_labels`, read by the views).
 
 Removing a source or claim from the configuration deactivates it; nothing stored is deleted.
+Rows are created with INSERT ... ON CONFLICT DO NOTHING, then read back: two processes syncing
+at once (schedulers and workers starting together on an empty store) both succeed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from reviewwatch.config import BusinessConfig, ClaimConfig, Settings, SourceConfig
 from storage.labels import store_rule
 from storage.models import Business, Claim, Source
+from storage.upsert import insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +40,13 @@ def sync_settings(session: Session, settings: Settings) -> SyncResult:
 def sync_business(session: Session, config: BusinessConfig) -> Business:
     business = session.scalar(select(Business).where(Business.slug == config.id))
     if business is None:
-        business = Business(slug=config.id, name=config.name)
-        session.add(business)
+        insert_ignore(
+            session,
+            Business,
+            {"slug": config.id, "name": config.name, "timezone": config.timezone},
+            conflict_on=["slug"],
+        )
+        business = session.scalars(select(Business).where(Business.slug == config.id)).one()
     business.name = config.name
     business.website = config.website
     business.timezone = config.timezone
@@ -51,8 +59,18 @@ def sync_business(session: Session, config: BusinessConfig) -> Business:
     for key, source_config in wanted.items():
         source = stored.get(key)
         if source is None:
-            source = Source(business_id=business.id, type=key[0], target=key[1], state={})
-            session.add(source)
+            insert_ignore(
+                session,
+                Source,
+                {"business_id": business.id, "type": key[0], "target": key[1], "state": {},
+                 "options": {}},
+                conflict_on=["business_id", "type", "target"],
+            )
+            source = session.scalars(
+                select(Source).where(
+                    Source.business_id == business.id, Source.type == key[0], Source.target == key[1]
+                )
+            ).one()
         source.options = dict(source_config.options)
         source.active = True
     for key, source in stored.items():
@@ -82,8 +100,7 @@ def sync_declared_claims(
             key = declared_claim_key(config, metric)
             claim = stored.pop(key, None)
             if claim is None:
-                claim = Claim(business_id=business.id, claim_key=key, origin="declared")
-                session.add(claim)
+                claim = _claim_row(session, business, key, config, metric, value)
             claim.metric = metric
             claim.topic = config.topic
             claim.value = value
@@ -97,6 +114,22 @@ def sync_declared_claims(
         claim.active = False
     session.flush()
     return kept
+
+
+def _claim_row(
+    session: Session, business: Business, key: str, config: ClaimConfig, metric: str, value: float
+) -> Claim:
+    stated = dt.datetime.combine(config.stated_at, dt.time(), dt.UTC)
+    insert_ignore(
+        session,
+        Claim,
+        {"business_id": business.id, "claim_key": key, "origin": "declared", "metric": metric,
+         "value": value, "kind": "claim", "stated_at": stated, "active": True},
+        conflict_on=["business_id", "claim_key"],
+    )
+    return session.scalars(
+        select(Claim).where(Claim.business_id == business.id, Claim.claim_key == key)
+    ).one()
 
 
 def _figures(claim: ClaimConfig) -> list[tuple[str, float, float | None]]:

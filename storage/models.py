@@ -402,3 +402,90 @@ class FeedbackOptOut(Base):
     )
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CycleRun(Base):
+    """One business's daily cycle: its unique run key (business, local date) claimed once.
+
+    A scheduler claims the key by inserting the row (`storage.cycles.claim_cycle`); a second
+    scheduler's insert finds it taken and does nothing, so the cycle runs once however many
+    schedulers run. `status`: planned, running, done, failed, missed.
+    """
+
+    __tablename__ = "cycle_runs"
+    __table_args__ = (
+        UniqueConstraint("business_id", "cycle_date"),
+        Index("ix_cycle_runs_status_crawl_at", "status", "crawl_at"),
+        Index("ix_cycle_runs_due_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    # The business's local date of the digest slot: the run key with business_id.
+    cycle_date: Mapped[dt.date] = mapped_column(Date)
+    # When the digest is due (send_at in the business's time zone) and when its crawl is planned.
+    due_at: Mapped[dt.datetime]
+    crawl_at: Mapped[dt.datetime | None]
+    send_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    claimed_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    stages: Mapped[list[CycleStage]] = relationship(back_populates="cycle", order_by="CycleStage.id")
+
+
+class CycleStage(Base):
+    """One stage of a cycle (crawl, score, snapshot, digest) as queued work: at most one row each.
+
+    `attempts` counts the deliveries that started it (a redelivered task after a worker was lost
+    makes it 2); `heartbeat_at` tells a live run from a dead one.
+    """
+
+    __tablename__ = "cycle_stages"
+    __table_args__ = (UniqueConstraint("cycle_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle_runs.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="enqueued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    enqueued_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    cycle: Mapped[CycleRun] = relationship(back_populates="stages")
+
+
+class WorkerSeen(Base):
+    """A worker process's heartbeat: `reviewwatch status` lists those seen lately."""
+
+    __tablename__ = "workers_seen"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[str] = mapped_column(String(200))
+    concurrency: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    tasks_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HostActivity(Base):
+    """Requests to one host in one UTC hour and the gaps observed between their starts."""
+
+    __tablename__ = "host_activity"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hour: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Gaps between consecutive request starts to the host, across every worker when a shared
+    # budget (Redis) is configured, else within the one process.
+    min_gap_s: Mapped[float | None] = mapped_column(Float)
+    gap_sum_s: Mapped[float] = mapped_column(Float, default=0.0)
+    gaps: Mapped[int] = mapped_column(Integer, default=0)

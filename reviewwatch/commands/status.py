@@ -50,6 +50,11 @@ def command(app: AppContext) -> None:
             "" if row.last_errors is None else str(row.last_errors),
         )
     console.print(table)
+    # With workers: queue backlog, cycles, workers seen, requests per host (nothing otherwise).
+    from reviewwatch.worker.status import print_scale_status
+
+    if exists:
+        print_scale_status(app.settings, app.store(), console)
 
 
 def configured(settings: Settings) -> list[SourceStatus]:

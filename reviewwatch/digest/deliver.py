@@ -80,8 +80,13 @@ def send_digests(
     *,
     transport: Transport | None = None,
     now: dt.datetime | None = None,
+    created_since: dt.datetime | None = None,
 ) -> DigestRun:
-    """Retry the business's due pending digests, then compose and send new ones per owner."""
+    """Retry the business's due pending digests, then compose and send new ones per owner.
+
+    `created_since` (a cycle's start, for a stage task delivered again): a recipient who has a
+    digest created since then gets no new one, so the cycle sends each recipient one digest.
+    """
     now = now or utcnow()
     transport = transport or SmtpTransport(settings.smtp)
     config = settings.business(business_slug)
@@ -97,6 +102,8 @@ def send_digests(
         run.outcomes.append(outcome)
         if outcome.status != "sent":
             blocked.add(recipient)
+    if created_since is not None:
+        blocked |= _recipients_since(store, business_id, created_since)
     for recipient in recipients(config):
         if recipient in blocked:
             continue
@@ -123,6 +130,17 @@ def retry_now(store: Store, business_slug: str, now: dt.datetime | None = None) 
             .values(next_attempt_at=now)
         ))
         return int(result.rowcount)
+
+
+def _recipients_since(store: Store, business_id: int, since: dt.datetime) -> set[str]:
+    with store.session() as session:
+        return set(
+            session.scalars(
+                select(Digest.recipient).where(
+                    Digest.business_id == business_id, Digest.created_at >= since
+                )
+            )
+        )
 
 
 def retry_due(

@@ -1,7 +1,7 @@
 """feedback: invitations, opt-outs, private mentions kept out of the customers' public voice
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-06
 
 - `feedback_invitations`: one customer asked once (its signed link's token id, its email's
@@ -24,7 +24,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,239 @@
+"""The stage tasks' work: crawl → score → snapshot of one cycle, and its digest at send time.
+
+Each task carries only a cycle id. `run_stage` asks the store whether this delivery runs the
+stage (`storage.cycles.begin_stage`): a stage already finished is skipped and its successor
+published (a message delivered twice redoes nothing); a stage another live worker holds is
+retried after that worker's lease; a stage whose worker was lost is run again. The work itself is
+idempotent where it cannot be transactional:
+
+- crawl: mentions are keyed (source, external id) and rewritten only when their content changed;
+  the lost attempt's crawl runs still marked running are closed as failed;
+- score: only mentions without a current score of the model are scored; a chunk that another
+  scorer committed first is retried and then reuses that score (one current score per mention);
+- snapshot: taken in the transaction that marks the stage done: exactly once;
+- digest: stored before it is sent, sent again with the same Message-ID if the worker died in
+  between (at-least-once); a recipient gets no second digest in one cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from reviewwatch.worker import metrics
+from reviewwatch.worker.runtime import WorkerRuntime, current
+from storage.cycles import FINISHED, StageStart, begin_stage, finish_stage, stage_state
+from storage.models import Business, CrawlRun, CycleRun, CycleStage, Source, utcnow
+
+log = logging.getLogger(__name__)
+NEXT = {"crawl": "score", "score": "snapshot"}
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    id: int
+    business_id: int
+    slug: str
+    created_at: dt.datetime
+    due_at: dt.datetime
+    send_digest: bool
+
+
+def run_stage(task: Any, cycle_id: int, stage: str) -> str:
+    rt = current()
+    started = time.monotonic()
+    with rt.store.transaction() as session:
+        start = begin_stage(session, cycle_id, stage, rt.name, rt.lease)
+    if start.decision == "unknown":
+        metrics.TASKS.labels(stage, "unknown").inc()
+        log.warning("cycle %s: not in the store; %s dropped", cycle_id, stage)
+        return "unknown cycle"
+    if start.decision == "busy":
+        metrics.TASKS.labels(stage, "busy").inc()
+        wait = _busy_wait(start, rt)
+        log.info("cycle %s: %s is running on another worker; retrying in %.0f s", cycle_id, stage, wait)
+        raise task.retry(countdown=wait)
+    if start.decision == "finished":
+        metrics.TASKS.labels(stage, "finished").inc()
+        publish_next(rt, cycle_id, stage)
+        return "already finished"
+    assert start.stage_id is not None
+    cycle = load_cycle(rt, cycle_id)
+    if start.attempts > 1:
+        log.warning("cycle %s (%s): %s delivered again (attempt %d): its worker was lost",
+                    cycle_id, cycle.slug, stage, start.attempts)
+    rt.running(start.stage_id, stage)
+    try:
+        ok, detail = STAGE_WORK[stage](rt, cycle, start)
+    except Exception as exc:  # noqa: BLE001 - recorded on the stage; the chain goes on
+        log.exception("cycle %s (%s): %s failed", cycle_id, cycle.slug, stage)
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    finally:
+        rt.done(start.stage_id)
+    if stage != "snapshot":  # the snapshot records its outcome in its own transaction
+        with rt.store.transaction() as session:
+            finish_stage(session, start.stage_id, ok, detail)
+    metrics.TASK_SECONDS.labels(stage).observe(time.monotonic() - started)
+    metrics.TASKS.labels(stage, "ok" if ok else "failed").inc()
+    (log.info if ok else log.warning)("%s: %s: %s", cycle.slug, stage, detail)
+    publish_next(rt, cycle_id, stage)
+    return detail
+
+
+def _busy_wait(start: StageStart, rt: WorkerRuntime) -> float:
+    if start.lease_ends is None:
+        return rt.lease.total_seconds()
+    return max(1.0, (start.lease_ends - utcnow()).total_seconds() + 1.0)
+
+
+def publish_next(rt: WorkerRuntime, cycle_id: int, stage: str) -> None:
+    """Publish the next stage unless it has finished (a duplicate message is harmless)."""
+    following = NEXT.get(stage)
+    if following is None:
+        return
+    with rt.store.session() as session:
+        if stage_state(session, cycle_id, following) in FINISHED:
+            return
+    rt.publish(following, cycle_id)
+
+
+def load_cycle(rt: WorkerRuntime, cycle_id: int) -> Cycle:
+    with rt.store.session() as session:
+        run, slug = session.execute(
+            select(CycleRun, Business.slug)
+            .join(Business, Business.id == CycleRun.business_id)
+            .where(CycleRun.id == cycle_id)
+        ).one()
+        return Cycle(run.id, run.business_id, slug, run.created_at, run.due_at, run.send_digest)
+
+
+# -- the stages ---------------------------------------------------------------------------
+def crawl_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
+    from reviewwatch.crawling import source_contexts
+
+    if start.attempts > 1:
+        closed = close_abandoned_runs(rt, cycle)
+        if closed:
+            log.warning("%s: %d crawl runs of the lost attempt closed as failed", cycle.slug, closed)
+    contexts = source_contexts(rt.store, rt.settings, business=cycle.slug)
+    if not contexts:
+        return True, "no active source"
+    reports = rt.crawl_engine().crawl(contexts, timeout=rt.settings.schedule.crawl_timeout_s)
+    new = sum(r.new for r in reports)
+    updated = sum(r.updated for r in reports)
+    unchanged = sum(r.unchanged for r in reports)
+    metrics.ITEMS.labels("new").inc(new)
+    metrics.ITEMS.labels("updated").inc(updated)
+    metrics.ITEMS.labels("unchanged").inc(unchanged)
+    failed = [r for r in reports if r.status == "failed"]
+    detail = (f"{len(reports)} sources, {sum(r.pages for r in reports)} pages: {new} new, "
+              f"{updated} updated, {unchanged} unchanged, {len(failed)} failed")
+    return not failed, detail
+
+
+def close_abandoned_runs(rt: WorkerRuntime, cycle: Cycle) -> int:
+    """Crawl runs the lost attempt left running: failed, so the digest names the retry."""
+    with rt.store.transaction() as session:
+        source_ids = select(Source.id).where(Source.business_id == cycle.business_id)
+        result = session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.source_id.in_(source_ids), CrawlRun.status == "running",
+                   CrawlRun.started_at >= cycle.created_at)
+            .values(status="failed", finished_at=utcnow(),
+                    error_summary="the worker running this crawl was lost; crawled again")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
+    """Scored with the other score tasks this process holds (`scoring.py`), model loaded once."""
+    scored = rt.scorer().score(cycle.slug)
+    metrics.SCORES.inc(scored)
+    return True, f"{scored} scored"
+
+
+def snapshot_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
+    """The snapshot and the stage's outcome in one transaction: one snapshot per cycle."""
+    from reviewwatch.digest.gapinfo import take_snapshot
+
+    assert start.stage_id is not None
+    try:
+        with rt.store.transaction() as session:
+            row = session.scalars(
+                select(CycleStage).where(CycleStage.id == start.stage_id).with_for_update()
+            ).one()
+            if row.state in FINISHED:
+                return row.ok is not False, row.detail or "already taken"
+            snapshot_id = take_snapshot(session, rt.settings, cycle.slug)
+            detail = f"snapshot {snapshot_id}"
+            finish_stage(session, start.stage_id, True, detail)
+            return True, detail
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        with rt.store.transaction() as session:
+            finish_stage(session, start.stage_id, False, detail)
+        raise
+
+
+def digest_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
+    from reviewwatch.digest.deliver import send_digests
+
+    if not cycle.send_digest:
+        business = rt.settings.business(cycle.slug)
+        return True, f"weekly digest: not today (sent on {business.digest.weekday})"
+    short = name_shortfall(rt, cycle)
+    run = send_digests(rt.store, rt.settings, cycle.slug, created_since=cycle.created_at)
+    detail = (f"{run.count('sent')} sent, {run.count('pending')} pending, "
+              f"{run.count('waiting')} waiting" + (f"; {short}" if short else ""))
+    return run.count("pending") == 0, detail
+
+
+def name_shortfall(rt: WorkerRuntime, cycle: Cycle) -> str:
+    """Sources not crawled when the digest is due get a failed crawl run the digest shows."""
+    with rt.store.session() as session:
+        crawl = stage_state(session, cycle.id, "crawl")
+    if crawl in FINISHED:
+        return ""
+    reason = (f"not crawled before the digest was due "
+              f"({'its crawl was still running' if crawl == 'running' else 'its crawl was still queued'})")
+    now = utcnow()
+    with rt.store.transaction() as session:
+        sources = session.scalars(
+            select(Source).where(Source.business_id == cycle.business_id, Source.active.is_(True))
+        ).all()
+        named = 0
+        for source in sources:
+            finished = session.scalar(
+                select(CrawlRun.id).where(
+                    CrawlRun.source_id == source.id, CrawlRun.started_at >= cycle.created_at,
+                    CrawlRun.status != "running",
+                ).limit(1)
+            )
+            if finished is None:
+                session.add(CrawlRun(source_id=source.id, started_at=now, finished_at=now,
+                                     status="failed", error_summary=reason,
+                                     details={"reason": "late", "cycle": cycle.id}))
+                named += 1
+    return f"{named} sources {reason}" if named else ""
+
+
+STAGE_WORK: dict[str, Callable[[WorkerRuntime, Cycle, StageStart], tuple[bool, str]]] = {
+    "crawl": crawl_stage,
+    "score": score_stage,
+    "snapshot": snapshot_stage,
+    "digest": digest_stage,
+}
+
+
+def retry_pending_digests() -> str:
+    from reviewwatch.digest.deliver import retry_due
+
+    rt = current()
+    outcomes = retry_due(rt.store, rt.settings)
+    return f"{sum(o.status == 'sent' for o in outcomes)} of {len(outcomes)} pending digests sent"

@@ -1,0 +1,223 @@
+"""Each business's daily cycle under a unique run key, and its stages as queued work.
+
+A cycle is claimed by inserting its row (business, local date) with ON CONFLICT DO NOTHING: of
+several schedulers, exactly one inserts it, and only that one starts the cycle. A stage is
+enqueued the same way (one row per cycle and stage), so only one scheduler publishes its task.
+
+A worker starts a stage with `begin_stage`: a stage already finished is not run again (a task
+delivered twice continues the chain without redoing the work); a stage another worker is still
+running (its heartbeat younger than the lease) is left to it; a stage whose worker stopped
+beating (killed mid-task, its task redelivered by the broker) is taken over and counted as a
+second attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import CycleRun, CycleStage, utcnow
+from storage.upsert import insert_ignore
+
+STAGES = ("crawl", "score", "snapshot", "digest")
+FINISHED = ("done", "failed")
+StartDecision = Literal["run", "finished", "busy", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageStart:
+    decision: StartDecision
+    stage_id: int | None = None
+    attempts: int = 0
+    # For "busy": when the other worker's lease runs out (retry after it).
+    lease_ends: dt.datetime | None = None
+
+
+def claim_cycle(
+    session: Session,
+    *,
+    business_id: int,
+    cycle_date: dt.date,
+    due_at: dt.datetime,
+    claimed_by: str,
+    crawl_at: dt.datetime | None = None,
+    send_digest: bool = True,
+    status: str = "planned",
+) -> int | None:
+    """Claim the run key (business, local date): the cycle's id if this call claimed it, else None."""
+    inserted = insert_ignore(
+        session,
+        CycleRun,
+        {
+            "business_id": business_id,
+            "cycle_date": cycle_date,
+            "due_at": due_at,
+            "crawl_at": crawl_at,
+            "send_digest": send_digest,
+            "status": status,
+            "claimed_by": claimed_by[:200],
+            "created_at": utcnow(),
+        },
+        conflict_on=["business_id", "cycle_date"],
+    )
+    if not inserted:
+        return None
+    return session.scalars(
+        select(CycleRun.id).where(
+            CycleRun.business_id == business_id, CycleRun.cycle_date == cycle_date
+        )
+    ).one()
+
+
+def claimed_keys(session: Session, cycle_dates: Iterable[dt.date]) -> set[tuple[int, dt.date]]:
+    """(business id, cycle date) of the cycles already claimed on these dates."""
+    dates = sorted(set(cycle_dates))
+    if not dates:
+        return set()
+    rows = session.execute(
+        select(CycleRun.business_id, CycleRun.cycle_date).where(CycleRun.cycle_date.in_(dates))
+    )
+    return {(business_id, day) for business_id, day in rows}
+
+
+def finish_cycle(session: Session, cycle_id: int, status: str) -> None:
+    session.execute(
+        update(CycleRun)
+        .where(CycleRun.id == cycle_id)
+        .values(status=status, finished_at=utcnow())
+    )
+
+
+def enqueue_stage(session: Session, cycle_id: int, stage: str, now: dt.datetime | None = None) -> bool:
+    """Record the stage as enqueued; True if this call did (and so must publish its task)."""
+    inserted = insert_ignore(
+        session,
+        CycleStage,
+        {"cycle_id": cycle_id, "stage": stage, "state": "enqueued", "attempts": 0,
+         "enqueued_at": now or utcnow()},
+        conflict_on=["cycle_id", "stage"],
+    )
+    if inserted and stage == "crawl":
+        session.execute(
+            update(CycleRun)
+            .where(CycleRun.id == cycle_id, CycleRun.status == "planned")
+            .values(status="running")
+        )
+    return inserted
+
+
+def unenqueue_stage(session: Session, cycle_id: int, stage: str) -> None:
+    """Undo `enqueue_stage` when its task could not be published (the next tick tries again)."""
+    session.execute(
+        delete(CycleStage).where(
+            CycleStage.cycle_id == cycle_id, CycleStage.stage == stage, CycleStage.state == "enqueued",
+            CycleStage.attempts == 0,
+        )
+    )
+
+
+def stale_enqueued(
+    session: Session, older_than: dt.datetime, limit: int = 1000
+) -> list[tuple[int, str]]:
+    """Stages enqueued before `older_than` that no worker has started: their message may be lost
+    (a scheduler that died between recording and publishing it)."""
+    rows = session.execute(
+        select(CycleStage.cycle_id, CycleStage.stage)
+        .where(CycleStage.state == "enqueued", CycleStage.enqueued_at < older_than)
+        .order_by(CycleStage.enqueued_at)
+        .limit(limit)
+    )
+    return [(cycle_id, stage) for cycle_id, stage in rows]
+
+
+def touch_enqueued(session: Session, cycle_id: int, stage: str, before: dt.datetime) -> bool:
+    """Take the republishing of a stale stage (one scheduler of several gets True)."""
+    result = cast(CursorResult[Any], session.execute(
+        update(CycleStage)
+        .where(
+            CycleStage.cycle_id == cycle_id,
+            CycleStage.stage == stage,
+            CycleStage.state == "enqueued",
+            CycleStage.enqueued_at < before,
+        )
+        .values(enqueued_at=utcnow())
+    ))
+    return result.rowcount == 1
+
+
+def begin_stage(
+    session: Session,
+    cycle_id: int,
+    stage: str,
+    worker: str,
+    lease: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> StageStart:
+    """Decide whether this delivery of a stage's task runs it (see the module's docstring)."""
+    now = now or utcnow()
+    if session.get(CycleRun, cycle_id) is None:
+        return StageStart("unknown")
+    row = session.scalars(
+        select(CycleStage)
+        .where(CycleStage.cycle_id == cycle_id, CycleStage.stage == stage)
+        .with_for_update()
+    ).one_or_none()
+    if row is None:  # published without a row (a stage started by the previous one): add it
+        insert_ignore(
+            session,
+            CycleStage,
+            {"cycle_id": cycle_id, "stage": stage, "state": "enqueued", "attempts": 0,
+             "enqueued_at": now},
+            conflict_on=["cycle_id", "stage"],
+        )
+        row = session.scalars(
+            select(CycleStage)
+            .where(CycleStage.cycle_id == cycle_id, CycleStage.stage == stage)
+            .with_for_update()
+        ).one()
+    if row.state in FINISHED:
+        return StageStart("finished", row.id, row.attempts)
+    if row.state == "running" and row.worker != worker and row.heartbeat_at is not None:
+        ends = row.heartbeat_at + lease
+        if ends > now:
+            return StageStart("busy", row.id, row.attempts, ends)
+    row.state, row.worker = "running", worker[:200]
+    row.attempts += 1
+    row.started_at = row.heartbeat_at = now
+    session.flush()
+    return StageStart("run", row.id, row.attempts)
+
+
+def heartbeat(session: Session, stage_ids: Sequence[int], worker: str) -> None:
+    """Keep this worker's running stages leased."""
+    if stage_ids:
+        session.execute(
+            update(CycleStage)
+            .where(CycleStage.id.in_(list(stage_ids)), CycleStage.worker == worker[:200],
+                   CycleStage.state == "running")
+            .values(heartbeat_at=utcnow())
+        )
+
+
+def finish_stage(session: Session, stage_id: int, ok: bool, detail: str) -> None:
+    """Record the stage's outcome; the cycle is done when each of its stages has finished."""
+    row = session.get_one(CycleStage, stage_id)
+    row.state = "done" if ok else "failed"
+    row.ok, row.detail, row.finished_at = ok, detail[:4000], utcnow()
+    session.flush()
+    states = session.scalars(
+        select(CycleStage.state).where(CycleStage.cycle_id == row.cycle_id)
+    ).all()
+    if len(states) == len(STAGES) and all(state in FINISHED for state in states):
+        finish_cycle(session, row.cycle_id, "done" if all(s == "done" for s in states) else "failed")
+
+
+def stage_state(session: Session, cycle_id: int, stage: str) -> str | None:
+    return session.scalar(
+        select(CycleStage.state).where(CycleStage.cycle_id == cycle_id, CycleStage.stage == stage)
+    )
