@@ -2,7 +2,8 @@
 
 The file is `reviewwatch.toml` unless `--config PATH` or `REVIEWWATCH_CONFIG` names another.
 Environment variables override the file (nested keys with `__`, e.g. `REVIEWWATCH_SMTP__HOST`).
-Secrets (the SMTP password, API tokens) are read from the environment only.
+Secrets (the SMTP password, API tokens, a password in `database_url`) are read from the
+environment only.
 """
 
 from __future__ import annotations
@@ -199,7 +200,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
-    database_url: str = ""
+    # Not in repr(): a URL from the environment may carry a password.
+    database_url: str = Field(default="", repr=False)
     languages: list[str] = Field(default_factory=lambda: ["en", "fr", "sv", "ru", "de", "es"])
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
@@ -288,6 +290,14 @@ def load_settings(path: Path, *, required: bool = False) -> Settings:
 
 
 def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
+    url = data.get("database_url")
+    if isinstance(url, str) and url_has_password(url):
+        # The message never repeats the URL: it holds the password.
+        raise ConfigError(
+            f"{path}: database_url: a password is a secret and is not read from files; "
+            f"put the URL in {ENV_PREFIX}DATABASE_URL instead (or use a passwordless URL: "
+            "peer/trust authentication, ~/.pgpass or PGPASSWORD)"
+        )
     for section, key in SECRET_KEYS:
         block = data.get(section)
         if isinstance(block, Mapping) and key in block:
@@ -295,6 +305,20 @@ def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"{path}: {section}.{key}: secrets are not read from files; set {env} instead"
             )
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a database URL carries a password, in its user part or as a query parameter."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False  # not a URL: the store says so, without the file's help
+    userinfo = parts.netloc.rpartition("@")[0]
+    return bool(userinfo.partition(":")[2]) or "password" in {
+        key.lower() for key in parse_qs(parts.query, keep_blank_values=True)
+    }
 
 
 def _env_variable(loc: tuple[int | str, ...], environ: Mapping[str, str]) -> str | None:

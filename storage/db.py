@@ -6,6 +6,7 @@ under `data_dir` is used, in WAL mode with foreign keys on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ def normalise_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"invalid database URL {url!r}") from None
+        raise StoreError(f"invalid database URL {_masked(url)!r}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -32,6 +33,11 @@ def normalise_url(url: str) -> URL:
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
         )
     return parsed
+
+
+def _masked(url: str) -> str:
+    """An unparsable URL with whatever follows `user:` up to `@` hidden (it may be a password)."""
+    return re.sub(r"(//[^/@:]*:)[^@]*@", r"\1***@", url)
 
 
 def safe_url(url: URL | str) -> str:
