@@ -33,6 +33,7 @@ from pydantic_settings.exceptions import SettingsError
 from crawler.settings import CrawlSettings
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
+from storage.db import PoolOptions
 from storage.sources import SOURCE_TYPES, SourceType
 
 DEFAULT_CONFIG_FILE = "reviewwatch.toml"
@@ -202,6 +203,20 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Not in repr(): a URL from the environment may carry a password.
     database_url: str = Field(default="", repr=False)
+    database_pool_size: int = Field(
+        default=5, ge=1, le=100,
+        description="connections each process keeps open to the store (per `serve` worker)",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=100,
+        description="extra connections opened when all pooled ones are busy; "
+        "`serve` admits at most pool size + overflow requests to the store at once per worker",
+    )
+    database_pool_timeout_s: float = Field(
+        default=30.0, gt=0, le=600,
+        description="seconds a request waits for a free connection (an API request: for its "
+        "turn at the store) before it gets 503 with Retry-After",
+    )
     languages: list[str] = Field(default_factory=lambda: ["en", "fr", "sv", "ru", "de", "es"])
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
@@ -247,6 +262,12 @@ class Settings(BaseSettings):
                 return business
         known = ", ".join(b.id for b in self.businesses) or "none configured"
         raise ConfigError(f"unknown business {business_id!r} (known: {known})")
+
+    @property
+    def pool_options(self) -> PoolOptions:
+        return PoolOptions(
+            self.database_pool_size, self.database_max_overflow, self.database_pool_timeout_s
+        )
 
     @property
     def resolved_database_url(self) -> str:
