@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewwatch.api.auth import Analyst, require_reader
+from reviewwatch.api.cache import ReportCache
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import Filtered, gate, mention_filter
 from reviewwatch.api.schemas import ERRORS, AggregateOut, BusinessOut, Me, records
@@ -68,15 +69,18 @@ async def topic_stats(
 
 @router.get("/claims/perceived")
 async def claims_perceived(
+    request: Request,
     filtered: Filtered = Depends(mention_filter),
     store: StoreGate = Depends(gate),
 ) -> list[dict[str, Any]]:
-    """Each positive-share claim of a business beside the share its customers show."""
+    """Each claim of a business beside what its customers show (kept per store revision)."""
     if not filtered.flt.business:
         raise HTTPException(422, "business is required")
-    return await store.run(
-        lambda session: claimed_vs_perceived(session, filtered.checked(session))
-    )
+    key = ("claims", filtered.flt.model_dump_json())
+    result: list[dict[str, Any]] = await store.run(lambda session: reports(request).get(
+        session, key, lambda s: claimed_vs_perceived(s, filtered.checked(s))
+    ))
+    return result
 
 
 @router.get("/gap/{business}")
@@ -94,11 +98,24 @@ async def gap(
     if since and until and since > until:
         raise HTTPException(422, f"since ({since}) is after until ({until})")
     window = (_start(since), _start(until, days=1))
-    cache = request.app.state.gap_cache
+
+    def compute(session: Session) -> dict[str, Any]:
+        from reviewwatch.gap import compute_gap
+
+        report: dict[str, Any] = compute_gap(
+            session, settings, business, since=window[0], until=window[1]
+        ).to_dict()
+        return report
+
     result: dict[str, Any] = await store.run(
-        lambda session: cache.report(session, business, *window)
+        lambda session: reports(request).get(session, ("gap", business, *window), compute)
     )
     return result
+
+
+def reports(request: Request) -> ReportCache:
+    cache: ReportCache = request.app.state.reports
+    return cache
 
 
 def _start(day: dt.date | None, days: int = 0) -> dt.datetime | None:

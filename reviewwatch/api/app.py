@@ -23,7 +23,7 @@ from reviewwatch.api import aggregates, mentions
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import only_declared_query
-from reviewwatch.api.gapcache import GapCache
+from reviewwatch.api.cache import ReportCache
 from reviewwatch.config import Settings, config_path, load_settings
 from reviewwatch.errors import InputError, ReviewwatchError
 from storage.corrections import MentionNotFound
@@ -60,7 +60,7 @@ def create_app(settings: Settings, store: Store, *, own_store: bool = False) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.gate = StoreGate(store)
-    app.state.gap_cache = GapCache(settings)
+    app.state.reports = ReportCache()
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.

@@ -125,7 +125,7 @@ def test_many_concurrent_requests_through_a_tiny_pool_all_succeed(seeded: Seeded
 
 def test_a_gap_report_is_reused_until_the_store_changes(seeded: Seeded) -> None:
     app = create_app(seeded.settings, seeded.store)
-    cache = app.state.gap_cache
+    cache = app.state.reports
     params = {"since": "2026-11-01", "until": "2026-11-30"}
     with TestClient(app) as client:
         first = client.get("/api/v1/gap/cafe-a", params=params, headers=READ).json()
@@ -161,3 +161,23 @@ def test_pool_settings_reach_the_engine(store: Store) -> None:
         seed_store  # noqa: B018 - imported for the fixtures' module
     finally:
         sized.dispose()
+
+
+def test_the_claims_chart_is_reused_until_the_store_changes(seeded: Seeded) -> None:
+    app = create_app(seeded.settings, seeded.store)
+    cache = app.state.reports
+    params = {"business": "cafe-a", "since": "2026-11-01"}
+    with TestClient(app) as client:
+        first = client.get("/api/v1/claims/perceived", params=params, headers=READ).json()
+        assert client.get("/api/v1/claims/perceived", params=params, headers=READ).json() == first
+        assert cache.computed == 1
+        other = client.get("/api/v1/claims/perceived", params={**params, "topic": "service"},
+                           headers=READ)
+        assert other.status_code == 200 and cache.computed == 2  # another filter
+        mention = client.get("/api/v1/mentions", params={"business": "cafe-a", "limit": 1,
+                                                          "sentiment": "negative"},
+                             headers=READ).json()["items"][0]["mention_id"]
+        assert client.post(f"/api/v1/mentions/{mention}/corrections", json={"label": "positive"},
+                           headers=WRITE).status_code == 201
+        after = client.get("/api/v1/claims/perceived", params=params, headers=READ).json()
+        assert cache.computed == 3 and after != first
