@@ -38,8 +38,11 @@ CSP = (
 )
 
 
-def create_app(settings: Settings, store: Store, *, own_store: bool = False) -> FastAPI:
-    """The app over `store`; with `own_store` it disposes of the store when it shuts down."""
+def create_app(
+    settings: Settings, store: Store, *, own_store: bool = False, cache_dir: Path | None = None
+) -> FastAPI:
+    """The app over `store`; with `own_store` it disposes of the store when it shuts down; with
+    `cache_dir` the gap reports and claims charts are shared through it (see cache.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +63,7 @@ def create_app(settings: Settings, store: Store, *, own_store: bool = False) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.gate = StoreGate(store)
-    app.state.reports = ReportCache()
+    app.state.reports = ReportCache(cache_dir)
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
@@ -88,7 +91,8 @@ def factory() -> FastAPI:
     """
     settings = load_settings(config_path(None, os.environ))
     store = Store(settings.resolved_database_url, migrate=False, pool=settings.pool_options)
-    return create_app(settings, store, own_store=True)
+    # The workers of one server share what they compute through files under the data directory.
+    return create_app(settings, store, own_store=True, cache_dir=settings.data_dir / "cache" / "api")
 
 
 def _errors(app: FastAPI) -> None:

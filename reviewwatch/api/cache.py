@@ -5,16 +5,23 @@ mention of a business: hundreds of milliseconds on a large store, and a dashboar
 same ones again and again. A result is kept while the store's revision (storage/revision.py) is
 unchanged, for at most `MAX_AGE_S` seconds (a window that ends "now" moves on); the
 `MAX_ENTRIES` most recently used are kept. Concurrent requests for one result wait for the one
-computation instead of repeating it. Each `serve` worker process has its own cache.
+computation instead of repeating it. With a `directory` (what `serve` gives: `data_dir`/cache/api)
+the results are also kept on disk, so the workers of one `serve` share them, one computing while
+the others wait (a file lock), and a restarted server finds them.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,7 +40,10 @@ class _Entry:
 
 
 class ReportCache:
-    def __init__(self) -> None:
+    def __init__(self, directory: Path | None = None) -> None:
+        self._directory = directory
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
@@ -54,9 +64,14 @@ class ReportCache:
             found, value = self._fresh(key, revision)
             if found:
                 return value
-            value = compute(session)
+
+            def run() -> Any:
+                with self._lock:
+                    self.computed += 1
+                return compute(session)
+
+            value = run() if self._directory is None else self._shared(key, revision, run)
             with self._lock:
-                self.computed += 1
                 self._entries[key] = _Entry(revision, time.monotonic(), value)
                 self._entries.move_to_end(key)
                 while len(self._entries) > MAX_ENTRIES:
@@ -73,3 +88,27 @@ class ReportCache:
                 return False, None
             self._entries.move_to_end(key)
             return True, entry.value
+
+    def _shared(self, key: Hashable, revision: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The result from disk if another process made it at this revision, else computed and
+        written there; one process computes a key at a time."""
+        assert self._directory is not None
+        name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        path = self._directory / f"{name}.json"
+        stamp = json.dumps(revision, default=str)
+        with open(self._directory / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            try:
+                kept = json.loads(path.read_text(encoding="utf-8"))
+                fresh = time.time() - float(kept["made_at"]) <= MAX_AGE_S
+                if kept["revision"] == stamp and fresh:
+                    return kept["value"]
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # absent, half-written by a crash or from another version: compute it
+            value = compute()
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(
+                {"revision": stamp, "made_at": time.time(), "value": value}, default=str
+            ), encoding="utf-8")
+            os.replace(temporary, path)  # readers see the old file or the new one, whole
+            return value

@@ -181,3 +181,30 @@ def test_the_claims_chart_is_reused_until_the_store_changes(seeded: Seeded) -> N
                            headers=WRITE).status_code == 201
         after = client.get("/api/v1/claims/perceived", params=params, headers=READ).json()
         assert cache.computed == 3 and after != first
+
+
+def test_workers_share_computed_reports_through_the_cache_directory(seeded: Seeded,
+                                                                    tmp_path) -> None:
+    """Two apps (as two `serve` workers) over one store: the second reuses the first's report."""
+    params = {"since": "2026-11-01", "until": "2026-11-30"}
+    first_app = create_app(seeded.settings, seeded.store, cache_dir=tmp_path / "cache")
+    second_app = create_app(seeded.settings, seeded.store, cache_dir=tmp_path / "cache")
+    with TestClient(first_app) as first, TestClient(second_app) as second:
+        one = first.get("/api/v1/gap/cafe-a", params=params, headers=READ).json()
+        two = second.get("/api/v1/gap/cafe-a", params=params, headers=READ).json()
+        assert one == two
+        assert (first_app.state.reports.computed, second_app.state.reports.computed) == (1, 0)
+        claims = second.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+                            headers=READ).json()
+        assert first.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+                         headers=READ).json() == claims
+        assert (first_app.state.reports.computed, second_app.state.reports.computed) == (1, 1)
+        # a change of the store: computed again, once
+        mention = first.get("/api/v1/mentions", params={"business": "cafe-a", "limit": 1,
+                                                        "sentiment": "negative"},
+                            headers=READ).json()["items"][0]["mention_id"]
+        assert first.post(f"/api/v1/mentions/{mention}/corrections", json={"label": "positive"},
+                          headers=WRITE).status_code == 201
+        second.get("/api/v1/gap/cafe-a", params=params, headers=READ)
+        first.get("/api/v1/gap/cafe-a", params=params, headers=READ)
+        assert (first_app.state.reports.computed, second_app.state.reports.computed) == (1, 2)
