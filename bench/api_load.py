@@ -72,15 +72,18 @@ def write_config(path: Path) -> None:
     path.write_text('log_level = "WARNING"\n' + "\n".join(lines) + "\n", encoding="utf-8")
 
 
-def start_server(config: Path, url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(config: Path, url: str, workers: int,
+                 code: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "REVIEWWATCH_DATABASE_URL": url,
            "REVIEWWATCH_API__READ_TOKENS": json.dumps([f"bench:{TOKEN}"]),
-           "PYTHONPATH": str(REPO)}
+           "PYTHONPATH": str(code)}
+    # --workers 0: leave the option out, for a version of `serve` that has none
+    extra = ["--workers", str(workers)] if workers else []
     server = subprocess.Popen(
         [sys.executable, "-m", "reviewwatch", "--config", str(config), "serve", "--port",
-         str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         str(port), *extra],
+        cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -243,11 +246,16 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default="postgresql+psycopg://@127.0.0.1:5432/test")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-probe", action="store_true", help="Skip timing each endpoint alone.")
+    parser.add_argument("--server-code", type=Path, default=REPO,
+                        help="Serve from this checkout (e.g. an earlier version, to compare; "
+                        "with --workers 0 when its serve has no --workers).")
     args = parser.parse_args()
     ROWS = args.rows
     levels = [int(u) for u in args.users.split(",") if u]
     settings = qd.bench_settings(api={"read_tokens": [f"bench:{TOKEN}"]})
     result: dict[str, Any] = {"rows": args.rows, "workers": args.workers,
+                              "server_code": str(args.server_code),
                               "duration_s": args.duration, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="api-load-") as tmp:
         workdir = Path(tmp)
@@ -257,9 +265,9 @@ def main() -> None:
             bq.prepare(backend, args.rows, args.pg_url, settings).dispose()
             url = bq.store_url(backend, args.pg_url)
             log(f"{backend}: serve --workers {args.workers}")
-            server, base = start_server(config, url, args.workers)
+            server, base = start_server(config, url, args.workers, args.server_code)
             try:
-                figures: dict[str, Any] = {"alone": probe(base)}
+                figures: dict[str, Any] = {} if args.no_probe else {"alone": probe(base)}
                 for users in levels:
                     figures[f"users_{users}"] = run_level(base, users, args.duration, server,
                                                           workdir)
