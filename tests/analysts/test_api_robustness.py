@@ -208,3 +208,34 @@ def test_workers_share_computed_reports_through_the_cache_directory(seeded: Seed
         second.get("/api/v1/gap/cafe-a", params=params, headers=READ)
         first.get("/api/v1/gap/cafe-a", params=params, headers=READ)
         assert (first_app.state.reports.computed, second_app.state.reports.computed) == (1, 2)
+
+
+def test_a_request_that_waits_too_long_for_the_store_gets_503_with_retry_after(
+    seeded: Seeded,
+) -> None:
+    from fastapi import HTTPException
+
+    store = Store(seeded.store.url, migrate=False, pool=PoolOptions(size=1, overflow=0,
+                                                                    timeout_s=0.3))
+    gate = StoreGate(store)
+    release = threading.Event()
+
+    def slow(session) -> str:
+        release.wait(5)  # holds the one place until the second request has given up
+        return "slow"
+
+    async def both() -> list[object]:
+        first = asyncio.create_task(gate.run(slow))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(gate.run(lambda session: "second"))
+        results = await asyncio.gather(second, return_exceptions=True)
+        release.set()
+        return [*results, await first]
+
+    try:
+        refused, first = asyncio.run(both())
+    finally:
+        store.dispose()
+    assert first == "slow"
+    assert isinstance(refused, HTTPException) and refused.status_code == 503
+    assert refused.headers == {"Retry-After": "1"}
