@@ -34,6 +34,7 @@ from crawler.settings import CrawlSettings
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
 from storage.db import PoolOptions
+from storage.labels import RatingRule
 from storage.sources import SOURCE_TYPES, SourceType
 
 DEFAULT_CONFIG_FILE = "reviewwatch.toml"
@@ -162,6 +163,38 @@ class ApiSettings(_Strict):
     max_page_size: int = Field(default=500, ge=1, le=10_000)
 
 
+class RatingLabels(_Strict):
+    """How a reviewer's rating becomes the label of a rated mention (`storage.labels`)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="a rated mention's overall label comes from its rating, not the model "
+        "(an analyst's correction still wins); off: the model's label counts",
+    )
+    negative_below: float = Field(
+        default=0.375, ge=0, le=1,
+        description="ratings below this on the normalised 0..1 scale ((rating - 1) / (scale - 1)) "
+        "are negative: 1-2 of 5 stars, 1-4 of 10",
+    )
+    positive_above: float = Field(
+        default=0.625, ge=0, le=1,
+        description="ratings above this are positive (4-5 of 5, 7-10 of 10); between the two "
+        "thresholds, bounds included, neutral (2.5-3.5 of 5, 5-6 of 10)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatingLabels:
+        if self.negative_below > self.positive_above:
+            raise ValueError(
+                f"negative_below ({self.negative_below}) is above positive_above "
+                f"({self.positive_above})"
+            )
+        return self
+
+    def rule(self) -> RatingRule:
+        return RatingRule(self.enabled, self.negative_below, self.positive_above)
+
+
 class GapSettings(_Strict):
     min_mentions: int = Field(default=10, ge=1)
     period_days: int = Field(default=90, ge=1)
@@ -174,6 +207,7 @@ class GapSettings(_Strict):
     own_site_levels: dict[str, float] = Field(
         default_factory=lambda: {"superlative": 0.9, "strong": 0.85, "positive": 0.75}
     )
+    rating_labels: RatingLabels = Field(default_factory=RatingLabels)
 
     @field_validator("own_site_levels")
     @classmethod

@@ -88,6 +88,22 @@ def make_engine(url: str, pool: PoolOptions | None = None) -> Engine:
     )
 
 
+def store_exists(url: str) -> bool:
+    """Whether a store was created at `url` (a migrated schema), creating nothing to find out."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return False
+    store = Store(url, migrate=False)
+    try:
+        from storage.migrate import current_revision
+
+        return current_revision(store.engine) is not None
+    finally:
+        store.dispose()
+
+
 class Store:
     """The sentiment store: an engine, a session factory, and the schema kept at head."""
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -190,8 +191,29 @@ class ScoreTopic(Base):
     )
     topic: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     probability: Mapped[float] = mapped_column(Float)
+    # The opinion about this topic (negative/neutral/positive), when the model gave one; scores
+    # written before migration 0008, or by a model without per-topic polarity, leave it empty.
+    sentiment: Mapped[str | None] = mapped_column(String(16))
 
     score: Mapped[Score] = relationship(back_populates="topics")
+
+
+class LabelRule(Base):
+    """How a reviewer's rating becomes a mention's label: one row, read by the views (0008).
+
+    On the normalised 0..1 scale: below `negative_below` negative, above `positive_above`
+    positive, else neutral. `reviewwatch.sync` keeps it equal to the `gap.rating_labels`
+    settings; a change marks the rated mentions' days of the rollup dirty (triggers).
+    """
+
+    __tablename__ = "label_rules"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    ratings_decide: Mapped[bool] = mapped_column(Boolean, default=True)
+    negative_below: Mapped[float] = mapped_column(Float)
+    positive_above: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Claim(Base):

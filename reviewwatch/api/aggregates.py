@@ -14,7 +14,7 @@ from reviewwatch.api.cache import ReportCache
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import Filtered, gate, mention_filter
 from reviewwatch.api.schemas import ERRORS, AggregateOut, BusinessOut, Me, records
-from storage.analytics import claimed_vs_perceived, sentiment_over_time, topic_aggregates
+from storage.analytics import sentiment_over_time, topic_aggregates
 from storage.models import Business
 
 router = APIRouter(prefix="/api/v1", tags=["aggregates"], responses=ERRORS)
@@ -73,14 +73,29 @@ async def claims_perceived(
     filtered: Filtered = Depends(mention_filter),
     store: StoreGate = Depends(gate),
 ) -> list[dict[str, Any]]:
-    """Each claim of a business beside what its customers show (kept per store revision)."""
-    if not filtered.flt.business:
+    """Each claim of a business beside what its customers show, from the gap computation that
+    `reviewwatch gap` and `/gap/{business}` use (the same report, kept per store revision): over
+    `since`..`until` (default: the last `gap.period_days` days), a survey claim over its own
+    period. Other filters do not apply."""
+    flt = filtered.flt
+    if not flt.business:
         raise HTTPException(422, "business is required")
-    key = ("claims", filtered.flt.model_dump_json())
-    result: list[dict[str, Any]] = await store.run(lambda session: reports(request).get(
-        session, key, lambda s: claimed_vs_perceived(s, filtered.checked(s))
-    ))
-    return result
+    report = await _gap_report(request, store, flt.business, flt.since, flt.until)
+    return [claim_row(claim) for claim in report["claims"]]
+
+
+def claim_row(claim: dict[str, Any]) -> dict[str, Any]:
+    """A gap report's claim as the dashboard's chart reads it (figures on the claim's scale)."""
+    perceived = claim["perceived"] or {}
+    rating = claim["metric"] == "average_rating"
+    return {
+        "claim_key": claim["claim_key"], "metric": claim["metric"],
+        "topic": claim["topic"] or "overall", "origin": claim["origin"], "kind": claim["kind"],
+        "claimed": claim["claimed"], "scale": (claim["scale"] or 5.0) if rating else None,
+        "perceived": perceived.get("value"), "low": perceived.get("low"),
+        "high": perceived.get("high"), "mentions": claim["mentions"], "period": claim["period"],
+        "window": claim["window"], "verdict": claim["verdict"],
+    }
 
 
 @router.get("/gap/{business}")
@@ -92,11 +107,19 @@ async def gap(
     store: StoreGate = Depends(gate),
 ) -> dict[str, Any]:
     """The gap report of the gap stage (its documented JSON schema), kept per store revision."""
+    if since and until and since > until:
+        raise HTTPException(422, f"since ({since}) is after until ({until})")
+    return await _gap_report(request, store, business, since, until)
+
+
+async def _gap_report(
+    request: Request, store: StoreGate, business: str, since: dt.date | None,
+    until: dt.date | None,
+) -> dict[str, Any]:
+    """The report over [since, until + 1 day), computed once per store revision (cache.py)."""
     settings = request.app.state.settings
     if business not in {b.id for b in settings.businesses}:
         raise HTTPException(404, f"unknown business {business!r}")
-    if since and until and since > until:
-        raise HTTPException(422, f"since ({since}) is after until ({until})")
     window = (_start(since), _start(until, days=1))
 
     def compute(session: Session) -> dict[str, Any]:

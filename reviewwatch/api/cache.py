@@ -1,8 +1,8 @@
-"""Reports for the API (gap reports, the claims chart), computed once per store revision.
+"""Reports for the API (the gap report, which the claims chart reads too), computed once per
+store revision.
 
-A gap report reads every mention of a business's window and the claims chart every rated
-mention of a business: hundreds of milliseconds on a large store, and a dashboard asks for the
-same ones again and again. A result is kept while the store's revision (storage/revision.py) is
+A gap report reads every mention of a business's window: hundreds of milliseconds to seconds on
+a large store, and a dashboard asks for the same ones again and again. A result is kept while the store's revision (storage/revision.py) is
 unchanged, for at most `MAX_AGE_S` seconds (a window that ends "now" moves on); the
 `MAX_ENTRIES` most recently used are kept. Concurrent requests for one result wait for the one
 computation instead of repeating it. With a `directory` (what `serve` gives: `data_dir`/cache/api)

@@ -74,7 +74,10 @@ async def mention_filter(
     source: str | None = Query(None, max_length=32, description="Source type, e.g. trustpilot."),
     language: str | None = Query(None, max_length=16, description="Language code, e.g. fr."),
     topic: str | None = Query(None, max_length=64, description="Topic key (see /api/v1/topics)."),
-    sentiment: Sentiment | None = Query(None, description="Label, analysts' corrections included."),
+    sentiment: Sentiment | None = Query(
+        None, description="The label that counts (correction, rating, model); with a topic, the "
+        "opinion about it."
+    ),
     min_rating: float | None = Query(None, ge=1, le=5, description="Lowest rating on 1..5."),
     max_rating: float | None = Query(None, ge=1, le=5, description="Highest rating on 1..5."),
     since: dt.date | None = Query(None, description="First day (UTC, YYYY-MM-DD), inclusive."),
@@ -84,11 +87,14 @@ async def mention_filter(
     ),
     include_own: bool = Query(False, description="Include the business's own posts."),
     include_duplicates: bool = Query(False, description="Include cross-posted copies."),
+    disagree: bool = Query(
+        False, description="Only rated mentions whose rating and model label differ."
+    ),
 ) -> Filtered:
     flt = make_filter(  # InputError -> 422 with the field and the problem
         business=business, source=source, language=language, topic=topic,
         sentiment=sentiment, min_rating=min_rating, max_rating=max_rating, since=since,
         until=until, search=search, include_own=include_own,
-        include_duplicates=include_duplicates,
+        include_duplicates=include_duplicates, disagree=disagree,
     )
     return Filtered(flt, known_topics(request))

@@ -17,7 +17,7 @@ from reviewwatch.api.schemas import (
     MentionPageOut,
 )
 from storage.corrections import correct_mention, corrections_of
-from storage.queries import V_MENTIONS, MentionFilter, mention_page, mentions_query, topics_of
+from storage.queries import V_MENTIONS, MentionFilter, add_topics, mention_page, mentions_query
 from storage.types import MAX_ROW_ID
 
 router = APIRouter(prefix="/api/v1", tags=["mentions"], responses=ERRORS)
@@ -55,7 +55,7 @@ def _detail(session: Session, mention_id: int) -> MentionDetail:
     if row is None:
         raise HTTPException(404, f"no mention with id {mention_id}")
     item = dict(row)
-    item["topics"] = topics_of(session, [mention_id]).get(mention_id, [])
+    add_topics(session, [item])
     item["corrections"] = corrections_of(session, mention_id)
     return MentionDetail.model_validate(item)
 

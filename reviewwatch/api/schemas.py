@@ -48,8 +48,15 @@ class MentionOut(BaseModel):
     rating: float | None
     rating_scale: float | None
     stars: float | None
-    label: str | None = Field(description="The analysts' label when corrected, else the model's.")
-    model_label: str | None
+    label: str | None = Field(
+        description="The label that counts: the analysts' when corrected, else the rating's "
+        "when rated, else the model's."
+    )
+    model_label: str | None = Field(description="The model's label (kept beside the rating's).")
+    rating_label: str | None = Field(
+        description="The label the rating gives (gap.rating_labels); null when unrated."
+    )
+    label_source: str | None = Field(description="Where `label` came from: correction, rating, model.")
     corrected: bool
     p_negative: float | None
     p_neutral: float | None
@@ -59,6 +66,10 @@ class MentionOut(BaseModel):
     text: str
     url: str | None
     topics: list[str]
+    topic_sentiment: dict[str, str] = Field(
+        description="The model's opinion about each topic where it gave one; a topic without "
+        "one counts with the mention's label."
+    )
 
 
 class MentionPageOut(BaseModel):

@@ -20,8 +20,9 @@ from reviewwatch.digest.select import NO_TOPIC, Selected
 from reviewwatch.digest.text import body_text, excerpt, one_line, safe_link
 from storage.models import Business, CrawlRun, Digest, Source
 
-# crawl_runs statuses that count as a failure (besides any run that counted errors).
-FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout")
+# crawl_runs statuses the digest reports (besides any run that counted errors); `suspect`: the
+# pages answered without any review although earlier runs found some (a changed markup?).
+FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout", "suspect")
 MAX_FAILURES = 50
 
 
@@ -78,10 +79,13 @@ def previous_digest(
 def group_by_topic(
     selected: list[Selected], config: DigestConfig, tz: ZoneInfo
 ) -> list[TopicGroup]:
-    """Mentions grouped under their main topic: largest groups first, "other" last."""
+    """Mentions grouped under the topics they are negative about (one may be in several groups):
+    largest groups first, "other" last."""
     groups: dict[str, list[MentionView]] = defaultdict(list)
     for item in selected:
-        groups[item.topic].append(mention_view(item, config, tz))
+        view = mention_view(item, config, tz)
+        for topic in item.topics:
+            groups[topic].append(view)
     order = sorted(groups, key=lambda t: (t == NO_TOPIC, -len(groups[t]), t))
     return [TopicGroup(topic=one_line(topic, 64), mentions=groups[topic]) for topic in order]
 

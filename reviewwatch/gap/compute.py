@@ -17,6 +17,7 @@ from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.periods import parse_period, trend_granularity
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method
 from reviewwatch.gap.verdict import ClaimResult, evaluate
+from storage.labels import stored_rule
 from storage.models import Claim, utcnow
 
 Window = tuple[dt.datetime | None, dt.datetime]
@@ -62,7 +63,7 @@ def compute_gap(
         name: [
             Group(key, pc.aggregate(members, member_weights, gs))
             for key, (members, member_weights) in pc.group(
-                observations, weights, pc.GROUPINGS[name]
+                observations, weights, pc.GROUPINGS[name], per_topic=name == "topic"
             ).items()
         ]
         for name in BREAKDOWNS
@@ -80,6 +81,7 @@ def compute_gap(
             gs.prior_stars,
             gs.recency_half_life_days,
             gs.risk_threshold,
+            stored_rule(session),
         ),
         overall=pc.aggregate(observations, weights, gs),
         unscored=unscored,

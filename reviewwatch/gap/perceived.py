@@ -1,17 +1,22 @@
 """What customers say, from the store: one observation per counted mention, and its aggregates.
 
 Counted: the business's mentions that are not its own posts, not deleted and not duplicates, with
-a current score or an analyst's label. An analyst's correction overrides the model (per field,
-the latest correction that sets it wins). Governed by `gap.prior_strength`, `gap.prior_stars`
-and `gap.recency_half_life_days`.
+a current score or an analyst's label, at their published time, else their first-seen time. The
+label that counts is an analyst's correction (per field, the latest correction that sets it
+wins), else the reviewer's rating through the store's rule (`gap.rating_labels`, the one the
+views apply), else the model's; the model's label and the rating stay on the observation.
+Per-topic figures count opinions (`about_topic`): the topic's own polarity when the model gave
+one, else the mention's label. Governed by `gap.prior_strength`, `gap.prior_stars`,
+`gap.recency_half_life_days` and `gap.rating_labels`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
 from sqlalchemy import Select, and_, func, select
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from reviewwatch.config import GapSettings
 from reviewwatch.gap import stats
+from storage.labels import RatingRule, counting_label, stored_rule
 from storage.models import Correction, Mention, Score, ScoreTopic, Source
 
 LABELS = ("negative", "neutral", "positive")
@@ -28,7 +34,13 @@ TEXT_PREFIX = 2000
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One counted mention: its final label, stars on 1..5 and topics, and where it came from."""
+    """One counted mention: the label that counts, stars on 1..5 and topics, and their origin.
+
+    `label_source`: correction, rating or model (topic for an opinion about one topic, see
+    `about_topic`); `model_label` is the model's reading (None if only an analyst labelled it),
+    `rating` the reviewer's rating on the normalised 0..1 scale, `topic_labels` the model's own
+    polarity of each topic where it gave one.
+    """
 
     mention_id: int
     label: str
@@ -39,6 +51,19 @@ class Observation:
     at: dt.datetime
     text: str
     url: str | None
+    model_label: str | None = None
+    rating: float | None = None
+    label_source: str = "model"
+    topic_labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+def about_topic(observation: Observation, topic: str) -> Observation:
+    """The observation as an opinion about `topic`: labelled by the topic's own polarity when the
+    model gave one (label_source "topic"), else as the whole mention."""
+    own = observation.topic_labels.get(topic)
+    if own is None:
+        return observation
+    return replace(observation, label=own, label_source="topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +80,8 @@ class Perceived:
     negative_share: stats.Estimate | None
     net_sentiment: float | None
     mean_stars: stats.Estimate | None
+    # how many counted labels came from each source (correction, rating, model, topic)
+    label_sources: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +95,7 @@ class Perceived:
             "negative_share": _est(self.negative_share),
             "net_sentiment": None if self.net_sentiment is None else round(self.net_sentiment, 6),
             "mean_stars": _est(self.mean_stars),
+            "label_sources": dict(sorted(self.label_sources.items())),
         }
 
 
@@ -103,6 +131,7 @@ def load_observations(
     until: dt.datetime | None = None,
 ) -> tuple[list[Observation], int]:
     """The counted observations in [since, until), and how many mentions await a score."""
+    rule = stored_rule(session)
     current = and_(Score.mention_id == Mention.id, Score.is_current.is_(True))
     rows = session.execute(
         _counted(
@@ -132,29 +161,47 @@ def load_observations(
     observations: list[Observation] = []
     unscored = 0
     for row in rows:
-        mention_id, normalised, language, at, text, url = row[:6]
-        source_type, score_id, label, model_stars, detected = row[6:]
-        fixed_label, fixed_topics = corrections.get(mention_id, (None, None))
-        final_label = fixed_label or label
-        if final_label not in LABELS:
+        observation = _observation(row, rule, topics, corrections)
+        if observation is None:
             unscored += 1
-            continue
-        observations.append(
-            Observation(
-                mention_id=mention_id,
-                label=final_label,
-                stars=_stars(normalised, model_stars),
-                topics=frozenset(
-                    fixed_topics if fixed_topics is not None else topics.get(score_id, ())
-                ),
-                source_type=source_type,
-                language=language or detected,
-                at=_utc(at),
-                text=text or "",
-                url=url,
-            )
-        )
+        else:
+            observations.append(observation)
     return observations, unscored
+
+
+def _observation(
+    row: Any,
+    rule: RatingRule,
+    topics: Mapping[int, Mapping[str, str | None]],
+    corrections: Mapping[int, tuple[str | None, list[str] | None]],
+) -> Observation | None:
+    """One row of `load_observations` as an observation; None while it awaits a score."""
+    mention_id, normalised, language, at, text, url = row[:6]
+    source_type, score_id, model_label, model_stars, detected = row[6:]
+    fixed_label, fixed_topics = corrections.get(mention_id, (None, None))
+    label, source = counting_label(fixed_label, normalised, model_label, rule)
+    if label is None or source is None:
+        return None
+    own = topics.get(score_id, {}) if score_id is not None else {}
+    # an analyst's topics replace the model's, and carry no polarity of their own
+    found = frozenset(fixed_topics) if fixed_topics is not None else frozenset(own)
+    return Observation(
+        mention_id=mention_id,
+        label=label,
+        stars=_stars(normalised, model_stars),
+        topics=found,
+        source_type=source_type,
+        language=language or detected,
+        at=_utc(at),
+        text=text or "",
+        url=url,
+        model_label=model_label if model_label in LABELS else None,
+        rating=normalised,
+        label_source=source,
+        topic_labels={} if fixed_topics is not None else {
+            topic: polarity for topic, polarity in own.items() if polarity in LABELS
+        },
+    )
 
 
 def _utc(value: dt.datetime | str) -> dt.datetime:
@@ -175,9 +222,10 @@ def _stars(rating_normalised: float | None, model_stars: float | None) -> float 
 
 def _model_topics(
     session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None
-) -> dict[int, set[str]]:
+) -> dict[int, dict[str, str | None]]:
+    """score id -> {topic: its own polarity, or None when the score has none}."""
     query = _counted(
-        select(ScoreTopic.score_id, ScoreTopic.topic)
+        select(ScoreTopic.score_id, ScoreTopic.topic, ScoreTopic.sentiment)
         .join(Score, Score.id == ScoreTopic.score_id)
         .join(Mention, Mention.id == Score.mention_id)
         .where(Score.is_current.is_(True)),
@@ -185,9 +233,9 @@ def _model_topics(
         since,
         until,
     )
-    topics: dict[int, set[str]] = defaultdict(set)
-    for score_id, topic in session.execute(query):
-        topics[score_id].add(topic)
+    topics: dict[int, dict[str, str | None]] = defaultdict(dict)
+    for score_id, topic, polarity in session.execute(query):
+        topics[score_id][topic] = polarity
     return topics
 
 
@@ -227,10 +275,12 @@ def aggregate(
 ) -> Perceived:
     counts = dict.fromkeys(LABELS, 0)
     mass = dict.fromkeys(LABELS, 0.0)
+    sources: Counter[str] = Counter()
     stars: list[float] = []
     star_weights: list[float] = []
     for observation, weight in zip(observations, weights, strict=True):
         counts[observation.label] += 1
+        sources[observation.label_source] += 1
         mass[observation.label] += weight
         if observation.stars is not None:
             stars.append(observation.stars)
@@ -252,6 +302,7 @@ def aggregate(
         negative_share=stats.wilson(mass["negative"] / total * size, size) if total else None,
         net_sentiment=stats.net_sentiment(mass["positive"], mass["negative"]),
         mean_stars=mean,
+        label_sources=dict(sources),
     )
 
 
@@ -264,6 +315,7 @@ def month_key(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m")
 
 
+# A mention in a topic's group counts as its opinion about that topic (see `about_topic`).
 GROUPINGS: dict[str, Callable[[Observation], Iterable[str]]] = {
     "topic": lambda o: sorted(o.topics),
     "source": lambda o: [o.source_type],
@@ -277,12 +329,17 @@ def group(
     observations: Sequence[Observation],
     weights: Sequence[float],
     keys: Callable[[Observation], Iterable[str]],
+    *,
+    per_topic: bool = False,
 ) -> dict[str, tuple[list[Observation], list[float]]]:
-    """Observations (and their weights) per key, keys in sorted order; one may fall in several."""
+    """Observations (and their weights) per key, keys in sorted order; one may fall in several.
+
+    `per_topic` (keys are topics): each member is its opinion about the group's topic.
+    """
     groups: dict[str, tuple[list[Observation], list[float]]] = {}
     for observation, weight in zip(observations, weights, strict=True):
         for key in keys(observation):
             members, member_weights = groups.setdefault(key, ([], []))
-            members.append(observation)
+            members.append(about_topic(observation, key) if per_topic else observation)
             member_weights.append(weight)
     return dict(sorted(groups.items()))

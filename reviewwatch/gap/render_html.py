@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
-from reviewwatch.gap.render_table import figure, gap_text, interval
+from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis
 
 MEASURED = ("positive_share", "average_rating")
 ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 720, 260, 420
@@ -140,7 +140,9 @@ def _environment() -> Environment:
         autoescape=True,
         finalize=finalize,  # no crawled string reorders what the report shows
     )
-    env.globals.update(interval=interval, gap_text=gap_text, figure=figure)
+    env.globals.update(
+        interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis
+    )
     return env
 
 

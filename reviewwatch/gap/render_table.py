@@ -43,6 +43,19 @@ def gap_text(gap: dict[str, float] | None, metric: str) -> str:
     return f"{gap['value']:+.2f} ({gap['low']:+.2f}…{gap['high']:+.2f})"
 
 
+def label_basis(sources: dict[str, int] | None, topic: str | None = None) -> str:
+    """Which labels a figure counted, e.g. "6 by rating, 2 by the model, 1 by an analyst"; for a
+    topic, how many by their own opinion about it (the rest by the mention's label)."""
+    names = (
+        ("topic", f"by the opinion about {topic}" if topic else "by the topic's opinion"),
+        ("rating", "by rating"),
+        ("model", "by the model"),
+        ("correction", "by an analyst"),
+    )
+    sources = sources or {}
+    return ", ".join(f"{sources[key]} {text}" for key, text in names if sources.get(key))
+
+
 def claims_table(report: dict[str, Any], rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("claim", "topic", "period", "claimed", "perceived (95%)", "gap", "n", "verdict"):
@@ -78,6 +91,9 @@ def claim_cell(item: dict[str, Any]) -> Text:
     if evidence:
         short = evidence if len(evidence) <= EVIDENCE_CHARS else evidence[: EVIDENCE_CHARS - 1] + "…"
         cell.append_text(safe_text(f"\n“{short}”", style="dim"))
+    basis = label_basis(item.get("label_sources"), item.get("topic"))
+    if basis:
+        cell.append_text(safe_text(f"\ncounted {basis}", style="dim"))
     return cell
 
 
@@ -113,6 +129,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         f"[bold]{escape(business['name'])}[/] ({escape(business['slug'])}): "
         f"{(window['since'] or '…')[:10]} to {window['until'][:10]}, "
         f"{report['overall']['mentions']} mentions counted"
+        + (f" ({basis})" if (basis := label_basis(report["overall"].get("label_sources"))) else "")
         + (
             f", {report['unscored_mentions']} awaiting a score"
             if report["unscored_mentions"]

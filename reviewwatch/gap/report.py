@@ -13,8 +13,11 @@ from typing import Any
 
 from reviewwatch.gap.perceived import Perceived
 from reviewwatch.gap.verdict import ClaimResult
+from storage.labels import RatingRule
 
-SCHEMA_VERSION = 1
+# 2: labels that count (rating, then model), topic claims against topic opinions, undated
+# mentions counted at first seen; `label_sources` and `method.rating_labels` added.
+SCHEMA_VERSION = 2
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
 
@@ -37,6 +40,7 @@ class Method:
     prior_stars: float
     recency_half_life_days: float | None
     risk_threshold: float
+    rating_labels: RatingRule = field(default_factory=RatingRule)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,7 @@ class Method:
             "prior_stars": self.prior_stars,
             "recency_half_life_days": self.recency_half_life_days,
             "risk_threshold": self.risk_threshold,
+            "rating_labels": self.rating_labels.to_dict(),
         }
 
 

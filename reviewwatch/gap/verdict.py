@@ -2,13 +2,15 @@
 
 `supported`: the claim lies inside the perceived 95% interval; `overstated`: above its upper
 bound; `understated`: below its lower bound; `not enough evidence`: fewer than `gap.min_mentions`
-mentions (or none that measure the claim's metric).
+mentions (or none that measure the claim's metric). A claim about a topic is compared with the
+opinions about that topic (`perceived.about_topic`); `label_sources` says which labels counted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +97,9 @@ class ClaimResult:
     trend: list[TrendPoint] = field(default_factory=list)
     by_source: list[Slice] = field(default_factory=list)
     by_language: list[Slice] = field(default_factory=list)
+    # How many of the labels counted came from each source: correction, rating, model, or topic
+    # (the opinion's own polarity; a topic claim's mention without one counts by its label).
+    label_sources: Mapping[str, int] = field(default_factory=dict)
     # The newest mentions that speak against the claim, for quoting; not part of the JSON.
     against: tuple[pc.Observation, ...] = ()
 
@@ -123,6 +128,7 @@ class ClaimResult:
             "trend": [point.to_dict() for point in self.trend],
             "by_source": [s.to_dict() for s in self.by_source],
             "by_language": [s.to_dict() for s in self.by_language],
+            "label_sources": dict(sorted(self.label_sources.items())),
         }
 
 
@@ -191,8 +197,11 @@ def evaluate(
     now: dt.datetime,
 ) -> ClaimResult:
     if claim.topic:
+        topic = claim.topic
         pairs = [
-            (o, w) for o, w in zip(observations, weights, strict=True) if claim.topic in o.topics
+            (pc.about_topic(o, topic), w)
+            for o, w in zip(observations, weights, strict=True)
+            if topic in o.topics
         ]
         observations, weights = [o for o, _ in pairs], [w for _, w in pairs]
     overall = compare(claim, observations, weights, settings)
@@ -240,6 +249,7 @@ def evaluate(
         by_language=[
             Slice(*pair) for pair in _slices(claim, observations, weights, settings, "language")
         ],
+        label_sources=Counter(o.label_source for o in observations),
         against=tuple(against),
     )
 

@@ -6,6 +6,7 @@ Screenshots at 375 and 1366 pixels are saved under test-artifacts/ (git-ignored)
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -23,10 +24,10 @@ from tests.conftest import REPO
 
 ARTIFACTS = REPO / "test-artifacts"
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("REVIEWWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed "
                        "(apt-get install -y chromium)"),
 ]
 
@@ -86,6 +87,17 @@ def _login(page, token: str) -> None:
     page.wait_for_selector("body[data-loaded]")
 
 
+def _period(page, since: str, until: str) -> None:
+    """Set both days, then let the dashboard reload once and wait for it."""
+    before = page.get_attribute("body", "data-loaded")
+    page.evaluate("""([since, until]) => {
+        document.getElementById("since").value = since;
+        document.getElementById("until").value = until;
+        document.getElementById("until").dispatchEvent(new Event("change"));
+    }""", [since, until])
+    page.wait_for_function("before => document.body.dataset.loaded !== before", arg=before)
+
+
 def test_nothing_is_shown_before_a_token(page, seeded: Seeded) -> None:
     assert page.locator("body.signed-out").count() == 1
     assert page.locator("#business option").count() == 0
@@ -139,8 +151,13 @@ def test_a_refused_token_signs_out(page) -> None:
 
 
 def test_dashboard_renders_charts_and_escapes_text(page, seeded: Seeded, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from reviewwatch.gap import compute_gap
+
     add_rating_claims(seeded.store)
-    _login(page, "write-secret")
+    _login(page, "write-secret")  # the period controls show once signed in
+    _period(page, "2026-11-01", "2026-11-30")  # the seeded month, whatever today is
     assert page.text_content("#whoami") == "alice (may correct)"
     line = page.get_attribute("#sentiment-chart path.line.positive", "d")
     assert line and line.startswith("M") and line.count("L") == 2  # three weeks
@@ -149,7 +166,13 @@ def test_dashboard_renders_charts_and_escapes_text(page, seeded: Seeded, tmp_pat
     assert page.locator("#claims-chart rect.bar.rating").count() == 2
     assert page.locator("#claims-chart line.claim").count() == 4
     labels = page.locator("#claims-chart text").all_text_contents()
-    assert "2.8/5 / 4.5/5" in labels and "5.1/10 / 9.0/10" in labels
+    # The chart shows the gap computation's figures (smoothed stars), as `reviewwatch gap` does.
+    with seeded.store.session() as s:
+        report = compute_gap(s, seeded.settings, "cafe-a", since=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                             until=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    ratings = {f"{c.perceived.value:.1f}/{c.scale:g} / {c.claimed:.1f}/{c.scale:g}"
+               for c in report.claims if c.metric == "average_rating" and c.perceived}
+    assert len(ratings) == 2 and ratings <= set(labels), (ratings, labels)
     rows = page.locator("#mentions-table tbody tr")
     assert rows.count() == 5  # cafe-a's negative mentions
     hostile = page.locator(f"tr[data-mention-id='{seeded.ids['c6']}'] td.text .body")
