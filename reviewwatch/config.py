@@ -2,7 +2,8 @@
 
 The file is `reviewwatch.toml` unless `--config PATH` or `REVIEWWATCH_CONFIG` names another.
 Environment variables override the file (nested keys with `__`, e.g. `REVIEWWATCH_SMTP__HOST`).
-Secrets (the SMTP password, API tokens) are read from the environment only.
+Secrets (the SMTP password, API tokens, a password in `database_url`) are read from the
+environment only.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pydantic_settings.exceptions import SettingsError
 from crawler.settings import CrawlSettings
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
+from storage.db import PoolOptions
 from storage.labels import RatingRule
 from storage.sources import CRAWLED_SOURCE_TYPES, FEEDBACK, SOURCE_TYPES, SourceType  # noqa: F401
 
@@ -357,7 +359,22 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
-    database_url: str = ""
+    # Not in repr(): a URL from the environment may carry a password.
+    database_url: str = Field(default="", repr=False)
+    database_pool_size: int = Field(
+        default=5, ge=1, le=100,
+        description="connections each process keeps open to the store (per `serve` worker)",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=100,
+        description="extra connections opened when all pooled ones are busy; "
+        "`serve` admits at most pool size + overflow requests to the store at once per worker",
+    )
+    database_pool_timeout_s: float = Field(
+        default=30.0, gt=0, le=600,
+        description="seconds a request waits for a free connection (an API request: for its "
+        "turn at the store) before it gets 503 with Retry-After",
+    )
     languages: list[str] = Field(default_factory=lambda: ["en", "fr", "sv", "ru", "de", "es"])
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
@@ -407,6 +424,12 @@ class Settings(BaseSettings):
         raise ConfigError(f"unknown business {business_id!r} (known: {known})")
 
     @property
+    def pool_options(self) -> PoolOptions:
+        return PoolOptions(
+            self.database_pool_size, self.database_max_overflow, self.database_pool_timeout_s
+        )
+
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reviewwatch.db').as_posix()}"
 
@@ -449,6 +472,14 @@ def load_settings(path: Path, *, required: bool = False) -> Settings:
 
 
 def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
+    url = data.get("database_url")
+    if isinstance(url, str) and url_has_password(url):
+        # The message never repeats the URL: it holds the password.
+        raise ConfigError(
+            f"{path}: database_url: a password is a secret and is not read from files; "
+            f"put the URL in {ENV_PREFIX}DATABASE_URL instead (or use a passwordless URL: "
+            "peer/trust authentication, ~/.pgpass or PGPASSWORD)"
+        )
     for section, key in SECRET_KEYS:
         block = data.get(section)
         if isinstance(block, Mapping) and key in block:
@@ -459,23 +490,31 @@ def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def _refuse_url_passwords_in_file(path: Path, data: Mapping[str, Any]) -> None:
-    from urllib.parse import urlsplit
-
     for section, key in SECRET_URL_KEYS:
         block = data.get(section)
         value = block.get(key) if isinstance(block, Mapping) else None
         if not isinstance(value, str):
             continue
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        if password:
+        if url_has_password(value):
             env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
             raise ConfigError(
                 f"{path}: {section}.{key}: a URL with a password is a secret, not read from files; "
                 f"set {env} instead"
             )
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a database URL carries a password, in its user part or as a query parameter."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False  # not a URL: the store says so, without the file's help
+    userinfo = parts.netloc.rpartition("@")[0]
+    return bool(userinfo.partition(":")[2]) or "password" in {
+        key.lower() for key in parse_qs(parts.query, keep_blank_values=True)
+    }
 
 
 def _env_variable(loc: tuple[int | str, ...], environ: Mapping[str, str]) -> str | None:

@@ -116,7 +116,7 @@ def open_store(settings: Settings) -> Store:
     """The store, migrated and in step with the configuration."""
     from reviewwatch.sync import sync_settings
 
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, pool=settings.pool_options)
     with store.transaction() as session:
         sync_settings(session, settings)
     return store

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 from storage.errors import InputError
 from storage.sources import FEEDBACK, SOURCE_TYPES
 from storage.models import SENTIMENT_LABELS
-from storage.types import UTCDateTime
+from storage.types import MAX_ROW_ID, UTCDateTime
 
 Sentiment = Literal["negative", "neutral", "positive"]
 SEARCH_MAX_CHARS = 200
@@ -150,6 +150,9 @@ class MentionFilter(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> MentionFilter:
+        if self.until is not None and self.until >= dt.date.max:
+            # The filter counts up to the start of the next day, which 9999-12-31 has not.
+            raise ValueError(f"until: the last day that can be given is {dt.date.max - dt.timedelta(days=1)}")
         if self.since and self.until and self.since > self.until:
             raise ValueError(f"since ({self.since}) is after until ({self.until})")
         if self.min_rating and self.max_rating and self.min_rating > self.max_rating:
@@ -395,7 +398,9 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime | None, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         when, mention_id = json.loads(raw)
         published = dt.datetime.fromisoformat(when) if when is not None else None
-        if not isinstance(mention_id, int) or (published and published.tzinfo is None):
+        if not isinstance(mention_id, int) or not 0 <= mention_id <= MAX_ROW_ID:
+            raise ValueError  # no row has that id: it cannot have come from a page
+        if published and published.tzinfo is None:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InputError("invalid cursor: pass back the next_cursor of a previous page") from None

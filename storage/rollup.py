@@ -71,8 +71,14 @@ def _recompute(session: Session, business_id: int, days: Sequence[dt.date]) -> N
 def refresh_rollup(session: Session, business_ids: Sequence[int] | None = None) -> int:
     """Recompute the dirty days (of these businesses, or all); returns how many days."""
     claim = delete(RollupDirty).returning(RollupDirty.business_id, RollupDirty.day)
+    anything = select(RollupDirty.business_id).limit(1)
     if business_ids is not None:
         claim = claim.where(RollupDirty.business_id.in_(list(business_ids)))
+        anything = anything.where(RollupDirty.business_id.in_(list(business_ids)))
+    # A read first: on SQLite the DELETE takes the store's one write lock (held to the end of
+    # the caller's transaction) even when nothing is dirty, serialising every aggregate read.
+    if session.execute(anything).first() is None:
+        return 0
     dirty: dict[int, list[dt.date]] = defaultdict(list)
     for business_id, day in session.execute(claim):
         dirty[business_id].append(day if isinstance(day, dt.date) else dt.date.fromisoformat(day))

@@ -13,6 +13,22 @@ from storage.corrections import MAX_TOPICS, NOTE_MAX_CHARS
 from storage.queries import Sentiment
 
 
+class ErrorOut(BaseModel):
+    """Why a request was refused: a sentence, or FastAPI's list of invalid parameters."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# The refusals every endpoint may give, documented so that clients (and the schema fuzzing in
+# the tests) know every answer's shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid bearer token."},
+    404: {"model": ErrorOut, "description": "No such mention or business."},
+    422: {"model": ErrorOut, "description": "Invalid parameters; `detail` says which."},
+    503: {"model": ErrorOut, "description": "The store is busy or unreachable; retry."},
+}
+
+
 class Me(BaseModel):
     analyst: str
     can_write: bool

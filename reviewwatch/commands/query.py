@@ -1,12 +1,12 @@
 """`reviewwatch query`: the analysts' mention filters on the command line, streamed to a file.
 
-CSV, JSON and Parquet are written chunk by chunk (a server-side cursor on PostgreSQL), so a
+CSV (cells a spreadsheet would run neutralised, see reviewwatch/csvsafe.py), JSON and Parquet
+(both exact) are written chunk by chunk (a server-side cursor on PostgreSQL), so a
 large result never sits in memory; `table` prints at most `--limit` rows (default 50).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -19,6 +19,7 @@ import click
 from rich.table import Table
 
 from reviewwatch.context import AppContext
+from reviewwatch.csvsafe import csv_writer
 from reviewwatch.errors import InputError
 from reviewwatch.paths import output_file
 from reviewwatch.terminal import console as make_console, safe_text
@@ -53,7 +54,7 @@ def _text_output(output: Path | None) -> Iterator[IO[str]]:
 
 
 def write_csv(chunks: Iterator[list[dict[str, Any]]], out: IO[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+    writer = csv_writer(out, COLUMNS)  # formula-like cells neutralised for spreadsheets
     writer.writeheader()
     count = 0
     for chunk in chunks:

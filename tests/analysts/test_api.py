@@ -186,8 +186,20 @@ def test_openapi_and_dashboard_are_served(client: TestClient) -> None:
     assert "/api/v1/mentions" in spec["paths"] and "/api/v1/gap/{business}" in spec["paths"]
     page = client.get("/")
     assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
-    assert "Café A" in page.text
     assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_the_dashboard_page_tells_nothing_without_a_token(client: TestClient) -> None:
+    """The page is a shell: businesses and topics come through the API, with a token."""
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    for secret in ("cafe-a", "Café A", "Caf&#233; A", "shop-b", "Shop B", "wait_time",
+                   "service", "ambience"):
+        assert secret not in page.text, secret
+    assert client.get("/api/v1/businesses").status_code == 401
+    assert client.get("/api/v1/topics").status_code == 401
+    assert [b["id"] for b in client.get("/api/v1/businesses", headers=READ).json()] == [
+        "cafe-a", "shop-b"]
 
 
 def test_cors_is_off_by_default_and_on_for_configured_origins(seeded: Seeded) -> None:

@@ -318,3 +318,37 @@ def test_claims_remove_takes_back_an_imported_claim(
     # Importing the line again brings it back.
     assert run(configured, "claims", "import", str(csv), "--business", "cafe").exit_code == 0
     assert all(c.active for c in survey_claims(database_url))
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_in_crawled_text_do_not_reorder_the_report(
+    configured: Path, database_url: str, tmp_path: Path
+) -> None:
+    """Stored as crawled; the HTML report and the terminal table show it without them."""
+    _seed(configured, database_url)
+    crawled = "we are the \u202edetar tsehgih\u202c \u2067cafe\u2069 in town\u200f"
+    store = Store(database_url)
+    try:
+        with store.transaction() as s:
+            business = s.scalars(select(Claim.business_id)).first()
+            s.add(Claim(business_id=business, claim_key="own_site:bidi", origin="own_site",
+                        metric="positive_share", topic=None, value=0.9,
+                        stated_at=utcnow() - dt.timedelta(days=3), evidence_text=crawled))
+        with store.session() as s:  # the store keeps the text as crawled
+            assert s.scalar(select(Claim.evidence_text).where(
+                Claim.claim_key == "own_site:bidi")) == crawled
+    finally:
+        store.dispose()
+    out = tmp_path / "gap.html"
+    assert run(configured, "gap", "--format", "html", "--output", str(out)).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "we are the detar tsehgih cafe in town" in html
+    assert not any(c in html for c in BIDI)
+    table = run(configured, "gap", "--business", "cafe", "--since", "2020-01-01")
+    assert table.exit_code == 0, table.output
+    assert not any(c in table.output for c in BIDI)
+    as_json = run(configured, "gap", "--business", "cafe", "--format", "json", "--since", "2020-01-01")
+    texts = [c.get("evidence_text") for c in json.loads(as_json.output)["claims"]]
+    assert crawled in texts  # JSON is data, kept exact
