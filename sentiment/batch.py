@@ -150,7 +150,15 @@ def score_pending(
     business_slug: str | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Score what has no current score (of one business, or all); returns the new scores."""
+    """Score what has no current score (of one business, or all); returns the new scores.
+
+    When the model's version is known without loading it (sentiment.scorer.model_identity) and
+    nothing lacks a score from it, no model is loaded."""
+    from sentiment.scorer import model_identity
+
+    known = model_identity(settings, data_dir=data_dir)
+    if known is not None and not pending_mention_ids(store, *known, business_slug):
+        return 0
     scorer = scorer_for(settings, languages, data_dir)
     ids = pending_mention_ids(store, scorer.model_id, scorer.model_version, business_slug)
     chunk = settings.batch_size * 8
