@@ -95,10 +95,26 @@ class _SelfAttention(nn.Module):
         self.key = nn.Linear(s.hidden_size, s.hidden_size)
         self.value = nn.Linear(s.hidden_size, s.hidden_size)
 
+    def fuse(self) -> None:
+        """query, key and value as one Linear: one GEMM (and, in int8, one quantisation of the
+        input) instead of three. Per output row the same weights: fp32 differs by rounding
+        only; int8, whose weight scales are per output row and input scale per call, not at all."""
+        parts = (self.query, self.key, self.value)
+        qkv = nn.Linear(parts[0].in_features, 3 * parts[0].out_features, device=parts[0].weight.device,
+                        dtype=parts[0].weight.dtype)
+        with torch.no_grad():
+            qkv.weight.copy_(torch.cat([p.weight for p in parts]))
+            qkv.bias.copy_(torch.cat([p.bias for p in parts]))
+        self.qkv = qkv
+        del self.query, self.key, self.value
+
     def forward(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         b, n, h = x.shape
-        shape = (b, n, self.heads, h // self.heads)
-        q, k, v = (lin(x).view(shape).transpose(1, 2) for lin in (self.query, self.key, self.value))
+        if hasattr(self, "qkv"):
+            q, k, v = self.qkv(x).view(b, n, 3, self.heads, h // self.heads).permute(2, 0, 3, 1, 4)
+        else:
+            shape = (b, n, self.heads, h // self.heads)
+            q, k, v = (lin(x).view(shape).transpose(1, 2) for lin in (self.query, self.key, self.value))
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
         return out.transpose(1, 2).reshape(b, n, h)
 
@@ -165,6 +181,11 @@ class BertEncoder(nn.Module):
         self.config = shape  # as BertModel's: `num_hidden_layers` and the sizes
         self.embeddings = _Embeddings(shape)
         self.encoder = _Stack(shape)
+
+    def fuse_qkv(self) -> BertEncoder:
+        for layer in self.encoder.layer:
+            getattr(layer.attention, "self").fuse()
+        return self
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> EncoderOutput:
         x = self.embeddings(input_ids)

@@ -165,7 +165,7 @@ def load(root: Path, key: str | None, model_dir: Path) -> Prepared | None:
             for name in manifest["from_model_file"]:
                 tensors[name] = f.get_tensor(manifest["from_model_file"][name])
         model.load_state_dict(tensors, strict=True, assign=True)
-        model.eval()
+        model.fuse_qkv().eval()
         tok = PreparedTokenizer((folder / "tokenizer.json").read_text(encoding="utf-8"), manifest["tokenizer"])
         os.utime(folder / "manifest.json")  # recently used: kept by `_prune`
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

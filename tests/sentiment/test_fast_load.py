@@ -20,7 +20,8 @@ TEXTS = ["the food was great", "the staff were rude", "", "le service très bon"
 
 
 def _s(model, weights, **kw) -> SentimentSettings:
-    return SentimentSettings(model=str(model), weights_dir=str(weights), batch_size=4, threads=1, **kw)
+    kw.setdefault("threads", 1)
+    return SentimentSettings(model=str(model), weights_dir=str(weights), batch_size=4, **kw)
 
 
 def test_the_bert_module_computes_what_transformers_does(tiny_model):
@@ -50,11 +51,13 @@ def test_the_prepared_encoder_is_the_same_model(tiny_model, tiny_weights, tmp_pa
     data = tmp_path / "data"
     ref = TransformersScorer(_s(tiny_model, tiny_weights, precision="fp32", max_length=16), data_dir=data,
                              prepared=False)
-    first = TransformersScorer(_s(tiny_model, tiny_weights, precision="fp32", max_length=16), data_dir=data)
+    first = TransformersScorer(_s(tiny_model, tiny_weights, precision="fp32", max_length=16), data_dir=data,
+                               prepared=True)
     assert type(first.model).__name__ == "BertModel"  # the first load goes through transformers ...
     kept = list((data / "models" / "prepared").iterdir())
     assert len(kept) == 1 and (kept[0] / "manifest.json").exists()  # ... and keeps what it built
-    fast = TransformersScorer(_s(tiny_model, tiny_weights, precision="fp32", max_length=16), data_dir=data)
+    fast = TransformersScorer(_s(tiny_model, tiny_weights, precision="fp32", max_length=16), data_dir=data,
+                              prepared=True)
     assert type(fast.model).__name__ == "BertEncoder"
     assert fast.model_version == first.model_version == ref.model_version
     assert fast._windows(TEXTS) == ref._windows(TEXTS)  # the same token ids, windows included
@@ -63,12 +66,20 @@ def test_the_prepared_encoder_is_the_same_model(tiny_model, tiny_weights, tmp_pa
         assert x.sentiment == y.sentiment and x.topics == y.topics
         for label, p in x.probabilities.items():
             assert abs(p - y.probabilities[label]) < 1e-5
-    # int8 quantises the same Linear layers of either module
-    fast8 = TransformersScorer(_s(tiny_model, tiny_weights, int8=True), data_dir=data)
+    # int8 keeps the same FFN-down layers in fp32 in either module and quantises the rest
+    # (query, key and value as one Linear here: the same weights per output row, the same scores)
+    fast8 = TransformersScorer(_s(tiny_model, tiny_weights, int8=True), data_dir=data, prepared=True)
     ref8 = TransformersScorer(_s(tiny_model, tiny_weights, int8=True), data_dir=data, prepared=False)
     assert fast8.model_version == ref8.model_version != ref.model_version
-    assert sorted(n for n, m in fast8.model.named_modules() if type(m).__name__.endswith("Linear")) == \
-        sorted(n for n, m in ref8.model.named_modules() if type(m).__name__.endswith("Linear"))
+
+    def kept_float(sc):
+        return sorted(n for n, m in sc.model.named_modules() if type(m) is sc.torch.nn.Linear)
+
+    assert kept_float(fast8) == kept_float(ref8) and kept_float(fast8)
+    assert any(n.endswith("attention.self.qkv") for n, _ in fast8.model.named_modules())
+    for x, y in zip(ref8.score(TEXTS), fast8.score(TEXTS), strict=True):
+        for label, p in x.probabilities.items():
+            assert abs(p - y.probabilities[label]) < 1e-5
 
 
 def test_changed_weights_or_a_damaged_cache_fall_back_to_transformers(tiny_model, tiny_weights, tmp_path):
@@ -79,15 +90,15 @@ def test_changed_weights_or_a_damaged_cache_fall_back_to_transformers(tiny_model
     data = tmp_path / "data"
     weights = tmp_path / "weights"
     shutil.copytree(tiny_weights, weights)
-    TransformersScorer(_s(tiny_model, weights, precision="fp32"), data_dir=data)
+    TransformersScorer(_s(tiny_model, weights, precision="fp32"), data_dir=data, prepared=True)
     [kept] = (data / "models" / "prepared").iterdir()
     (kept / "manifest.json").write_text("{not json", encoding="utf-8")
-    again = TransformersScorer(_s(tiny_model, weights, precision="fp32"), data_dir=data)
+    again = TransformersScorer(_s(tiny_model, weights, precision="fp32"), data_dir=data, prepared=True)
     assert type(again.model).__name__ == "BertModel"  # unreadable: rebuilt through transformers
     meta = json.loads((weights / "heads.json").read_text())
     meta["temperature"] = 2.5
     (weights / "heads.json").write_text(json.dumps(meta))
-    changed = TransformersScorer(_s(tiny_model, weights, precision="fp32"), data_dir=data)
+    changed = TransformersScorer(_s(tiny_model, weights, precision="fp32"), data_dir=data, prepared=True)
     assert type(changed.model).__name__ == "BertModel" and changed.model_version != again.model_version
     assert len(list((data / "models" / "prepared").iterdir())) == 2
 
@@ -229,8 +240,8 @@ def test_the_embedded_model_prepared_scores_as_transformers_does(real_data_dir, 
              "El local es muy ruidoso 😡", "ok", "Great staff,friendly and fast… 10/10 <s> </s>",
              "Mysig miljö och bra musik.\r\nMen dyrt.", "Très bon. " * 300]  # the last: several windows
     ref = TransformersScorer(SentimentSettings(precision="fp32"), data_dir=data, prepared=False)
-    TransformersScorer(SentimentSettings(precision="fp32"), data_dir=data)  # prepares
-    fast = TransformersScorer(SentimentSettings(precision="fp32"), data_dir=data)
+    TransformersScorer(SentimentSettings(precision="fp32"), data_dir=data, prepared=True)  # prepares
+    fast = TransformersScorer(SentimentSettings(precision="fp32"), data_dir=data, prepared=True)
     assert type(fast.model).__name__ == "BertEncoder" and fast.model_version == ref.model_version
     # transformers 5 runs the XLM-R tokenizer with a whitespace split before its Metaspace step:
     # the prepared tokenizer must give the very ids the model was trained with
@@ -240,3 +251,19 @@ def test_the_embedded_model_prepared_scores_as_transformers_does(real_data_dir, 
         for label, p in x.probabilities.items():
             assert abs(p - y.probabilities[label]) < 1e-4
     shutil.rmtree(data / "models" / "prepared")
+
+
+def test_shards_side_by_side_give_what_one_stream_gives(tiny_model, tiny_weights):
+    from sentiment.scorer import load_scorer
+
+    sc = load_scorer(_s(tiny_model, tiny_weights, precision="fp32", threads=2, max_length=16))
+    assert sc.workers == 2 and sc.torch.get_num_threads() == 1
+    texts = [f"{'the food was great ' * (i % 7)}the staff were rude {i}" for i in range(40)]
+    done: list[int] = []
+    sharded = sc.score(texts, progress=done.append)
+    assert sum(done) == len(texts)
+    sc.workers = 1
+    for x, y in zip(sc.score(texts), sharded, strict=True):
+        assert x.sentiment == y.sentiment and x.topics == y.topics
+        for label, p in x.probabilities.items():
+            assert abs(p - y.probabilities[label]) < 1e-5
