@@ -113,7 +113,8 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
               help="Score the texts of this JSONL file (`id`, `text` per line) instead of the store.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Where file-mode results go (default: stdout).")
-@click.option("--batch-size", type=int, default=None, help="Texts per batch (default: sentiment.batch_size × 8).")
+@click.option("--batch-size", type=int, default=None, help="Texts per call of the model, and per transaction in the store "
+                   "(default: 4096, or sentiment.batch_size × 8 if more).")
 @click.option("--business", "business_id", default=None, help="Store mode: only this business (its id).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.pass_context
@@ -122,7 +123,9 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
     """Score sentiment, stars and topics of stored mentions (or of a JSONL file)."""
     app = ctx.obj
     settings = app.settings
-    chunk = batch_size or settings.sentiment.batch_size * 8
+    from sentiment.batch import chunk_size
+
+    chunk = batch_size or chunk_size(settings.sentiment)
     if output_path and not input_path:
         raise InputError("--output needs --input")
     if input_path:
