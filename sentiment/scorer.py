@@ -119,17 +119,14 @@ class TransformersScorer:
     """
 
     def __init__(self, settings: SentimentSettings | None = None, *, languages: Sequence[str] = (),
-                 data_dir: Path | str = "data", converted: Path | None = None):
+                 data_dir: Path | str | None = None, converted: Path | None = None, prepared: bool = False):
         import torch
-        from transformers import AutoConfig
 
         from sentiment import modeling as M
         from sentiment.language import detector_for
 
         self.settings = s = settings or SentimentSettings()
         self.torch, self.M = torch, M
-        if s.threads:
-            torch.set_num_threads(s.threads)
         local_only = not s.allow_download
         if s.model:
             path, self.embedded = s.model, False
@@ -137,18 +134,36 @@ class TransformersScorer:
             from sentiment.convert import ensure_converted
 
             # `converted`: the embedded model already converted elsewhere (training's models dir)
-            path, self.embedded = str(converted or ensure_converted(Path(data_dir) / "models")), True
+            path, self.embedded = str(converted or ensure_converted(Path(data_dir or "data") / "models")), True
         self.path = path
-        try:
-            config = AutoConfig.from_pretrained(path, local_files_only=local_only)
-        except OSError as exc:
-            raise ModelError(f"cannot load model {path!r}: {exc}") from exc
+        wdir = Path(s.weights_dir) if s.weights_dir else SHIPPED_WEIGHTS
+        # `prepared` (what `load_scorer` asks): the encoder as the last load of these files
+        # prepared it (sentiment/prepared.py), kept in the data dir the application names: no
+        # transformers import, no LoRA merge. Not for training's scorers, whose weights change
+        # from one call to the next.
+        ready, cache_key = None, None
+        self._prepared_dir: Path | None = None  # where the prepared encoder is kept, if it is
+        if prepared and converted is None and data_dir is not None:
+            from sentiment import prepared as P
+
+            cache_key = P.cache_key(Path(path), wdir)
+            ready = P.load(P.cache_dir(data_dir), cache_key, Path(path))
+            if ready is not None:
+                self._prepared_dir = P.cache_dir(data_dir) / str(cache_key)
+        config: Any
+        if ready is not None:
+            config, self.tok = ready.config, ready.tokenizer
+        else:
+            from transformers import AutoConfig
+
+            try:
+                config = AutoConfig.from_pretrained(path, local_files_only=local_only)
+            except OSError as exc:
+                raise ModelError(f"cannot load model {path!r}: {exc}") from exc
+            self.tok = M.load_tokenizer(path, local_only)
         self.kind = "classifier" if any(a.endswith("ForSequenceClassification")
                                         for a in (config.architectures or [])) else "encoder"
-        self.tok = M.load_tokenizer(path, local_only)
         self.detector = detector_for(tuple(languages))
-        h = hashlib.sha256()
-        h.update(json.dumps(config.to_dict(), sort_keys=True, default=str).encode())
         self.meta: dict = {}
         self.heads: Any = None  # the trained heads (a torch module) when the model has them
         self.prefix = ""
@@ -159,8 +174,7 @@ class TransformersScorer:
             self.label_map = _label_map(config.id2label)
             self.model_id = s.model
         else:
-            self.model = M.load_encoder(path, local_only)
-            wdir = Path(s.weights_dir) if s.weights_dir else SHIPPED_WEIGHTS
+            self.model = ready.model if ready is not None else M.load_encoder(path, local_only)
             if (wdir / M.META_FILE).exists():
                 heads, meta = M.load_heads(wdir)
                 base = meta.get("base_model", EMBEDDED_ID)
@@ -169,12 +183,14 @@ class TransformersScorer:
                     raise ModelError(
                         f"the weights in {wdir} were trained on {base!r}, not {mine!r}: "
                         "train heads for this encoder with `reviewwatch train` and set sentiment.weights_dir")
-                if layers := meta.get("encoder_layers"):
+                if ready is not None:
+                    pass  # layers cut and adapter merged when it was prepared
+                elif layers := meta.get("encoder_layers"):
                     try:
                         M.keep_first_layers(self.model, int(layers))
                     except ValueError as exc:
                         raise ModelError(f"the weights in {wdir}: {exc}") from None
-                if (wdir / "adapter_config.json").exists():
+                if ready is None and (wdir / "adapter_config.json").exists():
                     from peft import PeftModel
 
                     with warnings.catch_warnings():
@@ -185,33 +201,40 @@ class TransformersScorer:
                     self.model = adapted.merge_and_unload()
                 self.heads, self.meta = heads, meta
                 self.prefix = meta.get("query_prefix", "")
-                for f in ("heads.json", M.HEADS_FILE, "adapter_model.safetensors"):
-                    _file_digest(h, wdir / f)
             else:
                 raise ModelError(f"no trained heads in {wdir} (heads.json): run `reviewwatch train`")
             self.model_id = (EMBEDDED_ID if self.embedded else s.model) + "+heads"
-        self.model.eval()
-        from sentiment.device import resolve_device, resolve_dtype, slow_precision_warning
-        from sentiment.device import version_tag as precision_tag
+            if ready is None and cache_key is not None:
+                from sentiment import prepared as P
 
-        try:
-            self.device = resolve_device(s.device, int8=s.int8)
-            dtype = resolve_dtype(s.precision, int8=s.int8)
-        except ValueError as exc:
-            raise ModelError(f"sentiment.device = {s.device!r}, precision = {s.precision!r}: {exc}") from None
-        if s.int8:
-            from sentiment.int8 import quantize_encoder, variant_for, version_tag
+                if data_dir is not None and P.save(P.cache_dir(data_dir), cache_key, Path(path), config,
+                                                   self.tok, self.model):
+                    self._prepared_dir = P.cache_dir(data_dir) / cache_key
+        self.model.eval()
+        from sentiment.device import resolve_dtype, slow_precision_warning
+
+        self.device, precision, int8 = _runtime(s, self.kind, self.meta)
+        dtype = resolve_dtype(precision, int8=int8)
+        self.precision = "int8" if int8 else precision  # what "auto" became, for logs and benchmarks
+        if int8:
+            from sentiment.int8 import quantize_encoder, variant_for
 
             float_layers, full_range = variant_for(self.meta)
-            self.model = quantize_encoder(self.model, float_layers, full_range=full_range)
-            h.update(version_tag(float_layers, full_range=full_range))
+            self.model = quantize_encoder(self.model, float_layers, full_range=full_range, inplace=True)
         else:
             self.model.to(device=self.device, dtype=dtype)
-            if why := slow_precision_warning(self.device, s.precision):
-                log.warning("sentiment.precision = %r: %s", s.precision, why)
-        h.update(precision_tag(s.precision))  # the device is not: fp32 on a GPU is the same model
-        self.runtime = f"{self.device}, {'int8' if s.int8 else s.precision}"  # for progress lines and logs
-        self.model_version = h.hexdigest()[:12]
+            if why := slow_precision_warning(self.device, precision):
+                log.warning("sentiment.precision = %r: %s", precision, why)
+        self.runtime = f"{self.device}, {self.precision}"  # for progress lines and logs
+        # CPU: shards of texts run side by side, one torch thread each (`_run`); a GPU takes one stream
+        self.workers = 1
+        if self.device.type == "cpu":
+            self.workers = s.threads or _default_threads(torch)
+            torch.set_num_threads(1)
+        elif s.threads:
+            torch.set_num_threads(s.threads)
+        self.model_version = model_version_of(config, wdir if self.heads is not None else None, self.meta,
+                                              precision, int8)
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]
         if config.model_type in ("xlm-roberta", "roberta", "camembert"):
             limits.append(config.max_position_embeddings - 2)
@@ -232,6 +255,8 @@ class TransformersScorer:
 
     def _similarity_prototypes(self):
         if self._prototypes is None:
+            self._prototypes = self._kept_prototypes("load")
+        if self._prototypes is None:
             head = self._head_topics()
             protos = {}
             for key, td in self.settings.topics.items():
@@ -242,7 +267,25 @@ class TransformersScorer:
                     emb = self.embed(texts)
                     protos[key] = self.torch.nn.functional.normalize(emb, dim=-1)
             self._prototypes = protos
+            self._kept_prototypes("save")
         return self._prototypes
+
+    def _kept_prototypes(self, action: str):
+        """The similarity topics' embeddings kept beside the prepared encoder: embedding the
+        descriptions and examples is most of the time a single text takes once the model is
+        loaded. Keyed by the model version, the runtime and the texts, so a change re-embeds."""
+        if self._prepared_dir is None:
+            return None
+        from sentiment import prepared as P
+
+        head = self._head_topics()
+        texts = {k: list(td.descriptions) + list(td.examples) for k, td in self.settings.topics.items()
+                 if k not in head}
+        path = P.prototypes_file(self._prepared_dir, [self.model_version, self.runtime, self.prefix], texts)
+        if action == "load":
+            return P.load_prototypes(path, [k for k, v in texts.items() if v])
+        P.save_prototypes(path, self._prototypes or {})
+        return None
 
     # -- encoding --
     def _windows(self, texts: Sequence[str]):
@@ -259,7 +302,42 @@ class TransformersScorer:
         return out
 
     def _run(self, texts: Sequence[str], progress=None):
-        """Per text: (pooled embedding, classifier probabilities or None)."""
+        """Per text: (pooled embedding, classifier probabilities or None).
+
+        On the CPU the texts are split into `self.workers` shards of like lengths, each run by its
+        own thread with one torch thread: on two cores this did 2.3-2.5x the texts per CPU-second
+        of one stream on two intra-op threads (whose OpenMP threads wait on each other at every
+        operation, and spin while waiting; docs/operations.md, "Speed"). Each shard's result is
+        exactly what one stream gives for its texts: a text's windows stay in one shard.
+        """
+        n_shards = min(self.workers, len(texts) // self.settings.batch_size)
+        if n_shards < 2:
+            return self._run_stream(texts, progress)
+        from concurrent.futures import ThreadPoolExecutor
+        from threading import Lock
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        shards = [order[k::n_shards] for k in range(n_shards)]  # alike in lengths, so in work
+        lock = Lock()
+
+        def report(n: int) -> None:
+            with lock:
+                progress(n)
+
+        with ThreadPoolExecutor(n_shards, thread_name_prefix="scorer") as pool:
+            parts = list(pool.map(lambda ids: self._run_stream([texts[i] for i in ids],
+                                                               report if progress is not None else None),
+                                  shards))
+        torch = self.torch
+        pooled = torch.empty(len(texts), parts[0][0].shape[1])
+        probs = torch.empty(len(texts), parts[0][1].shape[1]) if parts[0][1] is not None else None
+        for ids, (p, c) in zip(shards, parts):
+            pooled[ids] = p
+            if probs is not None:
+                probs[ids] = c
+        return pooled, probs
+
+    def _run_stream(self, texts: Sequence[str], progress=None):
         torch = self.torch
         wins = self._windows(texts)
         lens = [len(w[1]) for w in wins]
@@ -378,9 +456,87 @@ class TransformersScorer:
         return self._prototypes
 
 
+_DEFAULT_THREADS: list[int] = []
+
+
+def _default_threads(torch: Any) -> int:
+    """torch's own choice of threads (the physical cores), as it was before a scorer set it to 1."""
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(torch.get_num_threads())
+    return _DEFAULT_THREADS[0]
+
+
+def _runtime(s: SentimentSettings, kind: str, meta: Mapping[str, Any]):
+    """(torch device, floating-point precision, int8) that these settings run here."""
+    from sentiment.device import resolve_device, resolve_dtype, resolve_precision
+
+    try:
+        device = resolve_device(s.device, int8=s.int8)
+        # "auto": the hardware's fastest measured path; int8 only for weights whose int8
+        # variant was chosen on dev (heads.json), not for an arbitrary classifier
+        precision, int8 = resolve_precision(s.precision, int8=s.int8, device=device,
+                                            int8_measured=kind == "encoder" and "int8" in meta)
+        resolve_dtype(precision, int8=int8)  # refuses int8 with a lower precision
+    except ValueError as exc:
+        raise ModelError(f"sentiment.device = {s.device!r}, precision = {s.precision!r}: {exc}") from None
+    return device, precision, int8
+
+
+def model_version_of(config: Any, weights_dir: Path | None, meta: Mapping[str, Any], precision: str,
+                     int8: bool) -> str:
+    """The model version: a digest of the config, the trained weights' files, the int8 variant and
+    the resolved precision (never "auto": scores of different precisions never mix). The device is
+    not in it: fp32 on a GPU is the same model."""
+    from sentiment.device import version_tag as precision_tag
+
+    h = hashlib.sha256()
+    # the config without `_name_or_path`: where the files lie is no part of the model (a data dir
+    # reached by another path, or moved, would otherwise re-score every mention)
+    identity = {k: v for k, v in config.to_dict().items() if k != "_name_or_path"}
+    h.update(json.dumps(identity, sort_keys=True, default=str).encode())
+    if weights_dir is not None:
+        for f in ("heads.json", "heads.safetensors", "adapter_model.safetensors"):
+            _file_digest(h, weights_dir / f)
+    if int8:
+        from sentiment.int8 import variant_for, version_tag
+
+        float_layers, full_range = variant_for(meta)
+        h.update(version_tag(float_layers, full_range=full_range))
+    h.update(precision_tag(precision))
+    return h.hexdigest()[:12]
+
+
+def model_identity(settings: SentimentSettings | None = None, *,
+                   data_dir: Path | str = "data") -> tuple[str, str] | None:
+    """(model id, model version) the scorer of these settings would have, without loading it:
+    from the prepared encoder's manifest (sentiment/prepared.py). None when there is none yet (the
+    first load makes it) or the settings cannot load: then load the scorer, which says why.
+
+    What `reviewwatch score` asks first, so that nothing to score loads no model."""
+    from sentiment import prepared as P
+    from sentiment.convert import CONVERTED_NAME
+
+    s = settings or SentimentSettings()
+    path = Path(s.model) if s.model else Path(data_dir) / "models" / CONVERTED_NAME
+    if not s.model and not (path / "CONVERTED.json").exists():
+        return None
+    wdir = Path(s.weights_dir) if s.weights_dir else SHIPPED_WEIGHTS
+    config = P.load_config(P.cache_dir(data_dir), P.cache_key(path, wdir))
+    if config is None or not (wdir / "heads.json").exists():
+        return None
+    try:
+        meta = json.loads((wdir / "heads.json").read_text(encoding="utf-8"))
+        _device, precision, int8 = _runtime(s, "encoder", meta)
+    except (ValueError, ModelError):
+        return None
+    model_id = (s.model if s.model else EMBEDDED_ID) + "+heads"
+    return model_id, model_version_of(config, wdir, meta, precision, int8)
+
+
 def load_scorer(settings: SentimentSettings | None = None, *, languages: Sequence[str] = (),
-                data_dir: Path | str = "data") -> Scorer:
-    return TransformersScorer(settings, languages=languages, data_dir=data_dir)
+                data_dir: Path | str | None = None) -> Scorer:
+    """The application's scorer: with `data_dir`, the prepared encoder is kept and used there."""
+    return TransformersScorer(settings, languages=languages, data_dir=data_dir, prepared=True)
 
 
 def sigmoid(x: float) -> float:

@@ -130,10 +130,12 @@ class SentimentSettings(BaseModel):
         default="auto", pattern=DEVICE_PATTERN,
         description="Where the encoder runs: auto (a GPU when torch sees one and int8 is off), cpu, cuda, cuda:N, mps.",
     )
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
-        default="fp32",
-        description="Encoder weights and activations: bf16 pays on CPUs with AMX and on GPUs, fp16 on GPUs; "
-                    "part of the model version, so scores of different precisions never mix.",
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        default="auto",
+        description="Encoder weights and activations. auto: the fastest path measured to keep quality on the "
+                    "hardware found at load (bf16 on GPUs and AMX CPUs, int8 on AVX-512 VNNI CPUs, else fp32); "
+                    "bf16 pays on CPUs with AMX and on GPUs, fp16 on GPUs. The resolved precision is part of "
+                    "the model version, so scores of different precisions never mix.",
     )
     allow_download: bool = Field(
         default=False, description="Let transformers fetch `model` from the hub; default offline.",

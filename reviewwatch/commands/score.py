@@ -22,13 +22,20 @@ from reviewwatch.errors import InputError, ReviewwatchError
 from reviewwatch.paths import output_file
 
 
-def _scorer(settings: Any):
-    from sentiment.scorer import ModelError, load_scorer
+class ScorerLoader:
+    """The configured scorer, loaded when first called: a command with nothing to score loads no
+    model (seconds of imports and weights)."""
 
-    try:
-        return load_scorer(settings.sentiment, languages=settings.languages, data_dir=settings.data_dir)
-    except ModelError as exc:
-        raise ReviewwatchError(str(exc)) from None
+    def __init__(self, settings: Any):
+        self.settings, self.languages, self.data_dir = settings.sentiment, settings.languages, settings.data_dir
+
+    def __call__(self) -> Any:
+        from sentiment.scorer import ModelError, load_scorer
+
+        try:
+            return load_scorer(self.settings, languages=self.languages, data_dir=self.data_dir)
+        except ModelError as exc:
+            raise ReviewwatchError(str(exc)) from None
 
 
 def parse_line(line: str) -> tuple[Any, str | None, str | None]:
@@ -48,13 +55,18 @@ def parse_line(line: str) -> tuple[Any, str | None, str | None]:
 
 
 def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, show_progress: bool = True) -> int:
-    """Score a JSONL stream; returns the number of failed lines."""
+    """Score a JSONL stream; returns the number of failed lines.
+
+    `scorer` may be a `ScorerLoader`: it loads the model only when some line has a text to score.
+    """
     rows = []
     for raw in src:
         if raw.strip():
             rows.append(parse_line(raw))
     failed = sum(1 for r in rows if r[2] is not None)
     todo = [i for i, r in enumerate(rows) if r[2] is None]
+    if todo and isinstance(scorer, ScorerLoader):
+        scorer = scorer()
     results: dict[int, dict] = {}
     with click.progressbar(length=len(todo), label="scoring", file=sys.stderr,
                            hidden=not show_progress) as bar:
@@ -75,6 +87,14 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
 
     from sentiment.batch import BatchStats, pending_mention_ids, score_mentions
 
+    if isinstance(scorer, ScorerLoader):  # ask what the model would be before loading it
+        from sentiment.scorer import model_identity
+
+        known = model_identity(scorer.settings, data_dir=scorer.data_dir)
+        if known is not None and not pending_mention_ids(store, *known, business_slug):
+            echo(f"nothing to score: every mention has a current score from {known[0]} {known[1]}")
+            return asdict(BatchStats())
+        scorer = scorer()
     mid, mver = scorer.model_id, scorer.model_version
     ids = pending_mention_ids(store, mid, mver, business_slug)
     if not ids:
@@ -94,7 +114,8 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
               help="Score the texts of this JSONL file (`id`, `text` per line) instead of the store.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Where file-mode results go (default: stdout).")
-@click.option("--batch-size", type=int, default=None, help="Texts per batch (default: sentiment.batch_size × 8).")
+@click.option("--batch-size", type=int, default=None, help="Texts per call of the model, and per transaction in the store "
+                   "(default: 4096, or sentiment.batch_size × 8 if more).")
 @click.option("--business", "business_id", default=None, help="Store mode: only this business (its id).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.pass_context
@@ -103,7 +124,9 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
     """Score sentiment, stars and topics of stored mentions (or of a JSONL file)."""
     app = ctx.obj
     settings = app.settings
-    chunk = batch_size or settings.sentiment.batch_size * 8
+    from sentiment.batch import chunk_size
+
+    chunk = batch_size or chunk_size(settings.sentiment)
     if output_path and not input_path:
         raise InputError("--output needs --input")
     if output_path and output_path != "-":
@@ -111,7 +134,7 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
     if input_path:
         if input_path != "-" and not Path(input_path).exists():
             raise InputError(f"no such file: {input_path}")
-        scorer = _scorer(settings)
+        scorer = ScorerLoader(settings)
         src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
         dst = sys.stdout if not output_path or output_path == "-" else open(output_path, "w", encoding="utf-8")
         try:
@@ -127,5 +150,4 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
         return
     slug = settings.business(business_id).id if business_id else None
     store = app.store()
-    scorer = _scorer(settings)
-    score_store(store, scorer, chunk, show_progress=not no_progress, business_slug=slug)
+    score_store(store, ScorerLoader(settings), chunk, show_progress=not no_progress, business_slug=slug)

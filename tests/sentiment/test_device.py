@@ -25,7 +25,7 @@ no_gpu = pytest.mark.skipif(_gpu(), reason="checks the refusals where torch sees
 
 
 def test_settings_refuse_unknown_devices_and_precisions():
-    assert SentimentSettings().device == "auto" and SentimentSettings().precision == "fp32"
+    assert SentimentSettings().device == "auto" and SentimentSettings().precision == "auto"
     for ok in ("cpu", "cuda", "cuda:1", "mps", "auto"):
         assert SentimentSettings(device=ok).device == ok
     for bad in ("gpu", "cuda:x", "CPU", "cuda:0;rm"):

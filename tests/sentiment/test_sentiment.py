@@ -48,6 +48,7 @@ def test_dequant_q4_block_layout():
 
 
 def _settings(model: Path, weights: Path | None = None, **kw) -> SentimentSettings:
+    kw.setdefault("precision", "fp32")  # the reference the other paths are compared with; "auto" has its tests
     return SentimentSettings(model=str(model), weights_dir=str(weights or ""), batch_size=4, threads=1, **kw)
 
 
