@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO))
 from sentiment.bootstrap import macro_f1_interval  # noqa: E402
 from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits, semeval_review_id  # noqa: E402
 from sentiment.metrics import macro_f1, micro_f1_multilabel, per_class_f1  # noqa: E402
+from bench.quality_shares import share_section  # noqa: E402
 
 PUBLISHED = {
     "umsab-en": {"XLM-T": 70.6, "XLM-R": 68.5, "FastText": 50.9},
@@ -49,6 +50,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--device", default="cpu", help="sentiment.device: cpu, cuda, cuda:N")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="texts per data set (0 = all)")
+    ap.add_argument("--shares-limit", type=int, default=400,
+                    help="texts per file for the corrected shares (seeded sample; 0 = all)")
     a = ap.parse_args(argv)
 
     from sentiment.scorer import load_scorer
@@ -129,6 +132,7 @@ def main(argv=None) -> dict:
         **{f"semeval-{lang} topics>=82": result["topics"].get(f"semeval-{lang}", {}).get("micro_f1", 0) >= 82
            for lang in ("en", "fr", "es", "ru")},
     }
+    result.update(share_section(scorer, splits, a.shares_limit))  # bench/quality_shares.py
     result["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(result, ensure_ascii=False))
     return result

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.settings import CrawlSettings
 
@@ -32,7 +33,8 @@ class SourceContext:
 
     @property
     def first_crawl(self) -> bool:
-        return self.last_success_at is None
+        """No run has succeeded yet, nor has a partial one kept its progress."""
+        return self.last_success_at is None and not self.state.get(FIRST_CRAWL_DONE)
 
     @property
     def page_limit(self) -> int:
@@ -42,7 +44,21 @@ class SourceContext:
 
     @property
     def label(self) -> str:
-        return f"{self.business_slug}/{self.type}"
+        """Business, source type and target: two sources of one type are told apart."""
+        return f"{self.business_slug}/{self.type} {short_target(self.target)}"
+
+
+# The state key that ends a source's first crawl even when that crawl was only partial.
+FIRST_CRAWL_DONE = "first_crawl_done"
+
+
+def short_target(target: str, limit: int = 48) -> str:
+    """A source's url without its scheme (a handle or query as it is), at most `limit` chars."""
+    parts = urlsplit(target)
+    short = f"{parts.netloc}{parts.path}" if parts.scheme in ("http", "https") else target
+    if parts.scheme in ("http", "https") and parts.query:
+        short += f"?{parts.query}"
+    return short if len(short) <= limit else short[: limit - 1] + "…"
 
 
 @dataclass(slots=True)
@@ -57,6 +73,9 @@ class Tally:
     invalid: int = 0
     errors: int = 0
     claims: int = 0
+    # Review records recognised on the pages read, before any filter (business, validity):
+    # none on pages that answered is how a changed markup shows.
+    records: int = 0
     issues: Counter[str] = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)
 

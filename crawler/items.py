@@ -54,8 +54,9 @@ def problem(item: object) -> str | None:
         return "unknown item type"
     if not item.external_id:
         return "missing id"
-    if not item.text and item.rating is None:
-        return "missing text and rating"
+    # A headline alone (a news video, a link post, a review's name) is text: the model reads it.
+    if not item.text and not item.title and item.rating is None:
+        return "missing text, title and rating"
     if item.rating is not None and not (item.rating_scale and 0 <= item.rating <= item.rating_scale):
         return "rating out of scale"
     return None

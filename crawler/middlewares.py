@@ -17,14 +17,17 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CannotResolveHostError, NotConfigured
 from scrapy.http import Response
+from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
 from crawler.spiders.base import failure_reason
 from crawler.text import parse_date
 
 log = logging.getLogger(__name__)
+# An unknown host is not a passing failure: DNSLookupError is an OSError, which Scrapy retries.
+NOT_RETRIED = (CannotResolveHostError, DNSLookupError)
 
 
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
@@ -84,7 +87,11 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(  # type: ignore[override]
         self, request: Request, exception: Exception
     ) -> Request | Response | None:
-        if request.meta.get("dont_retry") or not isinstance(exception, self.exceptions_to_retry):
+        if (
+            request.meta.get("dont_retry")
+            or not isinstance(exception, self.exceptions_to_retry)
+            or isinstance(exception, NOT_RETRIED)
+        ):
             return None
         wait = self.wait_for(request, None)
         retry = self._retry(request, exception)

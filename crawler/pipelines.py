@@ -82,7 +82,8 @@ class ValidatePipeline(_Component):
         reason = problem(item)
         if reason:
             self.spider.tally.reject(reason)
-            raise DropItem(f"invalid: {reason}")
+            # Counted and reported by the run: no log line per item (with its crawled text).
+            raise DropItem(f"invalid: {reason}", log_level="DEBUG")
         return item
 
 

@@ -1,8 +1,9 @@
-"""RunRecorder: records every crawl run of a source in `crawl_runs` (a failed one too) and, on
-success only, moves the source's incremental state and `last_success_at`.
+"""RunRecorder: records every crawl run of a source in `crawl_runs` (a failed one too), keeps
+the progress of a partial run and, on success only, moves `last_success_at`.
 
 Status: `failed` when nothing could be read or the crawl did not finish, `partial` when some
-requests failed, `ok` otherwise.
+requests failed, `suspect` when the pages answered but held no review record although earlier
+runs stored some (the site changed its markup?), `ok` otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from scrapy.crawler import Crawler
 from twisted.python.failure import Failure
 
-from crawler.spiders.base import SourceSpider
+from crawler.spiders.base import SUSPECT, SourceSpider
 from crawler.store import begin_run, finish_run
 from storage.errors import StoreError
 
@@ -73,6 +74,10 @@ class RunRecorder:
                 tally.error(f"crawl stopped ({reason})")
         else:
             status = "partial" if tally.errors else "ok"
+            if status == "ok" and spider.suspect():
+                status = "suspect"
+                tally.note(SUSPECT)
+        spider.details["hints"] = spider.hints()
         self.status = status
         spider.run_status = status
         assert spider.store is not None
@@ -85,7 +90,7 @@ class RunRecorder:
                 status=status,
                 tally=tally,
                 details=spider.details,
-                new_state=spider.new_state,
+                new_state=spider.new_state if status == "ok" else spider.progress_state(),
             )
         except (SQLAlchemyError, StoreError) as exc:
             # Unrecorded is failed: the process exits non-zero and its caller records that.

@@ -15,9 +15,10 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from sqlalchemy import select
 
-from crawler.context import SourceContext, Tally
+from crawler.context import SourceContext, Tally, short_target
 from crawler.settings import CrawlSettings, scrapy_settings
 from crawler.spiders import SPIDERS
+from crawler.spiders.base import network_reason
 from crawler.store import finish_run
 from storage.db import Store
 from storage.errors import InputError
@@ -38,6 +39,8 @@ class SourceReport:
     invalid: int
     errors: int
     summary: str | None
+    label: str = ""  # business/type and a short target: two sources of one type told apart
+    hints: tuple[str, ...] = ()  # what happened and what to set, in words
 
 
 def load_contexts(
@@ -115,7 +118,13 @@ class CrawlJob:
     def run(self) -> list[SourceReport]:
         quiet_scrapy(self.log_level)
         values = {**scrapy_settings(self.crawl, self.log_level), **self.overrides}
-        process = CrawlerProcess(settings=values)
+        if self.log_level != "DEBUG":
+            # Scrapy logs its versions and settings at INFO while it sets up its own logging.
+            logging.disable(logging.INFO)
+        try:
+            process = CrawlerProcess(settings=values)
+        finally:
+            logging.disable(logging.NOTSET)
         quiet_scrapy(self.log_level)
         for context in self.contexts:
             spider_class = SPIDERS.get(context.type)
@@ -136,14 +145,16 @@ class CrawlJob:
                    status="failed", tally=tally, details={}, new_state=context.state)
         return report(context, "failed", tally)
 
-    def progress(self) -> list[tuple[str, int, int, bool]]:
-        """(source label, pages, items, finished) of each crawler, read from another thread."""
+    def progress(self) -> list[tuple[str, int, int, str | None]]:
+        """(source label, pages, items, run status once finished) of each crawler, read from
+        another thread."""
         rows = []
         for context, crawler in self.crawlers:
             spider = crawler.spider
             tally = getattr(spider, "tally", None)
-            done = getattr(spider, "run_status", None) is not None
-            rows.append((context.label, tally.pages if tally else 0, tally.items if tally else 0, done))
+            status = getattr(spider, "run_status", None)
+            rows.append((context.label, tally.pages if tally else 0, tally.items if tally else 0,
+                         status))
         return rows
 
     def reports(self) -> list[SourceReport]:
@@ -159,11 +170,14 @@ class CrawlJob:
                            started=dt.datetime.now(dt.UTC), status="failed", tally=tally,
                            details={}, new_state=context.state)
                 status = "failed"
-            out.append(report(context, status, tally))
+            details = getattr(spider, "details", None) or {}
+            out.append(report(context, status, tally, details.get("hints") or ()))
         return out + self.unsupported
 
 
-def report(context: SourceContext, status: str, tally: Tally) -> SourceReport:
+def report(
+    context: SourceContext, status: str, tally: Tally, hints: Any = ()
+) -> SourceReport:
     return SourceReport(
         business=context.business_slug,
         type=context.type,
@@ -176,6 +190,8 @@ def report(context: SourceContext, status: str, tally: Tally) -> SourceReport:
         invalid=tally.invalid,
         errors=tally.errors,
         summary=tally.summary(),
+        label=f"{context.business_slug}/{context.type} {short_target(context.target)}",
+        hints=tuple(str(h) for h in hints),
     )
 
 
@@ -185,3 +201,15 @@ def quiet_scrapy(level: str) -> None:
     if level != "DEBUG":
         for name in ("scrapy", "py.warnings", "filelock", "readability"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    robots = logging.getLogger("scrapy.downloadermiddlewares.robotstxt")
+    if not any(isinstance(f, ExpectedNetworkErrors) for f in robots.filters):
+        robots.addFilter(ExpectedNetworkErrors())
+
+
+class ExpectedNetworkErrors(logging.Filter):
+    """Drops robots.txt's traceback for an expected network failure (an unknown host, a refused
+    connection): the page's own request fails the same way and is reported once, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or network_reason(error) is None

@@ -156,6 +156,19 @@ def text_of(value: Any) -> str | None:
     return str(value)
 
 
+# When a review was written: many sites give only dateCreated, some only dateModified.
+DATE_PROPERTIES = ("datePublished", "dateCreated", "dateModified")
+
+
+def published_of(node: dict[str, Any]) -> str | None:
+    """The review's date as written: datePublished, else dateCreated, else dateModified."""
+    for key in DATE_PROPERTIES:
+        value = text_of(node.get(key))
+        if value and value.strip():
+            return value
+    return None
+
+
 def number(value: Any) -> float | None:
     text = text_of(value)
     if text is None:

@@ -44,6 +44,21 @@ PIPELINES = {
 }
 
 
+# Scrapy's defaults less DNS failures: an unknown host stays unknown for the seconds a retry
+# waits, so retrying it only delays the report.
+RETRY_EXCEPTIONS: list[str | type[Exception]] = [
+    "scrapy.exceptions.DownloadConnectionRefusedError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.DownloadTimeoutError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+    OSError,  # an empty compressed response (DNSLookupError, also one, is refused by the middleware)
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
+
+
 def scrapy_settings(crawl: CrawlSettings, log_level: str = "INFO") -> dict[str, Any]:
     """The settings every reviewwatch crawler runs with."""
     return {
@@ -63,6 +78,9 @@ def scrapy_settings(crawl: CrawlSettings, log_level: str = "INFO") -> dict[str, 
         "RETRY_ENABLED": True,
         "RETRY_TIMES": crawl.retries,
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "RETRY_EXCEPTIONS": RETRY_EXCEPTIONS,
+        # The source's run reports a request that failed for good, in one line.
+        "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",
         "RW_RETRY_BACKOFF_S": crawl.retry_backoff_s,
         "RW_RETRY_MAX_WAIT_S": crawl.retry_max_wait_s,
         "RW_TEXT_MAX_CHARS": crawl.text_max_chars,

@@ -1,5 +1,5 @@
 """Writes of one crawl run to the store: mentions in batches, own-site claims, the run's record
-and, on success only, the source's incremental state.
+and the source's incremental state (a partial run keeps its progress).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from storage.models import Claim, CrawlRun, Mention, Source, utcnow
 log = logging.getLogger(__name__)
 # Texts shorter than this ("Great!") are too common to call a copy from another source.
 DUPLICATE_MIN_CHARS = 60
+# Run statuses whose state is kept: a partial run's pages that were read are progress too.
+KEEPS_STATE = ("ok", "partial", "suspect")
 
 
 class MentionWriter:
@@ -183,7 +185,8 @@ def finish_run(
     details: dict[str, Any],
     new_state: dict[str, Any],
 ) -> None:
-    """Record the run; on success also keep the source's new state and retire vanished claims."""
+    """Record the run and keep the source's new state unless it failed; on success also move
+    `last_success_at` and retire vanished claims."""
     with store.transaction() as session:
         run = session.get(CrawlRun, run_id) if run_id else None
         if run is None:
@@ -195,14 +198,14 @@ def finish_run(
         run.unchanged, run.invalid, run.errors = tally.unchanged, tally.invalid, tally.errors
         run.error_summary = (tally.summary() or "")[:2000] or None
         run.details = {**details, "issues": dict(tally.issues), "messages": tally.messages,
-                       "items": tally.items, "claims": tally.claims}
-        if status == "ok":
-            source = session.get(Source, context.source_id)
-            if source is not None:
-                source.state = new_state
+                       "items": tally.items, "claims": tally.claims, "records": tally.records}
+        source = session.get(Source, context.source_id) if status in KEEPS_STATE else None
+        if source is not None:
+            source.state = new_state
+            if status == "ok":
                 source.last_success_at = started
-            if context.type == "own_site" and not details.get("incomplete"):
-                retire_claims(session, context, set(details.get("claim_keys", [])))
+        if status == "ok" and context.type == "own_site" and not details.get("incomplete"):
+            retire_claims(session, context, set(details.get("claim_keys", [])))
 
 
 def retire_claims(session: Any, context: SourceContext, seen: set[str]) -> None:

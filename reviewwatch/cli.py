@@ -26,6 +26,7 @@ COMMANDS = {
     "demo": "demo",
     "crawl": "crawl",
     "score": "score",
+    "perceived": "perceived",
     "train": "train",
     "gap": "gap",
     "claims": "claims",
@@ -33,6 +34,7 @@ COMMANDS = {
     "digest": "digest",
     "query": "query",
     "serve": "serve",
+    "ask": "ask",
     "worker": "worker",
 }
 

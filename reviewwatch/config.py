@@ -2,7 +2,8 @@
 
 The file is `reviewwatch.toml` unless `--config PATH` or `REVIEWWATCH_CONFIG` names another.
 Environment variables override the file (nested keys with `__`, e.g. `REVIEWWATCH_SMTP__HOST`).
-Secrets (the SMTP password, API tokens) are read from the environment only.
+Secrets (the SMTP password, API tokens, a password in `database_url`) are read from the
+environment only.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from pydantic_settings.exceptions import SettingsError
 from crawler.settings import CrawlSettings
 from reviewwatch.errors import ConfigError
 from sentiment.settings import SentimentSettings
-from storage.sources import SOURCE_TYPES, SourceType
+from storage.db import PoolOptions
+from storage.labels import RatingRule
+from storage.sources import CRAWLED_SOURCE_TYPES, FEEDBACK, SOURCE_TYPES, SourceType  # noqa: F401
 
 DEFAULT_CONFIG_FILE = "reviewwatch.toml"
 ENV_PREFIX = "REVIEWWATCH_"
@@ -42,6 +45,7 @@ SECRET_KEYS = {
     ("api", "read_tokens"),
     ("api", "write_tokens"),
     ("crawl", "reddit_client_secret"),
+    ("feedback", "secret_key"),
 }
 Stage = Literal["crawl", "score", "snapshot", "digest"]
 STAGE_NAMES: tuple[Stage, ...] = ("crawl", "score", "snapshot", "digest")
@@ -65,6 +69,8 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_target(self) -> SourceConfig:
+        if self.type == FEEDBACK:
+            raise ValueError("feedback is not crawled: answers arrive through `reviewwatch ask`")
         targets = [t for t in (self.url, self.handle, self.query) if t]
         if len(targets) != 1:
             raise ValueError("give exactly one of url, handle or query")
@@ -164,6 +170,38 @@ class ApiSettings(_Strict):
     max_page_size: int = Field(default=500, ge=1, le=10_000)
 
 
+class RatingLabels(_Strict):
+    """How a reviewer's rating becomes the label of a rated mention (`storage.labels`)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="a rated mention's overall label comes from its rating, not the model "
+        "(an analyst's correction still wins); off: the model's label counts",
+    )
+    negative_below: float = Field(
+        default=0.375, ge=0, le=1,
+        description="ratings below this on the normalised 0..1 scale ((rating - 1) / (scale - 1)) "
+        "are negative: 1-2 of 5 stars, 1-4 of 10",
+    )
+    positive_above: float = Field(
+        default=0.625, ge=0, le=1,
+        description="ratings above this are positive (4-5 of 5, 7-10 of 10); between the two "
+        "thresholds, bounds included, neutral (2.5-3.5 of 5, 5-6 of 10)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatingLabels:
+        if self.negative_below > self.positive_above:
+            raise ValueError(
+                f"negative_below ({self.negative_below}) is above positive_above "
+                f"({self.positive_above})"
+            )
+        return self
+
+    def rule(self) -> RatingRule:
+        return RatingRule(self.enabled, self.negative_below, self.positive_above)
+
+
 class GapSettings(_Strict):
     min_mentions: int = Field(default=10, ge=1)
     period_days: int = Field(default=90, ge=1)
@@ -172,10 +210,25 @@ class GapSettings(_Strict):
     prior_stars: float = Field(default=3.0, ge=1, le=5)
     recency_half_life_days: float | None = Field(default=None, gt=0)
     risk_threshold: float = Field(default=0.15, ge=0, le=1)
+    # The shares of unlabelled mentions, corrected for the model's errors (docs/gap.md).
+    share_method: Literal["auto", "PACC", "ACC", "EMQ", "PCC", "counts"] = Field(
+        default="auto",
+        description="how unrated mentions' shares are estimated from the model's probabilities "
+        "(quapy): `auto` is PACC calibrated on the business's own rated mentions when there are "
+        "enough, else PCC with the shipped held-out data's errors in its interval; `counts` "
+        "counts the model's labels with a Wilson interval (uncorrected, sampling error only)",
+    )
+    share_min_labelled: int = Field(
+        default=100,
+        ge=1,
+        description="rated or corrected mentions (with at least 10 of each label) needed to "
+        "calibrate on the business's own mentions instead of the shipped held-out data",
+    )
     # The positive share a service claim on the business's own site stands for, by wording.
     own_site_levels: dict[str, float] = Field(
         default_factory=lambda: {"superlative": 0.9, "strong": 0.85, "positive": 0.75}
     )
+    rating_labels: RatingLabels = Field(default_factory=RatingLabels)
 
     @field_validator("own_site_levels")
     @classmethod
@@ -184,6 +237,45 @@ class GapSettings(_Strict):
             if not 0 <= share <= 1:
                 raise ValueError(f"own_site_levels.{level}: {share} is not a share between 0 and 1")
         return value
+
+
+class FeedbackSettings(_Strict):
+    """Feedback requests (`reviewwatch ask`) and the page their signed links open."""
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="where customers reach `reviewwatch serve`: links are {public_url}/f/{token}",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs the links (environment only: REVIEWWATCH_FEEDBACK__SECRET_KEY, "
+        "at least 32 characters)",
+    )
+    expire_days: int = Field(default=30, ge=1, le=365, description="a link works this long")
+    cooldown_days: int = Field(
+        default=90, ge=0, description="a customer asked within this many days is not asked again"
+    )
+    question: Literal["recommend", "satisfaction"] = Field(
+        default="recommend",
+        description="recommend: 0-10 likelihood to recommend (NPS); satisfaction: 1-5",
+    )
+    public_review_url: str | None = Field(
+        default=None,
+        description="shown to every respondent after answering, whatever the score (no gating)",
+    )
+    max_comment_chars: int = Field(
+        default=2000, ge=100, le=20_000, description="a longer comment is refused"
+    )
+    answers_per_minute: int = Field(
+        default=10, ge=1, description="feedback posts accepted per client address per minute"
+    )
+
+    @field_validator("public_url", "public_review_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
 
 
 class ScheduleSettings(_Strict):
@@ -267,7 +359,22 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
-    database_url: str = ""
+    # Not in repr(): a URL from the environment may carry a password.
+    database_url: str = Field(default="", repr=False)
+    database_pool_size: int = Field(
+        default=5, ge=1, le=100,
+        description="connections each process keeps open to the store (per `serve` worker)",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=100,
+        description="extra connections opened when all pooled ones are busy; "
+        "`serve` admits at most pool size + overflow requests to the store at once per worker",
+    )
+    database_pool_timeout_s: float = Field(
+        default=30.0, gt=0, le=600,
+        description="seconds a request waits for a free connection (an API request: for its "
+        "turn at the store) before it gets 503 with Retry-After",
+    )
     languages: list[str] = Field(default_factory=lambda: ["en", "fr", "sv", "ru", "de", "es"])
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
@@ -276,6 +383,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
@@ -314,6 +422,12 @@ class Settings(BaseSettings):
                 return business
         known = ", ".join(b.id for b in self.businesses) or "none configured"
         raise ConfigError(f"unknown business {business_id!r} (known: {known})")
+
+    @property
+    def pool_options(self) -> PoolOptions:
+        return PoolOptions(
+            self.database_pool_size, self.database_max_overflow, self.database_pool_timeout_s
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -358,6 +472,14 @@ def load_settings(path: Path, *, required: bool = False) -> Settings:
 
 
 def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
+    url = data.get("database_url")
+    if isinstance(url, str) and url_has_password(url):
+        # The message never repeats the URL: it holds the password.
+        raise ConfigError(
+            f"{path}: database_url: a password is a secret and is not read from files; "
+            f"put the URL in {ENV_PREFIX}DATABASE_URL instead (or use a passwordless URL: "
+            "peer/trust authentication, ~/.pgpass or PGPASSWORD)"
+        )
     for section, key in SECRET_KEYS:
         block = data.get(section)
         if isinstance(block, Mapping) and key in block:
@@ -368,23 +490,31 @@ def _refuse_secrets_in_file(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def _refuse_url_passwords_in_file(path: Path, data: Mapping[str, Any]) -> None:
-    from urllib.parse import urlsplit
-
     for section, key in SECRET_URL_KEYS:
         block = data.get(section)
         value = block.get(key) if isinstance(block, Mapping) else None
         if not isinstance(value, str):
             continue
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        if password:
+        if url_has_password(value):
             env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
             raise ConfigError(
                 f"{path}: {section}.{key}: a URL with a password is a secret, not read from files; "
                 f"set {env} instead"
             )
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a database URL carries a password, in its user part or as a query parameter."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False  # not a URL: the store says so, without the file's help
+    userinfo = parts.netloc.rpartition("@")[0]
+    return bool(userinfo.partition(":")[2]) or "password" in {
+        key.lower() for key in parse_qs(parts.query, keep_blank_values=True)
+    }
 
 
 def _env_variable(loc: tuple[int | str, ...], environ: Mapping[str, str]) -> str | None:
@@ -423,7 +553,7 @@ def _describe(path: Path | None, exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "literal_error" and key.endswith(".type"):
-            message = f"unknown source type {error.get('input')!r} (known: {', '.join(SOURCE_TYPES)})"
+            message = f"unknown source type {error.get('input')!r} (known: {', '.join(CRAWLED_SOURCE_TYPES)})"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         lines.append(f"{where}: {key}: {message}")

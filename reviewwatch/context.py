@@ -21,7 +21,7 @@ class AppContext:
         if self._store is None:
             from reviewwatch.sync import sync_settings
 
-            self._store = Store(self.settings.resolved_database_url)
+            self._store = Store(self.settings.resolved_database_url, pool=self.settings.pool_options)
             with self._store.transaction() as session:
                 sync_settings(session, self.settings)
         return self._store

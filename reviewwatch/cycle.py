@@ -116,7 +116,7 @@ def open_store(settings: Settings) -> Store:
     """The store, migrated and in step with the configuration."""
     from reviewwatch.sync import sync_settings
 
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, pool=settings.pool_options)
     with store.transaction() as session:
         sync_settings(session, settings)
     return store
@@ -244,7 +244,7 @@ def _digest(
     detail = (
         f"{run.count('sent')} sent, {run.count('pending')} pending, {run.count('waiting')} waiting"
     )
-    return run.count("pending") == 0, detail
+    return run.unsent == 0, detail  # a digest backing off is not delivered either
 
 
 def _run_stage(slug: str, name: str, stage: Callable[[], tuple[bool, str]]) -> StageResult:

@@ -44,7 +44,8 @@ def env_name(key: str) -> str:
 # (`sentiment.topics`) use the key of the list or dict, then the field: `businesses.sources.type`.
 DESCRIPTIONS: dict[str, str] = {
     "data_dir": "where the SQLite store and converted model live (relative to the config file)",
-    "database_url": "empty: SQLite under `data_dir`; `postgresql://user@host/db` for PostgreSQL",
+    "database_url": "empty: SQLite under `data_dir`; `postgresql://user@host/db` for PostgreSQL; "
+    "a URL with a password is refused in the file: set it in the environment variable only",
     "languages": "languages the detector chooses among",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "crawl.contact": "contact address sent in the User-Agent",

@@ -1,4 +1,5 @@
-"""Bring the store in line with the configuration: businesses, their sources, declared claims.
+"""Bring the store in line with the configuration: businesses, their sources, declared claims,
+and the rule that turns a rating into a label (`gap.rating_labels`, read by the views).
 
 Removing a source or claim from the configuration deactivates it; nothing stored is deleted.
 Rows are created with INSERT ... ON CONFLICT DO NOTHING, then read back: two processes syncing
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewwatch.config import BusinessConfig, ClaimConfig, Settings, SourceConfig
+from storage.labels import store_rule
 from storage.models import Business, Claim, Source
 from storage.upsert import insert_ignore
 
@@ -26,6 +28,7 @@ class SyncResult:
 
 
 def sync_settings(session: Session, settings: Settings) -> SyncResult:
+    store_rule(session, settings.gap.rating_labels.rule())
     sources = claims = 0
     for config in settings.businesses:
         business = sync_business(session, config)

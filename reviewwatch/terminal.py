@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from reviewwatch.display import display_text
+
 # Control characters but tab and newline: crawled text may carry terminal escape sequences.
 _CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127], "\ufffd")
 
@@ -18,5 +20,6 @@ def console(stderr: bool = False) -> Console:
 
 
 def safe_text(value: Any, style: str = "") -> Text:
-    """A table cell for untrusted text: shown as it is, never read as markup nor obeyed."""
-    return Text("" if value is None else str(value).translate(_CONTROL), style=style)
+    """A table cell for untrusted text: never read as markup nor obeyed, nor reordered."""
+    text = "" if value is None else display_text(str(value))
+    return Text(text.translate(_CONTROL), style=style)

@@ -9,7 +9,7 @@ are committed, and an interrupted run resumes with what is still unscored.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, exists, select, update
 
 from storage.db import Store
-from storage.models import Business, Mention, Score, ScoreTopic
+from storage.models import SENTIMENT_LABELS, Business, Mention, Score, ScoreTopic
 
 if TYPE_CHECKING:
     from sentiment.scorer import Scorer
@@ -42,6 +42,12 @@ def mention_text(title: str | None, text: str) -> str:
     if title and title.strip() and title.strip() not in text:
         return f"{title.strip()}\n{text}"
     return text
+
+
+def topic_polarity(topic_sentiment: Mapping[str, str], topic: str) -> str | None:
+    """The opinion about `topic` to store: one of the three labels, else none (never a guess)."""
+    value = topic_sentiment.get(topic)
+    return value if value in SENTIMENT_LABELS else None
 
 
 def pending_mention_ids(
@@ -119,7 +125,11 @@ def score_mentions(
                     topic_scores=dict(r.topic_scores),
                     is_current=True,
                 )
-                score.topics = [ScoreTopic(topic=t, probability=r.topic_scores[t]) for t in r.topics]
+                score.topics = [
+                    ScoreTopic(topic=t, probability=r.topic_scores[t],
+                               sentiment=topic_polarity(r.topic_sentiment, t))
+                    for t in r.topics
+                ]
                 session.add(score)
                 if not m.language and r.language:
                     m.language = r.language

@@ -48,6 +48,10 @@ class SentimentScore:
     stars: float
     topics: tuple[str, ...] = ()
     topic_scores: Mapping[str, float] = field(default_factory=dict)
+    # The opinion about each topic in `topics` (negative/neutral/positive), when the model gives
+    # one; empty from a model without per-topic polarity (the store then counts the mention's
+    # overall label for the topic).
+    topic_sentiment: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -57,6 +61,7 @@ class SentimentScore:
             "stars": self.stars,
             "topics": list(self.topics),
             "topic_scores": dict(self.topic_scores),
+            "topic_sentiment": dict(self.topic_sentiment),
         }
 
 

@@ -1,7 +1,10 @@
 """Aggregates for analysts: sentiment over time and per topic, with Wilson 95% intervals.
 
-Buckets are UTC days, ISO weeks (starting Monday) or months, computed in SQL per backend.
-The filters are those of `storage.queries.MentionFilter`; corrections win over the model.
+Buckets are UTC days, ISO weeks (starting Monday) or months of the time a mention counts at
+(published, else first seen), computed in SQL per backend. The filters are those of
+`storage.queries.MentionFilter`; the label that counts is a correction's, else the rating's,
+else the model's (`storage.labels`). Per-topic figures count opinions: each topic's own polarity
+where the model gave one, else the mention's label.
 """
 
 from __future__ import annotations
@@ -20,13 +23,11 @@ from sqlalchemy import (
     case,
     cast,
     column,
-    false,
     func,
     select,
     table,
     text,
     true,
-    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -35,12 +36,11 @@ from storage.buckets import Bucket, bucket_expression
 from storage.rollup import rollup_can_answer, rollup_source
 from storage.ratings import rescale_stars
 from storage.queries import (
-    SCORE_TOPICS,
-    V_CORRECTED_TOPICS,
     V_MENTIONS,
     MentionFilter,
     filter_clauses,
     has_topic,
+    opinion_rows,
 )
 
 Z_95 = 1.959964
@@ -96,9 +96,26 @@ def _frame(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
 
 
 def _scored(flt: MentionFilter) -> list[ColumnElement[bool]]:
-    """The filter, over scored and dated mentions (what the aggregates count)."""
+    """The filter, over counted mentions (scored or corrected; dated or first seen)."""
     v = V_MENTIONS.c
-    return [*filter_clauses(flt), v.label.is_not(None), v.published_at.is_not(None)]
+    return [*filter_clauses(flt), v.label.is_not(None)]
+
+
+def _opinions(flt: MentionFilter, *, about: str | None = None) -> Any:
+    """(topic, label, counted_at, stars) of the opinions the filter selects.
+
+    `about`: only the opinions about that topic, the sentiment filter applying to them (the
+    rollup's topic rows); otherwise the sentiment filter applies to each opinion's label, except
+    that a topic filter keeps the mentions whose opinion about that topic has that sentiment.
+    """
+    v = V_MENTIONS.c
+    mentions = flt.model_copy(update={"topic": None, "sentiment": None}) if about else flt
+    if not about and not flt.topic:
+        mentions = flt.model_copy(update={"sentiment": None})
+    rows = opinion_rows(_scored(mentions), v.counted_at, v.stars, topic=about)
+    if flt.sentiment and (about or not flt.topic):
+        return select(rows).where(rows.c.label == flt.sentiment).subquery("opinions_with")
+    return rows
 
 
 def _rollup_counts(rows: Any) -> list[ColumnElement[Any]]:
@@ -128,8 +145,13 @@ def sentiment_over_time(session: Session, flt: MentionFilter, bucket: Bucket = "
         key = _day_bucket(dialect, bucket, rows.c.day).label("bucket")
         query = select(key, *_rollup_counts(rows)).group_by(key).order_by(key)
         return _frame(session, query, columns)
+    if flt.topic:  # the opinions about that topic, as the rollup's topic rows count them
+        rows = _opinions(flt, about=flt.topic)
+        key = bucket_expression(dialect, bucket, rows.c.counted_at).label("bucket")
+        query = select(key, *_counts(rows)).group_by(key).order_by(key)
+        return _frame(session, query, columns)
     v = V_MENTIONS.c
-    key = bucket_expression(dialect, bucket, v.published_at).label("bucket")
+    key = bucket_expression(dialect, bucket, v.counted_at).label("bucket")
     query = select(key, *_counts()).where(*_scored(flt)).group_by(key).order_by(key)
     return _frame(session, query, columns)
 
@@ -137,7 +159,7 @@ def sentiment_over_time(session: Session, flt: MentionFilter, bucket: Bucket = "
 def topic_aggregates(
     session: Session, flt: MentionFilter, bucket: Bucket | None = None
 ) -> pd.DataFrame:
-    """Per topic (and bucket, if given): counts, average stars, shares with intervals."""
+    """Per topic (and bucket, if given): opinions per label, average stars, shares with intervals."""
     dialect = session.get_bind().dialect.name
     names = ["topic", "bucket"] if bucket else ["topic"]
     # With a topic filter the other topics of those mentions count too: only live rows know.
@@ -148,20 +170,10 @@ def topic_aggregates(
             keys.append(_day_bucket(dialect, bucket, rollup.c.day).label("bucket"))
         query = select(*keys, *_rollup_counts(rollup)).group_by(*keys).order_by(*keys)
         return _frame(session, query, [*names, *COUNT_COLUMNS, "avg_stars"])
-    v, st, ct = V_MENTIONS.c, SCORE_TOPICS.c, V_CORRECTED_TOPICS.c
-    terms = _scored(flt)
-    # The model's topics, unless an analyst's replace them: two index-driven branches.
-    rows = union_all(
-        select(st.topic.label("topic"), v.published_at, v.label, v.stars)
-        .select_from(V_MENTIONS.join(SCORE_TOPICS, st.score_id == v.score_id))
-        .where(*terms, v.topics_corrected == false()),
-        select(ct.topic.label("topic"), v.published_at, v.label, v.stars)
-        .select_from(V_MENTIONS.join(V_CORRECTED_TOPICS, ct.mention_id == v.mention_id))
-        .where(*terms),
-    ).subquery("topic_rows")
+    rows = _opinions(flt)
     keys = [rows.c.topic]
     if bucket:
-        keys.append(bucket_expression(dialect, bucket, rows.c.published_at).label("bucket"))
+        keys.append(bucket_expression(dialect, bucket, rows.c.counted_at).label("bucket"))
     query = select(*keys, *_counts(rows)).group_by(*keys).order_by(*keys)
     return _frame(session, query, [*names, *COUNT_COLUMNS, "avg_stars"])
 
@@ -252,10 +264,13 @@ def star_estimate(
 
 
 def sentiment_over_time_total(session: Session, flt: MentionFilter) -> dict[str, Any]:
-    """Counts per label over the whole filter (no buckets)."""
+    """Counts per label over the whole filter (no buckets); with a topic, of its opinions."""
     if rollup_can_answer(flt):
         rows = rollup_source(session, flt, topics=False)
         row = session.execute(select(*_rollup_counts(rows))).one()
+    elif flt.topic:
+        opinions = _opinions(flt, about=flt.topic)
+        row = session.execute(select(*_counts(opinions))).one()
     else:
         row = session.execute(select(*_counts()).where(*_scored(flt))).one()
     return {name: (row[i] or 0) for i, name in enumerate(COUNT_COLUMNS)}

@@ -1,7 +1,7 @@
 """Analysts' corrections of a mention's sentiment or topics: stored with who, when, before, after.
 
-The latest correction that sets a label (or topics) wins over every model, through the views
-`v_mentions` and `v_mention_topics`; `corrected_examples` hands them to retraining.
+The latest correction that sets a label (or topics) wins over every model and over the rating,
+through the views `v_mentions` and `v_mention_topics`; `corrected_examples` hands them to retraining.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class MentionNotFound(InputError):
 
 
 def effective_state(session: Session, mention_id: int) -> tuple[str | None, list[str]]:
-    """The mention's label and topics as analysts see them (corrections included)."""
+    """The mention's label (the one that counts) and topics as analysts see them."""
     v = V_MENTIONS.c
     row = session.execute(select(v.label).where(v.mention_id == mention_id)).first()
     if row is None:
@@ -100,8 +100,9 @@ def corrections_of(session: Session, mention_id: int) -> list[dict[str, Any]]:
 def corrected_examples(session: Session) -> list[dict[str, Any]]:
     """Every corrected live mention as a training example.
 
-    {mention_id, text, label, topics, topics_corrected, language}: `label` is the analyst's
-    label when one was given, else the model's (None if unscored); `topics` are the analyst's
+    {mention_id, text, label, topics, topics_corrected, language}: `label` is the label that
+    counts (the analyst's when one was given, else the rating's when rated, else the model's;
+    None if unscored); `topics` are the analyst's
     topics when given (`topics_corrected`), else the model's.
     """
     v = V_MENTIONS.c

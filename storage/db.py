@@ -1,13 +1,16 @@
 """Connecting to the store: engine set-up per backend, sessions, and migrations on first use.
 
 `database_url` (env `REVIEWWATCH_DATABASE_URL`) selects PostgreSQL; otherwise a SQLite file
-under `data_dir` is used, in WAL mode with foreign keys on.
+under `data_dir` is used, in WAL mode with foreign keys on. The pool's size, overflow and wait
+come from `database_pool_size`, `database_max_overflow` and `database_pool_timeout_s`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ def normalise_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"invalid database URL {url!r}") from None
+        raise StoreError(f"invalid database URL {_masked(url)!r}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -32,6 +35,11 @@ def normalise_url(url: str) -> URL:
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
         )
     return parsed
+
+
+def _masked(url: str) -> str:
+    """An unparsable URL with whatever follows `user:` up to `@` hidden (it may be a password)."""
+    return re.sub(r"(//[^/@:]*:)[^@]*@", r"\1***@", url)
 
 
 def safe_url(url: URL | str) -> str:
@@ -49,25 +57,60 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """The connection pool: `size` kept open, `overflow` more when busy, `timeout_s` to wait."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout_s: float = 30.0
+
+    @property
+    def capacity(self) -> int:
+        """How many connections can be in use at once."""
+        return self.size + self.overflow
+
+
+def make_engine(url: str, pool: PoolOptions | None = None) -> Engine:
     parsed = normalise_url(url)
+    pool = pool or PoolOptions()
+    sizes = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        if not in_memory:
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        # An in-memory database lives in one connection (a singleton pool, no sizes).
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **({} if in_memory else sizes))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+        parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **sizes
     )
+
+
+def store_exists(url: str) -> bool:
+    """Whether a store was created at `url` (a migrated schema), creating nothing to find out."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return False
+    store = Store(url, migrate=False)
+    try:
+        from storage.migrate import current_revision
+
+        return current_revision(store.engine) is not None
+    finally:
+        store.dispose()
 
 
 class Store:
     """The sentiment store: an engine, a session factory, and the schema kept at head."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, pool: PoolOptions | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.pool = pool or PoolOptions()
+        self.engine = make_engine(url, self.pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.check_connection()
         if migrate:

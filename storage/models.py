@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -109,6 +111,8 @@ class Mention(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     # The business's own reply or post: kept, but never counted as a customer's voice.
     is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A customer's answer to a feedback request: the owner's to read, never a public voice.
+    is_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reply_text: Mapped[str | None] = mapped_column(Text)
     # Set when the same text was already stored from another source.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
@@ -190,8 +194,29 @@ class ScoreTopic(Base):
     )
     topic: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     probability: Mapped[float] = mapped_column(Float)
+    # The opinion about this topic (negative/neutral/positive), when the model gave one; scores
+    # written before migration 0008, or by a model without per-topic polarity, leave it empty.
+    sentiment: Mapped[str | None] = mapped_column(String(16))
 
     score: Mapped[Score] = relationship(back_populates="topics")
+
+
+class LabelRule(Base):
+    """How a reviewer's rating becomes a mention's label: one row, read by the views (0008).
+
+    On the normalised 0..1 scale: below `negative_below` negative, above `positive_above`
+    positive, else neutral. `reviewwatch.sync` keeps it equal to the `gap.rating_labels`
+    settings; a change marks the rated mentions' days of the rollup dirty (triggers).
+    """
+
+    __tablename__ = "label_rules"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    ratings_decide: Mapped[bool] = mapped_column(Boolean, default=True)
+    negative_below: Mapped[float] = mapped_column(Float)
+    positive_above: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Claim(Base):
@@ -330,6 +355,53 @@ class RollupDirty(Base):
 
     business_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+
+
+class FeedbackInvitation(Base):
+    """One customer asked once for feedback: the email's delivery state and the answer's link.
+
+    `token_id` is the random identity a signed link names; `message_id` is minted once and kept
+    across retries (at-least-once delivery, like a digest); `answered_at` makes the link
+    single-use.
+    """
+
+    __tablename__ = "feedback_invitations"
+    __table_args__ = (
+        Index("ix_feedback_invitations_business_email", "business_id", "email"),
+        Index("ix_feedback_invitations_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    visited_on: Mapped[dt.date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # pending (stored, not yet accepted by the server), sent, written (dry run)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+
+
+class FeedbackOptOut(Base):
+    """A customer who asked not to be asked again by this business; honoured across imports."""
+
+    __tablename__ = "feedback_opt_outs"
+
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class CycleRun(Base):

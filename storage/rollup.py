@@ -1,6 +1,9 @@
 """The sentiment rollup (migration 0005): recompute dirty days, answer aggregates from it.
 
-Triggers mark each (business, UTC day) a score, topic, correction or mention change touches;
+Days are those a mention counts at (published, else first seen); labels are those that count
+(correction, else rating, else model), and a topic row counts the opinions about the topic (its
+own polarity, else the mention's label). Triggers (migration 0008) mark each (business, UTC
+day) a score, topic, correction, mention or rating-rule change touches;
 `refresh_rollup` claims those marks (DELETE ... RETURNING, so two refreshers never do the same
 day) and recomputes the days from the views, inside the caller's transaction. Aggregates whose
 filter only names business, topic, sentiment and a period read the rollup; others go live.
@@ -19,7 +22,7 @@ from sqlalchemy.sql import ColumnElement
 
 from storage.buckets import bucket_expression
 from storage.models import Business, RollupDirty, SentimentRollup
-from storage.queries import SCORE_TOPICS, V_CORRECTED_TOPICS, V_MENTIONS, MentionFilter
+from storage.queries import V_MENTIONS, MentionFilter, opinion_selects, period_terms
 
 DAYS_PER_STATEMENT = 200
 # Filter fields the rollup can answer (the others need the mentions themselves).
@@ -38,29 +41,18 @@ def _day(dialect: str, col: Any) -> ColumnElement[Any]:
 
 def _voice_rows(dialect: str, business_id: int, days: Sequence[dt.date]) -> Any:
     """(day, topic, label, stars) of the customers' voice of one business on some days."""
-    v, st, ct = V_MENTIONS.c, SCORE_TOPICS.c, V_CORRECTED_TOPICS.c
-    first = dt.datetime.combine(min(days), dt.time(), tzinfo=dt.UTC)
-    last = dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    day = _day(dialect, v.published_at)
+    v = V_MENTIONS.c
+    day = _day(dialect, v.counted_at)
     wanted = [d.isoformat() for d in days] if dialect == "sqlite" else list(days)
     voice = [
-        v.business_id == business_id, v.published_at >= first, v.published_at < last,
-        day.in_(wanted), v.label.is_not(None), v.is_own == false(), v.duplicate_of_id.is_(None),
+        v.business_id == business_id, *period_terms(min(days), max(days)),
+        day.in_(wanted), v.label.is_not(None), v.is_own == false(), v.is_private == false(),
+        v.duplicate_of_id.is_(None),
     ]
-    every = select(day.label("day"), literal(ALL_TOPICS).label("topic"), v.label, v.stars).where(
+    every = select(literal(ALL_TOPICS).label("topic"), v.label, day.label("day"), v.stars).where(
         *voice
     )
-    model = (
-        select(day.label("day"), st.topic, v.label, v.stars)
-        .select_from(V_MENTIONS.join(SCORE_TOPICS, st.score_id == v.score_id))
-        .where(*voice, v.topics_corrected == false())
-    )
-    analysts = (
-        select(day.label("day"), ct.topic, v.label, v.stars)
-        .select_from(V_MENTIONS.join(V_CORRECTED_TOPICS, ct.mention_id == v.mention_id))
-        .where(*voice)
-    )
-    return union_all(every, model, analysts).subquery("voice")
+    return union_all(every, *opinion_selects(voice, day.label("day"), v.stars)).subquery("voice")
 
 
 def _recompute(session: Session, business_id: int, days: Sequence[dt.date]) -> None:
@@ -79,8 +71,14 @@ def _recompute(session: Session, business_id: int, days: Sequence[dt.date]) -> N
 def refresh_rollup(session: Session, business_ids: Sequence[int] | None = None) -> int:
     """Recompute the dirty days (of these businesses, or all); returns how many days."""
     claim = delete(RollupDirty).returning(RollupDirty.business_id, RollupDirty.day)
+    anything = select(RollupDirty.business_id).limit(1)
     if business_ids is not None:
         claim = claim.where(RollupDirty.business_id.in_(list(business_ids)))
+        anything = anything.where(RollupDirty.business_id.in_(list(business_ids)))
+    # A read first: on SQLite the DELETE takes the store's one write lock (held to the end of
+    # the caller's transaction) even when nothing is dirty, serialising every aggregate read.
+    if session.execute(anything).first() is None:
+        return 0
     dirty: dict[int, list[dt.date]] = defaultdict(list)
     for business_id, day in session.execute(claim):
         dirty[business_id].append(day if isinstance(day, dt.date) else dt.date.fromisoformat(day))

@@ -8,6 +8,10 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# The largest row id both backends store: primary keys are INTEGER, 32-bit on PostgreSQL. An id
+# from outside (a URL, a cursor) beyond it names nothing and must not reach SQL as a bind value.
+MAX_ROW_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC timestamp on every backend (SQLite stores it naive, read back as UTC)."""

@@ -2,6 +2,8 @@
 
 REVIEWWATCH_TEST_BACKENDS (default "sqlite,postgresql") chooses the backends the store-backed
 tests run on; each PostgreSQL test gets a schema of its own in the `test` database, dropped after.
+Browser tests skipped for want of Chromium are counted apart in the summary line ("N browser
+skipped") and explained under it: a run without Chromium never looks like a full one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,25 @@ BACKENDS = [b for b in os.environ.get("REVIEWWATCH_TEST_BACKENDS", "sqlite,postg
 PG_URL = os.environ.get("REVIEWWATCH_TEST_PG_URL", "postgresql+psycopg://@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+BROWSER_SKIPPED = "browser skipped"
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    if report.skipped and report.when == "setup" and "browser" in report.keywords:
+        return BROWSER_SKIPPED, "b", "SKIPPED (no browser)"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get(BROWSER_SKIPPED, [])
+    if skipped:
+        reason = skipped[0].longrepr[2] if isinstance(skipped[0].longrepr, tuple) else ""
+        terminalreporter.write_sep(
+            "=", f"{len(skipped)} browser tests skipped: the dashboard was not tested in a browser",
+            yellow=True, bold=True)
+        terminalreporter.write_line(str(reason).removeprefix("Skipped: "))
 
 
 @pytest.fixture(autouse=True)

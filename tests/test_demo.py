@@ -4,6 +4,9 @@ the embedded model, the gap and the digests, as `make demo` runs it (into a temp
 from __future__ import annotations
 
 import email
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import policy
 from pathlib import Path
 
@@ -19,15 +22,37 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def port_taken(port: int) -> Iterator[None]:
+    """The demo's default port in use, as when another demo site runs (if it already is, fine)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        except OSError:
+            pass  # something else holds it already
+        yield
+
+
 def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypatch) -> None:
     data = tmp_path / "demo"
     data.mkdir()
     (data / "models").symlink_to(real_data_dir / "models")  # the converted model, made once
     monkeypatch.setenv("REVIEWWATCH_DATA_DIR", str(data))
 
-    result = CliRunner().invoke(cli, ["--config", str(REPO / "examples" / "demo.toml"), "demo"])
+    port = free_port()
+    with port_taken(8765):
+        result = CliRunner().invoke(
+            cli, ["--config", str(REPO / "examples" / "demo.toml"), "demo", "--port", str(port)])
 
     assert result.exit_code == 0, result.output
+    assert f"demo site served on http://127.0.0.1:{port}/" in result.stdout
     out = " ".join(result.stdout.split())
     for slug in ("cafe-aurora", "hotel-lumiere", "rapidride"):
         assert f"{slug} crawl yes" in " ".join(out.replace("│", " ").split())
@@ -39,11 +64,18 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        assert mentions == scored == 47  # every demo review and post, each scored once
+        assert mentions == scored == 49  # every demo review and post, two answers, each scored once
+        answers = session.scalars(
+            select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
+        ).all()
+        assert answers == [2.0, 9.0]  # the two customers who answered on the feedback page
         assert session.scalars(select(Digest)).all() == []  # a dry run marks nothing delivered
     store.dispose()
 
-    emls = sorted((data / "outbox").glob("*.eml"))
+    requests = sorted((data / "outbox").glob("feedback-*.eml"))
+    assert len(requests) == 6  # one per bundled customer (examples/demo_customers.csv)
+    assert "6 feedback requests written" in out and "2 answered" in out
+    emls = sorted(p for p in (data / "outbox").glob("*.eml") if not p.name.startswith("feedback-"))
     assert len(emls) == 3
     lumiere = next(p for p in emls if p.name.startswith("hotel-lumiere"))
     message = email.message_from_bytes(lumiere.read_bytes(), policy=policy.default)

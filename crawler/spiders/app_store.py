@@ -45,6 +45,7 @@ class AppStoreSpider(SourceSpider):
             self.tally.reject("unreadable app store feed")
             return
         entries = [e for e in each(feed.get("entry")) if isinstance(e, dict)]
+        self.tally.records += sum(1 for e in entries if "im:rating" in e)
         # The first entry of a page may describe the app itself: it has no rating.
         items = [self.review(e, country) for e in entries if "im:rating" in e]
         kept, go_on = self.keep([i for i in items if i])

@@ -1,28 +1,53 @@
 """What every source spider shares: its source context, the run's tally, request failures
-counted by reason, decoding that survives a wrong declared charset, and incremental paging.
+counted by reason, decoding that survives a wrong declared charset, incremental paging, dates
+from the future kept out of counting and cursors, and the signs of a site that changed.
 """
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.exceptions import (
+    CannotResolveHostError,
     DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
 
-from crawler.context import SourceContext, Tally
+from crawler.context import FIRST_CRAWL_DONE, SourceContext, Tally
 from crawler.items import MentionItem, problem
 from crawler.text import parse_date
 from storage.db import Store
+
+# A published time further ahead of the crawl than this is a site's error (or a trick), not news.
+FUTURE_SLACK = dt.timedelta(days=1)
+FUTURE_DATE = "date in the future: counted when first seen"
+SUSPECT = "no reviews on pages that answered, though earlier runs found some: has the markup changed?"
+
+# Expected network failures: one line each, no traceback (see crawler.runner.quiet_scrapy).
+NETWORK_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (CannotResolveHostError, "host not found (DNS)"),
+    (twisted_errors.DNSLookupError, "host not found (DNS)"),
+    (DownloadConnectionRefusedError, "connection refused"),
+    (twisted_errors.ConnectionRefusedError, "connection refused"),
+    (ResponseDataLossError, "connection lost"),
+    (twisted_errors.ConnectionLost, "connection lost"),
+    (twisted_errors.ConnectionDone, "connection closed"),
+    (twisted_errors.ConnectError, "cannot connect"),
+    (DownloadFailedError, "download failed"),
+)
 
 
 class SourceSpider(Spider):
@@ -30,6 +55,10 @@ class SourceSpider(Spider):
 
     name = "source"
     custom_settings: dict[str, Any] = {}
+    # Whether every page read should show review records (a review listing, a feed): a run that
+    # finds none where earlier runs found some is `suspect`. Timelines read since a cursor are
+    # legitimately empty, so they say False.
+    expects_records = True
 
     def __init__(self, context: SourceContext, store: Store | None = None, **kwargs: Any) -> None:
         super().__init__(name=f"{context.type}:{context.source_id}", **kwargs)
@@ -40,6 +69,9 @@ class SourceSpider(Spider):
         self.new_state: dict[str, Any] = dict(context.state)
         self.details: dict[str, Any] = {}
         self.run_status: str | None = None  # set by the RunRecorder when the run is recorded
+        self.started_at = dt.datetime.now(dt.UTC)
+        # Cursor keys (`cb_kwargs["key"]`, e.g. a Mastodon timeline) whose requests failed.
+        self.failed_keys: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.first_requests():
@@ -61,8 +93,31 @@ class SourceSpider(Spider):
         reason = failure_reason(failure)
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        key = request.cb_kwargs.get("key") if request is not None else None
+        if isinstance(key, str):
+            self.failed_keys.add(key)
         self.tally.error(reason, f"{reason}: {url}")
         self.logger.warning("%s: %s (%s)", self.context.label, reason, url)
+
+    # -- the run's outcome -----------------------------------------------------------------
+    def progress_state(self) -> dict[str, Any]:
+        """The state a partial run keeps: what the pages that were read taught, and the end of
+        the first crawl (else a source whose first crawl never fully succeeds repeats it forever).
+        Spiders with per-key cursors keep the old cursor of a key whose requests failed."""
+        return {**self.new_state, FIRST_CRAWL_DONE: True}
+
+    def suspect(self) -> bool:
+        """Pages answered, none held a review record, and earlier runs stored some."""
+        return (
+            self.expects_records
+            and bool(self.context.known_ids)
+            and self.tally.pages > 0
+            and self.tally.records == 0
+        )
+
+    def hints(self) -> list[str]:
+        """What the user should know or set after this run (shown under the crawl table)."""
+        return []
 
     # -- responses ----------------------------------------------------------------------
     def page_text(self, response: Response) -> str:
@@ -98,6 +153,7 @@ class SourceSpider(Spider):
         # What the last successful run saw as newest (not its clock: sites publish late).
         cutoff = parse_date(self.context.state.get("newest_published"))
         for item in items:
+            self.distrust_future(item)
             if since and item.published_at and item.published_at < since:
                 self.tally.note("older than --since")
                 continue
@@ -111,6 +167,14 @@ class SourceSpider(Spider):
         if self.context.first_crawl and not since:
             return kept, bool(kept)
         return kept, anything_new
+
+    def distrust_future(self, item: MentionItem) -> None:
+        """A date more than a day ahead of the crawl is kept as a detail, not as the published
+        time: the mention counts when first seen, and no cursor moves to the future."""
+        if item.published_at is not None and item.published_at > self.started_at + FUTURE_SLACK:
+            item.extra = {**item.extra, "claimed_published_at": item.published_at.isoformat()}
+            item.published_at = None
+            self.tally.note(FUTURE_DATE)
 
     def note_newest(self, items: Iterable[MentionItem]) -> None:
         dates = [i.published_at for i in items if i.published_at]
@@ -129,6 +193,9 @@ def failure_reason(failure: Failure) -> str:
         return "timeout"
     if isinstance(exc, DownloadCancelledError) or "Cancelled" in type(exc).__name__:
         return "response too large"
+    network = network_reason(exc)
+    if network is not None:
+        return network
     if isinstance(exc, IgnoreRequest):
         message = str(exc)
         if "robots.txt" in message:
@@ -137,6 +204,15 @@ def failure_reason(failure: Failure) -> str:
             return "too many redirects"
         return f"ignored: {message[:80]}"
     return type(exc).__name__
+
+
+def network_reason(exc: BaseException) -> str | None:
+    """The reason for an expected network failure (itself or the error it wraps), else None."""
+    for candidate in (exc, exc.__cause__):
+        for kind, reason in NETWORK_REASONS:
+            if isinstance(candidate, kind):
+                return reason
+    return None
 
 
 def each(values: Any) -> Iterator[Any]:

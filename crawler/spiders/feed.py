@@ -33,6 +33,7 @@ class FeedSpider(SourceSpider):
         if not parsed.entries and parsed.get("bozo"):
             self.tally.reject("unreadable feed")
             return
+        self.tally.records += len(parsed.entries)
         feed_language = language_code(parsed.feed.get("language"))
         items = []
         for entry in parsed.entries:
@@ -49,7 +50,9 @@ class FeedSpider(SourceSpider):
         content = entry.get("content") or []
         body = content[0].get("value", "") if content else entry.get("summary", "")
         language = language_code(content[0].get("language")) if content else None
-        published = entry.get("published_parsed") or entry.get("updated_parsed")
+        # The same order as schema.org's datePublished, dateCreated, dateModified.
+        published = (entry.get("published_parsed") or entry.get("created_parsed")
+                     or entry.get("updated_parsed"))
         link = entry.get("link")
         return MentionItem(
             external_id=entry.get("id") or link or stable_id(entry.get("title"), body[:200]),

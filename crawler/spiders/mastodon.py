@@ -27,6 +27,7 @@ _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 class MastodonSpider(SourceSpider):
     name = "mastodon"
+    expects_records = False  # a timeline read since its cursor is often empty
 
     @property
     def base(self) -> str:
@@ -81,6 +82,7 @@ class MastodonSpider(SourceSpider):
         if not isinstance(statuses, list):
             self.tally.reject("unreadable statuses")
             return
+        self.tally.records += len(statuses)
         since = self.since_id(key)
         own = key == f"account:{self.context.options.get('own_account')}"
         items = []
@@ -99,6 +101,19 @@ class MastodonSpider(SourceSpider):
         next_url = _next_link(response)
         if go_on and items and next_url and self.may_request_page(page + 1):
             yield self.request(next_url, self.parse_statuses, cb_kwargs={"key": key, "page": page + 1})
+
+    def progress_state(self) -> dict[str, Any]:
+        """A timeline whose reading failed keeps its old cursor: its unread posts come next time."""
+        state = super().progress_state()
+        old = dict(self.context.state.get("since_id") or {})
+        cursors = dict(state.get("since_id") or {})
+        for key in self.failed_keys:
+            if key in old:
+                cursors[key] = old[key]
+            else:
+                cursors.pop(key, None)
+        state["since_id"] = cursors
+        return state
 
     def advance(self, key: str, status_id: str) -> None:
         cursors = dict(self.new_state.get("since_id") or {})

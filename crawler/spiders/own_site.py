@@ -27,6 +27,7 @@ _SKIP = (".jpg", ".jpeg", ".png", ".gif", ".svg", ".pdf", ".css", ".js", ".zip",
 
 class OwnSiteSpider(SourceSpider):
     name = "own_site"
+    expects_records = False  # claims, not reviews: a page without one is ordinary
 
     def first_requests(self) -> Iterable[Request]:
         self.visited: set[str] = set()

@@ -80,7 +80,9 @@ class RedditSpider(SourceSpider):
             self.tally.reject("unreadable listing")
             return
         items = []
-        for child in listing.get("children") or []:
+        children = listing.get("children") or []
+        self.tally.records += len(children) if isinstance(children, list) else 0
+        for child in children:
             post = child.get("data") if isinstance(child, dict) else None
             if not isinstance(post, dict) or not post.get("name"):
                 self.tally.reject("post without id")

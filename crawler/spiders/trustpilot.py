@@ -40,6 +40,7 @@ class TrustpilotSpider(SourceSpider):
             self.tally.reject("page without readable __NEXT_DATA__")
             return
         reviews = props.get("reviews") or []
+        self.tally.records += len(reviews) if isinstance(reviews, list) else 0
         items = [i for r in reviews if isinstance(r, dict) and (i := self.review(r))]
         kept, go_on = self.keep(items)
         yield from kept
@@ -66,7 +67,8 @@ class TrustpilotSpider(SourceSpider):
             rating=_stars(review.get("rating")),
             rating_scale=5.0,
             language=language_code(review.get("language")),
-            published_at=parse_date(dates.get("publishedDate")),
+            # An edited review may carry only its updatedDate.
+            published_at=parse_date(dates.get("publishedDate") or dates.get("updatedDate")),
             reply_text=reply.get("message") if isinstance(reply, dict) else None,
             extra={"updated": dates.get("updatedDate")} if dates.get("updatedDate") else {},
         )

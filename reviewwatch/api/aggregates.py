@@ -5,103 +5,160 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewwatch.api.auth import Analyst, require_reader
-from reviewwatch.api.deps import get_session, mention_filter
-from reviewwatch.api.schemas import AggregateOut, BusinessOut, Me, records
-from storage.analytics import claimed_vs_perceived, sentiment_over_time, topic_aggregates
+from reviewwatch.api.cache import ReportCache
+from reviewwatch.api.database import StoreGate
+from reviewwatch.api.deps import Filtered, gate, mention_filter
+from reviewwatch.api.schemas import ERRORS, AggregateOut, BusinessOut, Me, records
+from storage.analytics import sentiment_over_time, topic_aggregates
 from storage.models import Business
-from storage.queries import MentionFilter
 
-router = APIRouter(prefix="/api/v1", tags=["aggregates"])
+router = APIRouter(prefix="/api/v1", tags=["aggregates"], responses=ERRORS)
 
 
 @router.get("/me", response_model=Me)
-def me(analyst: Analyst = Depends(require_reader)) -> Me:
+async def me(analyst: Analyst = Depends(require_reader)) -> Me:
     """Who the token belongs to, and whether it may correct."""
     return Me(analyst=analyst.name, can_write=analyst.can_write)
 
 
 @router.get("/businesses", response_model=list[BusinessOut])
-def businesses(
-    session: Session = Depends(get_session)
-) -> list[BusinessOut]:
-    rows = session.execute(select(Business.slug, Business.name).order_by(Business.slug))
-    return [BusinessOut(id=slug, name=name) for slug, name in rows]
+async def businesses(store: StoreGate = Depends(gate)) -> list[BusinessOut]:
+    def step(session: Session) -> list[BusinessOut]:
+        rows = session.execute(select(Business.slug, Business.name).order_by(Business.slug))
+        return [BusinessOut(id=slug, name=name) for slug, name in rows]
+
+    return await store.run(step)
 
 
 @router.get("/topics", response_model=list[str])
-def topics(request: Request) -> list[str]:
+async def topics(request: Request) -> list[str]:
     """The topic keys of the configured taxonomy."""
     return list(request.app.state.settings.sentiment.topics)
 
 
 @router.get("/aggregates/sentiment", response_model=AggregateOut)
-def sentiment(
-    flt: MentionFilter = Depends(mention_filter),
+async def sentiment(
+    filtered: Filtered = Depends(mention_filter),
     bucket: Literal["day", "week", "month"] = Query("week"),
-    session: Session = Depends(get_session),
+    store: StoreGate = Depends(gate),
 ) -> AggregateOut:
     """Sentiment over time: per bucket, counts per label and shares with Wilson 95% intervals."""
-    rows = records(sentiment_over_time(session, flt, bucket))
-    session.commit()  # keeps the rollup days this read refreshed
+    rows = await store.run(
+        lambda session: records(sentiment_over_time(session, filtered.checked(session), bucket))
+    )
     return AggregateOut(bucket=bucket, rows=rows)
 
 
 @router.get("/aggregates/topics", response_model=AggregateOut)
-def topic_stats(
-    flt: MentionFilter = Depends(mention_filter),
+async def topic_stats(
+    filtered: Filtered = Depends(mention_filter),
     bucket: Literal["day", "week", "month"] | None = Query(None),
-    session: Session = Depends(get_session),
+    store: StoreGate = Depends(gate),
 ) -> AggregateOut:
     """Per topic (and bucket, if given): counts per label and shares with Wilson intervals."""
-    rows = records(topic_aggregates(session, flt, bucket))
-    session.commit()  # keeps the rollup days this read refreshed
+    rows = await store.run(
+        lambda session: records(topic_aggregates(session, filtered.checked(session), bucket))
+    )
     return AggregateOut(bucket=bucket, rows=rows)
 
 
 @router.get("/claims/perceived")
-def claims_perceived(
-    flt: MentionFilter = Depends(mention_filter),
-    session: Session = Depends(get_session),
+async def claims_perceived(
+    request: Request,
+    filtered: Filtered = Depends(mention_filter),
+    store: StoreGate = Depends(gate),
 ) -> list[dict[str, Any]]:
-    """Each positive-share claim of a business beside the share its customers show."""
+    """Each claim of a business beside what its customers show, from the gap computation that
+    `reviewwatch gap` and `/gap/{business}` use (the same report, kept per store revision): over
+    `since`..`until` (default: the last `gap.period_days` days), a survey claim over its own
+    period. Other filters do not apply."""
+    flt = filtered.flt
     if not flt.business:
         raise HTTPException(422, "business is required")
-    result = claimed_vs_perceived(session, flt)
-    session.commit()  # keeps the rollup days this read refreshed
-    return result
+    report = await _gap_report(request, store, flt.business, flt.since, flt.until)
+    correction = report["method"].get("share_correction")
+    described = None if correction is None else correction["description"]
+    return [claim_row(claim, described) for claim in report["claims"]]
+
+
+def claim_row(claim: dict[str, Any], correction: str | None = None) -> dict[str, Any]:
+    """A gap report's claim as the dashboard's chart reads it (figures on the claim's scale), with
+    how the perceived figure was made (`method`: for a share, the correction; docs/gap.md)."""
+    perceived = claim["perceived"] or {}
+    rating = claim["metric"] == "average_rating"
+    return {
+        "claim_key": claim["claim_key"], "metric": claim["metric"],
+        "topic": claim["topic"] or "overall", "origin": claim["origin"], "kind": claim["kind"],
+        "claimed": claim["claimed"], "scale": (claim["scale"] or 5.0) if rating else None,
+        "perceived": perceived.get("value"), "low": perceived.get("low"),
+        "high": perceived.get("high"), "mentions": claim["mentions"], "period": claim["period"],
+        "window": claim["window"], "verdict": claim["verdict"],
+        "method": _method_text(claim["method"], correction), "method_note": claim["method_note"],
+    }
+
+
+def _method_text(method: str | None, correction: str | None) -> str | None:
+    if method in (None, "smoothed mean"):
+        return method
+    if method == "labels":
+        return "every mention counted by its rating or an analyst's label"
+    if method == "wilson" or correction is None:
+        return "labels counted (Wilson interval)"
+    return f"rated mentions by their rating, the others by {correction}"
 
 
 @router.get("/gap/{business}")
-def gap(
+async def gap(
     request: Request,
-    business: str,
+    business: str = Path(max_length=64, description="Business id (slug)."),
     since: dt.date | None = Query(None, description="First day (UTC), inclusive."),
     until: dt.date | None = Query(None, description="Last day (UTC), inclusive."),
-    session: Session = Depends(get_session),
+    store: StoreGate = Depends(gate),
 ) -> dict[str, Any]:
-    """The gap report of the gap stage (its documented JSON schema)."""
-    try:
-        from reviewwatch.gap import compute_gap
-    except ImportError:
-        raise HTTPException(503, "the gap stage is not installed") from None
+    """The gap report of the gap stage (its documented JSON schema), kept per store revision."""
+    if since and until and since > until:
+        raise HTTPException(422, f"since ({since}) is after until ({until})")
+    return await _gap_report(request, store, business, since, until)
+
+
+async def _gap_report(
+    request: Request, store: StoreGate, business: str, since: dt.date | None,
+    until: dt.date | None,
+) -> dict[str, Any]:
+    """The report over [since, until + 1 day), computed once per store revision (cache.py)."""
     settings = request.app.state.settings
     if business not in {b.id for b in settings.businesses}:
         raise HTTPException(404, f"unknown business {business!r}")
-    if since and until and since > until:
-        raise HTTPException(422, f"since ({since}) is after until ({until})")
-    report = compute_gap(
-        session, settings, business, since=_start(since), until=_start(until, days=1)
+    window = (_start(since), _start(until, days=1))
+
+    def compute(session: Session) -> dict[str, Any]:
+        from reviewwatch.gap import compute_gap
+
+        report: dict[str, Any] = compute_gap(
+            session, settings, business, since=window[0], until=window[1]
+        ).to_dict()
+        return report
+
+    result: dict[str, Any] = await store.run(
+        lambda session: reports(request).get(session, ("gap", business, *window), compute)
     )
-    result: dict[str, Any] = report.to_dict()
     return result
+
+
+def reports(request: Request) -> ReportCache:
+    cache: ReportCache = request.app.state.reports
+    return cache
 
 
 def _start(day: dt.date | None, days: int = 0) -> dt.datetime | None:
     if day is None:
         return None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=days)
+    try:
+        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=days)
+    except OverflowError:  # the day after 9999-12-31
+        raise HTTPException(422, f"{day} is past the last day this API counts") from None

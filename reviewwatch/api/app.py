@@ -1,27 +1,36 @@
 """The analysts' web application: the JSON API under /api/v1/ and the dashboard at /.
 
 Settings: `api.read_tokens`, `api.write_tokens` (environment only), `api.cors_origins` (CORS is
-off when empty), `api.max_page_size`. There is no raw-SQL endpoint.
+off when empty), `api.max_page_size`; the pool (`database_pool_size`, `database_max_overflow`,
+`database_pool_timeout_s`) bounds the requests at the store at once (database.py). There is no
+raw-SQL endpoint. `/api/docs` is Swagger UI served from the `fastapi-offline` package: no CDN.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 
-from reviewwatch.api import aggregates, mentions
+from reviewwatch.api import aggregates, asked, feedback, mentions
 from reviewwatch.api.auth import TokenAuth, require_reader
-from reviewwatch.config import Settings
+from reviewwatch.api.database import StoreGate
+from reviewwatch.api.deps import only_declared_query
+from reviewwatch.api.cache import ReportCache
+from reviewwatch.config import Settings, config_path, load_settings
 from reviewwatch.errors import InputError, ReviewwatchError
 from storage.corrections import MentionNotFound
 from storage.db import Store
 
 HERE = Path(__file__).parent
+DOCS_ASSETS = "/api/docs-assets"
 # The dashboard loads nothing from elsewhere and runs no inline script.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -29,22 +38,40 @@ CSP = (
 )
 
 
-def create_app(settings: Settings, store: Store) -> FastAPI:
-    app = FastAPI(
+def create_app(
+    settings: Settings, store: Store, *, own_store: bool = False, cache_dir: Path | None = None
+) -> FastAPI:
+    """The app over `store`; with `own_store` it disposes of the store when it shuts down; with
+    `cache_dir` the gap reports and claims charts are shared through it (see cache.py)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_store:
+            store.dispose()
+
+    app = FastAPIOffline(
         title="reviewwatch",
         summary="What customers say about a business, against what it claims.",
         version="1",
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        static_url=DOCS_ASSETS,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.gate = StoreGate(store)
+    app.state.reports = ReportCache(cache_dir)
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
-    for router in (mentions.router, aggregates.router):
-        app.include_router(router, dependencies=[Depends(require_reader)])
+    for router in (mentions.router, aggregates.router, asked.router):
+        app.include_router(
+            router, dependencies=[Depends(require_reader), Depends(only_declared_query)]
+        )
+    app.include_router(feedback.router)  # no API token: the signed link is the credential
     _errors(app)
     _dashboard(app)
     if settings.api.cors_origins:
@@ -55,6 +82,18 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     return app
+
+
+def factory() -> FastAPI:
+    """The app of one `reviewwatch serve` worker process (`uvicorn --factory`).
+
+    The settings reach each worker as the parent's did: the file named by REVIEWWATCH_CONFIG
+    (set by `serve`) and the REVIEWWATCH_* environment. The parent has migrated the store.
+    """
+    settings = load_settings(config_path(None, os.environ))
+    store = Store(settings.resolved_database_url, migrate=False, pool=settings.pool_options)
+    # The workers of one server share what they compute through files under the data directory.
+    return create_app(settings, store, own_store=True, cache_dir=settings.data_dir / "cache" / "api")
 
 
 def _errors(app: FastAPI) -> None:
@@ -72,18 +111,16 @@ def _errors(app: FastAPI) -> None:
 
 
 def _dashboard(app: FastAPI) -> None:
-    templates = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # The page is a shell: it names no business and no topic. It asks for a token and loads
+    # everything through the API with it, so nothing is learnt without one.
+    shell = HERE / "templates" / "dashboard.html"
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def dashboard(request: Request) -> HTMLResponse:
-        settings: Settings = request.app.state.settings
-        response = templates.TemplateResponse(
-            request,
-            "dashboard.html",
-            {"businesses": settings.businesses, "topics": list(settings.sentiment.topics)},
-        )
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        response = FileResponse(shell, media_type="text/html; charset=utf-8")
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
         return response

@@ -63,7 +63,7 @@ class TokenAuth:
 _bearer = HTTPBearer(auto_error=False, description="A token from api.read_tokens or api.write_tokens.")
 
 
-def require_reader(
+async def require_reader(  # async: checking a token needs no worker thread
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Analyst:
     auth: TokenAuth = request.app.state.auth
@@ -77,7 +77,7 @@ def require_reader(
     return analyst
 
 
-def require_writer(analyst: Analyst = Depends(require_reader)) -> Analyst:
+async def require_writer(analyst: Analyst = Depends(require_reader)) -> Analyst:
     if not analyst.can_write:
         raise HTTPException(status_code=403, detail="this token may read but not correct")
     return analyst

@@ -1,13 +1,20 @@
-"""Request dependencies: a session per request and the mention filter from the query string."""
+"""Request dependencies: the gate to the store and the mention filter from the query string.
+
+Dependencies never touch the store: a filter is parsed here and checked against the store
+inside the request's one database step (`Filtered.checked`), see database.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from fastapi import Depends, Query, Request
+from fastapi import HTTPException, Query, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from reviewwatch.api.database import StoreGate
 from storage.queries import (
     SEARCH_MAX_CHARS,
     MentionFilter,
@@ -17,22 +24,60 @@ from storage.queries import (
 )
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.store.session() as session:
-        yield session
+def _declared_query(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:  # the operation's own parameters and those of its dependencies
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+async def only_declared_query(request: Request) -> None:
+    """Refuse query parameters the operation does not know (422): a misspelt filter such as
+    `sentimnet=negative` would otherwise be ignored and the answer taken for a filtered one."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _declared_query(route))
+    if unknown:
+        names = ", ".join(repr(name[:40]) for name in unknown[:5])
+        known = ", ".join(sorted(_declared_query(route))) or "none"
+        raise HTTPException(422, f"unknown query parameter(s) {names} (known: {known})")
+
+
+def gate(request: Request) -> StoreGate:
+    store_gate: StoreGate = request.app.state.gate
+    return store_gate
 
 
 def known_topics(request: Request) -> list[str]:
     return list(request.app.state.settings.sentiment.topics)
 
 
-def mention_filter(
+@dataclass(frozen=True, slots=True)
+class Filtered:
+    """A filter as parsed from the query string, not yet checked against the store."""
+
+    flt: MentionFilter
+    known_topics: Sequence[str]
+
+    def checked(self, session: Session) -> MentionFilter:
+        """The filter, once its business exists (InputError -> 422 otherwise)."""
+        return validate_filter(session, self.flt, known_topics=self.known_topics)
+
+
+async def mention_filter(
     request: Request,
     business: str | None = Query(None, max_length=64, description="Business id (slug)."),
     source: str | None = Query(None, max_length=32, description="Source type, e.g. trustpilot."),
     language: str | None = Query(None, max_length=16, description="Language code, e.g. fr."),
     topic: str | None = Query(None, max_length=64, description="Topic key (see /api/v1/topics)."),
-    sentiment: Sentiment | None = Query(None, description="Label, analysts' corrections included."),
+    sentiment: Sentiment | None = Query(
+        None, description="The label that counts (correction, rating, model); with a topic, the "
+        "opinion about it."
+    ),
     min_rating: float | None = Query(None, ge=1, le=5, description="Lowest rating on 1..5."),
     max_rating: float | None = Query(None, ge=1, le=5, description="Highest rating on 1..5."),
     since: dt.date | None = Query(None, description="First day (UTC, YYYY-MM-DD), inclusive."),
@@ -42,12 +87,14 @@ def mention_filter(
     ),
     include_own: bool = Query(False, description="Include the business's own posts."),
     include_duplicates: bool = Query(False, description="Include cross-posted copies."),
-    session: Session = Depends(get_session),
-) -> MentionFilter:
+    disagree: bool = Query(
+        False, description="Only rated mentions whose rating and model label differ."
+    ),
+) -> Filtered:
     flt = make_filter(  # InputError -> 422 with the field and the problem
         business=business, source=source, language=language, topic=topic,
         sentiment=sentiment, min_rating=min_rating, max_rating=max_rating, since=since,
         until=until, search=search, include_own=include_own,
-        include_duplicates=include_duplicates,
+        include_duplicates=include_duplicates, disagree=disagree,
     )
-    return validate_filter(session, flt, known_topics=known_topics(request))
+    return Filtered(flt, known_topics(request))

@@ -13,6 +13,22 @@ from storage.corrections import MAX_TOPICS, NOTE_MAX_CHARS
 from storage.queries import Sentiment
 
 
+class ErrorOut(BaseModel):
+    """Why a request was refused: a sentence, or FastAPI's list of invalid parameters."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# The refusals every endpoint may give, documented so that clients (and the schema fuzzing in
+# the tests) know every answer's shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid bearer token."},
+    404: {"model": ErrorOut, "description": "No such mention or business."},
+    422: {"model": ErrorOut, "description": "Invalid parameters; `detail` says which."},
+    503: {"model": ErrorOut, "description": "The store is busy or unreachable; retry."},
+}
+
+
 class Me(BaseModel):
     analyst: str
     can_write: bool
@@ -32,8 +48,15 @@ class MentionOut(BaseModel):
     rating: float | None
     rating_scale: float | None
     stars: float | None
-    label: str | None = Field(description="The analysts' label when corrected, else the model's.")
-    model_label: str | None
+    label: str | None = Field(
+        description="The label that counts: the analysts' when corrected, else the rating's "
+        "when rated, else the model's."
+    )
+    model_label: str | None = Field(description="The model's label (kept beside the rating's).")
+    rating_label: str | None = Field(
+        description="The label the rating gives (gap.rating_labels); null when unrated."
+    )
+    label_source: str | None = Field(description="Where `label` came from: correction, rating, model.")
     corrected: bool
     p_negative: float | None
     p_neutral: float | None
@@ -43,6 +66,10 @@ class MentionOut(BaseModel):
     text: str
     url: str | None
     topics: list[str]
+    topic_sentiment: dict[str, str] = Field(
+        description="The model's opinion about each topic where it gave one; a topic without "
+        "one counts with the mention's label."
+    )
 
 
 class MentionPageOut(BaseModel):

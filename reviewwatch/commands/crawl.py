@@ -1,7 +1,9 @@
 """`reviewwatch crawl`: one crawl of the configured sources, in this process (one per process).
 
-Shows progress per source, then a table per source of pages, new, updated, unchanged,
-invalid and errors. Exit status 1 when a source's run failed (it is recorded in crawl_runs).
+Shows progress per source, then a table per source (its url or handle, status, pages, new,
+updated, unchanged, invalid, errors), the reasons counted and what to set when something was
+left out. Exit status 1 when a source's run failed (it is recorded in crawl_runs); `partial`
+and `suspect` runs are reported, exit status 0.
 """
 
 from __future__ import annotations
@@ -10,18 +12,23 @@ import datetime as dt
 import threading
 
 import click
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from reviewwatch.config import SOURCE_TYPES
+from crawler.context import short_target
+from reviewwatch.config import CRAWLED_SOURCE_TYPES
 from reviewwatch.context import AppContext
 from reviewwatch.crawling import crawl_job, source_contexts
-from reviewwatch.terminal import console as make_console
+from reviewwatch.terminal import console as make_console, safe_text
+
+# The mark a finished source's progress bar ends with, by the status of its run.
+MARKS = {"ok": "✓", "partial": "! partial", "suspect": "? suspect", "failed": "✗ failed"}
 
 
 @click.command("crawl")
 @click.option("--business", "business_id", default=None, help="Only this business (its id).")
-@click.option("--source", "source_type", type=click.Choice(SOURCE_TYPES), default=None,
+@click.option("--source", "source_type", type=click.Choice(CRAWLED_SOURCE_TYPES), default=None,
               help="Only sources of this type.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Keep only mentions published on or after this date (UTC).")
@@ -44,17 +51,22 @@ def command(
     with _progress(job):
         reports = job.run()
     table = Table(title="crawl")
-    for column in ("business", "source", "status", "pages", "new", "updated", "unchanged",
-                   "invalid", "errors"):
-        table.add_column(column, justify="left" if column in {"business", "source", "status"}
-                         else "right")
+    left = {"business", "source", "target", "status"}
+    for column in ("business", "source", "target", "status", "pages", "new", "updated",
+                   "unchanged", "invalid", "errors"):
+        table.add_column(column, justify="left" if column in left else "right",
+                         overflow="fold" if column == "target" else "ellipsis")
     for r in reports:
-        table.add_row(r.business, r.type, r.status, str(r.pages), str(r.new), str(r.updated),
-                      str(r.unchanged), str(r.invalid), str(r.errors))
+        table.add_row(r.business, r.type, safe_text(short_target(r.target)), r.status,
+                      str(r.pages), str(r.new), str(r.updated), str(r.unchanged), str(r.invalid),
+                      str(r.errors))
     console.print(table)
     for r in reports:
+        # Crawled names and urls may carry terminal escapes: shown as text, never obeyed.
         if r.summary:
-            console.print(f"{r.business}/{r.type}: {r.summary}", markup=False, highlight=False)
+            console.print(safe_text(f"{r.label}: {r.summary}"), highlight=False)
+        for hint in r.hints:
+            console.print(safe_text(f"{r.label}: {hint}"), highlight=False)
     if any(r.status == "failed" for r in reports):
         raise SystemExit(1)
 
@@ -84,13 +96,15 @@ class _progress:
             self.refresh()
 
     def refresh(self) -> None:
-        for label, pages, items, done in self.job.progress():  # type: ignore[attr-defined]
+        for label, pages, items, status in self.job.progress():  # type: ignore[attr-defined]
             task = self.tasks.get(label)
             if task is None:
-                task = self.tasks[label] = self.bars.add_task(label, total=None)
+                task = self.tasks[label] = self.bars.add_task(escape(label), total=None)
+            done = status is not None
+            mark = f" {MARKS.get(status, status)}" if status is not None else ""
             self.bars.update(
                 task,
-                description=f"{label}: {pages} pages, {items} items" + (" ✓" if done else ""),
+                description=escape(f"{label}: {pages} pages, {items} items{mark}"),
                 completed=1 if done else 0,
                 total=1 if done else None,
             )

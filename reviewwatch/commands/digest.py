@@ -1,4 +1,8 @@
-"""`reviewwatch digest`: send each owner the negative mentions they have not received yet."""
+"""`reviewwatch digest`: send each owner the negative mentions they have not received yet.
+
+Exit status 1 while a digest is unsent: `pending` (its send failed) or `waiting` (backing off
+before the next attempt); `--retry-now` ends the back-off. The states: docs/cycle.md.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from rich.table import Table
 from reviewwatch.context import AppContext
 from reviewwatch.cycle import default_outbox
 from reviewwatch.digest.deliver import DigestRun, send_digests
+from reviewwatch.digest.deliver import retry_now as retry_now_digests
+from reviewwatch.errors import InputError
+from reviewwatch.paths import outbox_folder
 from reviewwatch.digest.preview import preview_digests
 from reviewwatch.terminal import console as make_console
 
@@ -25,15 +32,29 @@ from reviewwatch.terminal import console as make_console
     default=None,
     help="Folder for --dry-run's .eml files (default: <data_dir>/outbox).",
 )
+@click.option(
+    "--retry-now", is_flag=True,
+    help="Retry the digests whose send failed now, not after their back-off.",
+)
 @click.pass_obj
-def command(app: AppContext, business_id: str | None, dry_run: bool, outbox: Path | None) -> None:
-    """Retry pending digests, then compose and send new ones (or preview them with --dry-run)."""
+def command(
+    app: AppContext, business_id: str | None, dry_run: bool, outbox: Path | None, retry_now: bool
+) -> None:
+    """Retry pending digests, then compose and send new ones (or preview them with --dry-run).
+
+    Exits 1 while any digest is unsent (pending after a failed send, or waiting for its retry).
+    """
     settings = app.settings
     slugs = (
         [settings.business(business_id).id] if business_id else [b.id for b in settings.businesses]
     )
+    if retry_now and dry_run:
+        raise InputError("--retry-now sends: it cannot be combined with --dry-run")
+    folder = outbox_folder(outbox) if outbox is not None else default_outbox(settings)
     store = app.store()
-    folder = outbox or default_outbox(settings)
+    if retry_now:
+        for slug in slugs:
+            retry_now_digests(store, slug)
     runs = [
         preview_digests(store, settings, slug, folder)
         if dry_run
@@ -43,7 +64,12 @@ def command(app: AppContext, business_id: str | None, dry_run: bool, outbox: Pat
     print_runs(runs)
     if dry_run:
         make_console().print(f"dry run: .eml files in {folder}")
-    if any(run.count("pending") for run in runs):
+    unsent = sum(run.unsent for run in runs)
+    if unsent:
+        make_console(stderr=True).print(
+            f"{unsent} digest{'s are' if unsent != 1 else ' is'} not sent yet "
+            "(pending: the send failed; waiting: backing off before the next attempt; "
+            "--retry-now retries at once)", markup=False, highlight=False)
         raise SystemExit(1)
 
 

@@ -12,6 +12,7 @@ import click
 from reviewwatch.config import Settings
 from reviewwatch.context import AppContext
 from reviewwatch.errors import InputError
+from reviewwatch.paths import output_file
 from reviewwatch.terminal import console as make_console
 from storage.db import Store
 
@@ -56,7 +57,6 @@ def write_html(reports: list[dict[str, Any]], output: Path) -> Path:
     from reviewwatch.gap.render_html import render_html
 
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render_html(reports), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{output}: cannot write: {exc}") from None
@@ -101,6 +101,8 @@ def command(
     """Compare what each business claims with what its customers say (default window:
     gap.period_days). JSON is one report object with --business, else a list of them."""
     since_at = _window(span, since)
+    if output is not None:
+        output_file(output)  # before any work: a missing folder is the user's typo
     if business_id:
         slugs = [app.settings.business(business_id).id]
     else:
@@ -115,7 +117,10 @@ def command(
         if output is None:
             click.echo(text)
         else:
-            output.write_text(text + "\n", encoding="utf-8")
+            try:
+                output.write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"{output}: cannot write: {exc}") from None
     else:
         path = write_html(reports, output or Path(DEFAULT_HTML))
         click.echo(f"wrote {path}", err=True)

@@ -10,6 +10,7 @@ from rich.table import Table
 from reviewwatch.commands.digest import print_runs
 from reviewwatch.context import AppContext
 from reviewwatch.cycle import CycleResult, default_outbox, run_cycle
+from reviewwatch.paths import outbox_folder
 from reviewwatch.terminal import console as make_console
 
 
@@ -29,6 +30,8 @@ def command(app: AppContext, business_id: str | None, dry_run: bool, outbox: Pat
     slugs = (
         [settings.business(business_id).id] if business_id else [b.id for b in settings.businesses]
     )
+    if outbox is not None:
+        outbox_folder(outbox)
     store = app.store()
     results = [
         run_cycle(settings, slug, dry_run=dry_run, outbox=outbox, store=store) for slug in slugs

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import click
 
 from reviewwatch.errors import InputError, ReviewwatchError
+from reviewwatch.paths import output_file
 
 
 def _scorer(settings: Any):
@@ -105,6 +106,8 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
     chunk = batch_size or settings.sentiment.batch_size * 8
     if output_path and not input_path:
         raise InputError("--output needs --input")
+    if output_path and output_path != "-":
+        output_file(Path(output_path))  # before the model loads
     if input_path:
         if input_path != "-" and not Path(input_path).exists():
             raise InputError(f"no such file: {input_path}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reviewwatch.digest.gapinfo import GapSection
+from reviewwatch.display import finalize
 from reviewwatch.digest.headers import clean_address, clean_header, from_header
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -114,6 +115,7 @@ def _environment() -> Environment:
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
         undefined=StrictUndefined,
+        finalize=finalize,  # no crawled string reorders what the email shows (text and HTML)
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -37,6 +37,8 @@ BACKOFF_BASE = dt.timedelta(minutes=5)
 BACKOFF_CAP = dt.timedelta(hours=6)
 # While one run is sending a digest, others leave it alone for this long.
 LEASE = dt.timedelta(minutes=10)
+# Outcomes of a digest that has not reached its recipient yet.
+UNSENT = ("pending", "waiting")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,11 @@ class DigestRun:
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def unsent(self) -> int:
+        """Digests still to be sent: failed (`pending`) or backing off (`waiting`)."""
+        return sum(1 for outcome in self.outcomes if outcome.status in UNSENT)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -104,6 +111,25 @@ def send_digests(
         if created is not None:
             run.outcomes.append(attempt(store, settings, created, transport, now))
     return run
+
+
+def retry_now(store: Store, business_slug: str, now: dt.datetime | None = None) -> int:
+    """End the back-off of the business's digests whose last send failed: the next attempt may
+    be now. A digest being sent at this moment (leased, no failure recorded) is left alone."""
+    business_id = business_id_of(store, business_slug)
+    now = now or utcnow()
+    with store.transaction() as session:
+        result = cast(CursorResult[Any], session.execute(
+            update(Digest)
+            .where(
+                Digest.business_id == business_id,
+                Digest.status == "pending",
+                Digest.last_error.is_not(None),
+                Digest.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+        ))
+        return int(result.rowcount)
 
 
 def _recipients_since(store: Store, business_id: int, since: dt.datetime) -> set[str]:

@@ -19,9 +19,13 @@ from reviewwatch.digest.gapinfo import GapSection, gap_section
 from reviewwatch.digest.select import NO_TOPIC, Selected
 from reviewwatch.digest.text import body_text, excerpt, one_line, safe_link
 from storage.models import Business, CrawlRun, Digest, Source
+from storage.sources import FEEDBACK
 
-# crawl_runs statuses that count as a failure (besides any run that counted errors).
-FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout")
+# crawl_runs statuses the digest reports (besides any run that counted errors); `suspect`: the
+# pages answered without any review although earlier runs found some (a changed markup?).
+# The first group of a digest: negative answers to feedback requests (`reviewwatch ask`).
+FEEDBACK_GROUP = "feedback: customers who told you first"
+FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout", "suspect")
 MAX_FAILURES = 50
 
 
@@ -78,12 +82,21 @@ def previous_digest(
 def group_by_topic(
     selected: list[Selected], config: DigestConfig, tz: ZoneInfo
 ) -> list[TopicGroup]:
-    """Mentions grouped under their main topic: largest groups first, "other" last."""
+    """Mentions grouped under the topics they are negative about (one may be in several groups):
+    largest groups first, "other" last. Negative answers to feedback requests come before them
+    all, in a group of their own: a customer told the owner before telling the world."""
     groups: dict[str, list[MentionView]] = defaultdict(list)
+    told: list[MentionView] = []
     for item in selected:
-        groups[item.topic].append(mention_view(item, config, tz))
+        view = mention_view(item, config, tz)
+        if item.source_type == FEEDBACK:
+            told.append(view)
+            continue
+        for topic in item.topics:
+            groups[topic].append(view)
     order = sorted(groups, key=lambda t: (t == NO_TOPIC, -len(groups[t]), t))
-    return [TopicGroup(topic=one_line(topic, 64), mentions=groups[topic]) for topic in order]
+    first = [TopicGroup(topic=FEEDBACK_GROUP, mentions=told)] if told else []
+    return first + [TopicGroup(topic=one_line(t, 64), mentions=groups[t]) for t in order]
 
 
 def mention_view(item: Selected, config: DigestConfig, tz: ZoneInfo) -> MentionView:

@@ -11,6 +11,8 @@ import re
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 
+from reviewwatch.display import display_text
+
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
 _SPACES = re.compile(r"\s{2,}")
@@ -18,10 +20,10 @@ MAX_HEADER_CHARS = 200
 
 
 def clean_header(value: str | None, max_chars: int = MAX_HEADER_CHARS) -> str:
-    """One line of text: control characters become spaces, the result is bounded."""
+    """One line of text: control characters become spaces, bidi controls go, it is bounded."""
     if not value:
         return ""
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", display_text(value))).strip()
     if len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
     return text

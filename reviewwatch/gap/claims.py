@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ REQUIRED_COLUMNS = ("period_start", "period_end", "metric", "value")
 OPTIONAL_COLUMNS = ("topic", "responses")
 SURVEY_METRICS = ("csat", "nps", "positive_share")
 MAX_ROWS = 100_000
+MAX_PROBLEMS_SHOWN = 50
+REMOVABLE_ORIGINS = ("survey",)
 _TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -86,8 +90,11 @@ class ImportResult:
     updated: int
 
 
-def read_survey(path: Path) -> list[SurveyRow]:
-    """Parse and validate the whole file; the first problem raises InputError naming its line."""
+def read_survey(path: Path, known_topics: Collection[str] | None = None) -> list[SurveyRow]:
+    """Parse and validate the whole file; every bad line is reported at once in one InputError.
+
+    `known_topics` (the configured taxonomy) refuses a topic no mention can ever be scored on.
+    """
     try:
         content = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -105,31 +112,49 @@ def read_survey(path: Path) -> list[SurveyRow]:
         raise InputError(f"{path} line 1: unknown column(s) {', '.join(unknown)}")
     reader.fieldnames = header
     rows: list[SurveyRow] = []
+    problems: list[str] = []
     seen: dict[str, int] = {}
     try:
         for record in reader:
             line = reader.line_num
-            if len(rows) >= MAX_ROWS:
+            if len(rows) + len(problems) >= MAX_ROWS:
                 raise InputError(f"{path} line {line}: more than {MAX_ROWS} rows")
             if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
                 continue  # a blank line
-            row = _parse_row(record, line)
+            try:
+                row = _parse_row(record, line, known_topics)
+            except InputError as exc:
+                problems.append(str(exc))
+                continue
             if row.claim_key in seen:
-                raise InputError(
+                problems.append(
                     f"line {line}: same period, metric and topic as line {seen[row.claim_key]}"
                 )
+                continue
             seen[row.claim_key] = line
             rows.append(row)
-    except InputError as exc:
-        raise InputError(f"{path} {exc}") from None
     except csv.Error as exc:
-        raise InputError(f"{path} line {reader.line_num}: {exc}") from None
+        problems.append(f"line {reader.line_num}: {exc}")
+    if problems:
+        raise InputError(_problems(path, problems))
     if not rows:
         raise InputError(f"{path}: no survey rows")
     return rows
 
 
-def _parse_row(record: dict[str, str | None], line: int) -> SurveyRow:
+def _problems(path: Path, problems: list[str]) -> str:
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    more = len(problems) - len(shown)
+    lines = [f"{path}: {len(problems)} bad line{'s' if len(problems) != 1 else ''}, "
+             "nothing imported:", *(f"  {problem}" for problem in shown)]
+    if more:
+        lines.append(f"  ... and {more} more")
+    return "\n".join(lines)
+
+
+def _parse_row(
+    record: dict[str, str | None], line: int, known_topics: Collection[str] | None = None
+) -> SurveyRow:
     if None in record:  # more cells than columns
         raise InputError(f"line {line}: more values than columns")
     cell = {k: (v or "").strip() for k, v in record.items()}
@@ -151,10 +176,23 @@ def _parse_row(record: dict[str, str | None], line: int) -> SurveyRow:
     low, high = {"csat": (0.0, 100.0), "nps": (-100.0, 100.0), "positive_share": (0.0, 1.0)}[metric]
     if not low <= value <= high:
         raise InputError(f"line {line}: {metric} value {value:g} is outside {low:g}..{high:g}")
+    if _looks_like_a_fraction(metric, value):
+        raise InputError(
+            f"line {line}: {metric} value {value:g} looks like a fraction, but {metric} is in "
+            f"percent ({low:g}..{high:g}): write {value * 100:g} for {value * 100:g} %, or use "
+            "metric positive_share for a share from 0 to 1"
+        )
     topic = cell.get("topic") or None
     if topic is not None and not _TOPIC.match(topic):
         raise InputError(
             f"line {line}: topic {topic[:80]!r} must be a topic name such as wait_time"
+        )
+    if topic is not None and known_topics is not None and topic not in known_topics:
+        close = difflib.get_close_matches(topic, list(known_topics), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InputError(
+            f"line {line}: unknown topic {topic!r}: {hint}known topics: "
+            f"{', '.join(sorted(known_topics))}"
         )
     responses = None
     if cell.get("responses"):
@@ -165,6 +203,16 @@ def _parse_row(record: dict[str, str | None], line: int) -> SurveyRow:
     return SurveyRow(line, start, end, metric, value, topic, responses)
 
 
+def _looks_like_a_fraction(metric: str, value: float) -> bool:
+    """CSAT 0.9 or NPS 0.45 is a share written where percent points are expected: 0.9 % satisfied
+    is not what a survey reports. 0 and whole points (NPS 1, -1) are taken as written."""
+    if metric == "csat":
+        return 0 < value <= 1
+    if metric == "nps":
+        return 0 < abs(value) < 1
+    return False
+
+
 def _number(text: str, line: int, column: str) -> float:
     try:
         value = float(text)
@@ -173,6 +221,31 @@ def _number(text: str, line: int, column: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise InputError(f"line {line}: {column} must be a finite number")
     return value
+
+
+def remove_claim(session: Session, business: Business, claim_key: str) -> Claim:
+    """Deactivate one imported claim by its key (`claims list` shows keys). Declared claims live
+    in the configuration and own-site claims are found again by the next crawl: neither is
+    removed here. Nothing is deleted: importing the same line again brings the claim back."""
+    claim = session.scalar(
+        select(Claim).where(Claim.business_id == business.id, Claim.claim_key == claim_key)
+    )
+    if claim is None or not claim.active:
+        raise InputError(
+            f"{business.slug} has no active claim {claim_key!r} (see `reviewwatch claims list`)"
+        )
+    if claim.origin == "declared":
+        raise InputError(
+            f"{claim_key!r} is declared in the configuration: remove it from "
+            f"[[businesses.claims]] of {business.slug}"
+        )
+    if claim.origin not in REMOVABLE_ORIGINS:
+        raise InputError(
+            f"{claim_key!r} was found on the business's own site ({claim.evidence_url}); "
+            "the next crawl finds it again while the site says it"
+        )
+    claim.active = False
+    return claim
 
 
 def import_survey(session: Session, business: Business, rows: list[SurveyRow]) -> ImportResult:

@@ -7,16 +7,20 @@ Governed by the `[gap]` settings: `period_days` (default window), `min_mentions`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from reviewwatch.config import Settings
 from reviewwatch.errors import InputError
 from reviewwatch.gap import perceived as pc
+from reviewwatch.gap import quantify, shares
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.periods import parse_period, trend_granularity
-from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method
+from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
 from reviewwatch.gap.verdict import ClaimResult, evaluate
+from storage.labels import stored_rule
 from storage.models import Claim, utcnow
 
 Window = tuple[dt.datetime | None, dt.datetime]
@@ -49,20 +53,31 @@ def compute_gap(
         return cache[window]
 
     observations, weights, unscored = observed((since, until))
+    corrector = share_corrector(observations, gs.share_method, gs.share_min_labelled)
+    correct: pc.ShareEstimator | None = None
+    if corrector is not None:
+        correct = partial(shares.shares_of, corrector=corrector)
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
     for claim in active_claims(session, business.id):
         window = claim_window(claim, (since, until))
         claim_obs, claim_weights, _ = observed(window)
         result = evaluate(
-            claim, claim_obs, claim_weights, gs, window=window, granularity=granularity, now=now
+            claim,
+            claim_obs,
+            claim_weights,
+            gs,
+            window=window,
+            granularity=granularity,
+            now=now,
+            correct=correct,
         )
         (calibration if claim.kind == "prediction" else results).append(result)
     breakdowns = {
         name: [
-            Group(key, pc.aggregate(members, member_weights, gs))
+            Group(key, pc.aggregate(members, member_weights, gs, correct))
             for key, (members, member_weights) in pc.group(
-                observations, weights, pc.GROUPINGS[name]
+                observations, weights, pc.GROUPINGS[name], per_topic=name == "topic"
             ).items()
         ]
         for name in BREAKDOWNS
@@ -80,13 +95,25 @@ def compute_gap(
             gs.prior_stars,
             gs.recency_half_life_days,
             gs.risk_threshold,
+            stored_rule(session),
+            None if corrector is None else ShareCorrection.of(corrector, gs.share_method),
         ),
-        overall=pc.aggregate(observations, weights, gs),
+        overall=pc.aggregate(observations, weights, gs, correct),
         unscored=unscored,
         breakdowns=breakdowns,
         claims=results,
         calibration=calibration,
     )
+
+
+def share_corrector(
+    observations: Sequence[pc.Observation], method: str, min_labelled: int
+) -> quantify.Corrector | None:
+    """One corrector per report, calibrated on the window's labelled mentions when there are
+    enough of them (shares.py); None with `gap.share_method = "counts"` (labels counted)."""
+    if method == shares.COUNTS:
+        return None
+    return shares.corrector(observations, method, min_labelled)
 
 
 def claim_window(claim: Claim, report_window: Window) -> Window:

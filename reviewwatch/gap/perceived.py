@@ -1,25 +1,34 @@
 """What customers say, from the store: one observation per counted mention, and its aggregates.
 
 Counted: the business's mentions that are not its own posts, not deleted and not duplicates, with
-a current score or an analyst's label. An analyst's correction overrides the model (per field,
-the latest correction that sets it wins). Governed by `gap.prior_strength`, `gap.prior_stars`
-and `gap.recency_half_life_days`.
+a current score or an analyst's label, at their published time, else their first-seen time. The
+label that counts is an analyst's correction (per field, the latest correction that sets it
+wins), else the reviewer's rating through the store's rule (`gap.rating_labels`, the one the
+views apply), else the model's; the model's label and the rating stay on the observation.
+Per-topic figures count opinions (`about_topic`): the topic's own polarity when the model gave
+one, else the mention's label. Governed by `gap.prior_strength`, `gap.prior_stars`,
+`gap.recency_half_life_days` and `gap.rating_labels`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Unpack
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Unpack
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from reviewwatch.config import GapSettings
 from reviewwatch.gap import stats
+from storage.labels import RatingRule, counting_label, stored_rule
 from storage.models import Correction, Mention, Score, ScoreTopic, Source
+
+if TYPE_CHECKING:
+    from reviewwatch.gap.quantify import Shares
 
 LABELS = ("negative", "neutral", "positive")
 UNKNOWN_LANGUAGE = "und"
@@ -28,7 +37,13 @@ TEXT_PREFIX = 2000
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One counted mention: its final label, stars on 1..5 and topics, and where it came from."""
+    """One counted mention: the label that counts, stars on 1..5 and topics, and their origin.
+
+    `label_source`: correction, rating or model (topic for an opinion about one topic, see
+    `about_topic`); `model_label` is the model's reading (None if only an analyst labelled it),
+    `rating` the reviewer's rating on the normalised 0..1 scale, `topic_labels` the model's own
+    polarity of each topic where it gave one.
+    """
 
     mention_id: int
     label: str
@@ -39,6 +54,23 @@ class Observation:
     at: dt.datetime
     text: str
     url: str | None
+    model_label: str | None = None
+    rating: float | None = None
+    label_source: str = "model"
+    topic_labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # The model's probabilities, for the share correction (shares.py); None without a score.
+    p_negative: float | None = None
+    p_neutral: float | None = None
+    p_positive: float | None = None
+
+
+def about_topic(observation: Observation, topic: str) -> Observation:
+    """The observation as an opinion about `topic`: labelled by the topic's own polarity when the
+    model gave one (label_source "topic"), else as the whole mention."""
+    own = observation.topic_labels.get(topic)
+    if own is None:
+        return observation
+    return replace(observation, label=own, label_source="topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +87,15 @@ class Perceived:
     negative_share: stats.Estimate | None
     net_sentiment: float | None
     mean_stars: stats.Estimate | None
+    # how many counted labels came from each source (correction, rating, model, topic)
+    label_sources: Mapping[str, int] = field(default_factory=dict)
+    # How the shares were made: "wilson" (the labels counted) or a quantification method that
+    # counts labelled mentions by their label and corrects the model on the rest (shares.py).
+    neutral_share: stats.Estimate | None = None
+    share_method: str = "wilson"
+    labelled_mentions: int = 0
+    quantified_mentions: int = 0
+    share_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +109,12 @@ class Perceived:
             "negative_share": _est(self.negative_share),
             "net_sentiment": None if self.net_sentiment is None else round(self.net_sentiment, 6),
             "mean_stars": _est(self.mean_stars),
+            "label_sources": dict(sorted(self.label_sources.items())),
+            "neutral_share": _est(self.neutral_share),
+            "share_method": self.share_method,
+            "labelled_mentions": self.labelled_mentions,
+            "quantified_mentions": self.quantified_mentions,
+            "share_note": self.share_note,
         }
 
 
@@ -86,6 +133,8 @@ def _counted(
     query = query.where(
         Mention.business_id == business_id,
         Mention.is_own.is_(False),
+        # What customers say when asked is the other channel, not the public voice.
+        Mention.is_private.is_(False),
         Mention.deleted_at.is_(None),
         Mention.duplicate_of_id.is_(None),
     )
@@ -103,6 +152,7 @@ def load_observations(
     until: dt.datetime | None = None,
 ) -> tuple[list[Observation], int]:
     """The counted observations in [since, until), and how many mentions await a score."""
+    rule = stored_rule(session)
     current = and_(Score.mention_id == Mention.id, Score.is_current.is_(True))
     rows = session.execute(
         _counted(
@@ -119,6 +169,9 @@ def load_observations(
                 Score.label,
                 Score.stars,
                 Score.language,
+                Score.p_negative,
+                Score.p_neutral,
+                Score.p_positive,
             )
             .join(Source, Source.id == Mention.source_id)
             .outerjoin(Score, current),
@@ -132,29 +185,56 @@ def load_observations(
     observations: list[Observation] = []
     unscored = 0
     for row in rows:
-        mention_id, normalised, language, at, text, url = row[:6]
-        source_type, score_id, label, model_stars, detected = row[6:]
-        fixed_label, fixed_topics = corrections.get(mention_id, (None, None))
-        final_label = fixed_label or label
-        if final_label not in LABELS:
+        observation = _observation(row, rule, topics, corrections)
+        if observation is None:
             unscored += 1
-            continue
-        observations.append(
-            Observation(
-                mention_id=mention_id,
-                label=final_label,
-                stars=_stars(normalised, model_stars),
-                topics=frozenset(
-                    fixed_topics if fixed_topics is not None else topics.get(score_id, ())
-                ),
-                source_type=source_type,
-                language=language or detected,
-                at=_utc(at),
-                text=text or "",
-                url=url,
-            )
-        )
+        else:
+            observations.append(observation)
     return observations, unscored
+
+
+def _observation(
+    row: Any,
+    rule: RatingRule,
+    topics: Mapping[int, Mapping[str, str | None]],
+    corrections: Mapping[int, tuple[str | None, list[str] | None]],
+) -> Observation | None:
+    """One row of `load_observations` as an observation; None while it awaits a score."""
+    mention_id, normalised, language, at, text, url = row[:6]
+    source_type, score_id, model_label, model_stars, detected = row[6:11]
+    fixed_label, fixed_topics = corrections.get(mention_id, (None, None))
+    label, source = counting_label(fixed_label, normalised, model_label, rule)
+    if label is None or source is None:
+        return None
+    own = topics.get(score_id, {}) if score_id is not None else {}
+    # an analyst's topics replace the model's, and carry no polarity of their own
+    found = frozenset(fixed_topics) if fixed_topics is not None else frozenset(own)
+    return Observation(
+        mention_id=mention_id,
+        label=label,
+        stars=_stars(normalised, model_stars),
+        topics=found,
+        source_type=source_type,
+        language=language or detected,
+        at=_utc(at),
+        text=text or "",
+        url=url,
+        model_label=model_label if model_label in LABELS else None,
+        rating=normalised,
+        label_source=source,
+        topic_labels={} if fixed_topics is not None else {
+            topic: polarity for topic, polarity in own.items() if polarity in LABELS
+        },
+        **_probabilities(row[11:14] if model_label in LABELS else (None, None, None)),
+    )
+
+
+def _probabilities(row: Sequence[float | None]) -> dict[str, float | None]:
+    """The current score's probabilities as Observation fields (None without a score)."""
+    values = [None if p is None else float(p) for p in row]
+    if any(v is None for v in values):
+        values = [None, None, None]
+    return dict(zip(("p_negative", "p_neutral", "p_positive"), values, strict=True))
 
 
 def _utc(value: dt.datetime | str) -> dt.datetime:
@@ -175,9 +255,10 @@ def _stars(rating_normalised: float | None, model_stars: float | None) -> float 
 
 def _model_topics(
     session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None
-) -> dict[int, set[str]]:
+) -> dict[int, dict[str, str | None]]:
+    """score id -> {topic: its own polarity, or None when the score has none}."""
     query = _counted(
-        select(ScoreTopic.score_id, ScoreTopic.topic)
+        select(ScoreTopic.score_id, ScoreTopic.topic, ScoreTopic.sentiment)
         .join(Score, Score.id == ScoreTopic.score_id)
         .join(Mention, Mention.id == Score.mention_id)
         .where(Score.is_current.is_(True)),
@@ -185,9 +266,9 @@ def _model_topics(
         since,
         until,
     )
-    topics: dict[int, set[str]] = defaultdict(set)
-    for score_id, topic in session.execute(query):
-        topics[score_id].add(topic)
+    topics: dict[int, dict[str, str | None]] = defaultdict(dict)
+    for score_id, topic, polarity in session.execute(query):
+        topics[score_id][topic] = polarity
     return topics
 
 
@@ -222,15 +303,24 @@ def recency_weights(
     return [0.5 ** (age / half_life_days) for age in ages]
 
 
+# Corrected shares of a set of observations (shares.shares_of with the report's corrector).
+ShareEstimator = Callable[[Sequence[Observation], Sequence[float]], "Shares | None"]
+
+
 def aggregate(
-    observations: Sequence[Observation], weights: Sequence[float], settings: GapSettings
+    observations: Sequence[Observation],
+    weights: Sequence[float],
+    settings: GapSettings,
+    correct: ShareEstimator | None = None,
 ) -> Perceived:
     counts = dict.fromkeys(LABELS, 0)
     mass = dict.fromkeys(LABELS, 0.0)
+    sources: Counter[str] = Counter()
     stars: list[float] = []
     star_weights: list[float] = []
     for observation, weight in zip(observations, weights, strict=True):
         counts[observation.label] += 1
+        sources[observation.label_source] += 1
         mass[observation.label] += weight
         if observation.stars is not None:
             stars.append(observation.stars)
@@ -241,7 +331,7 @@ def aggregate(
         mean = stats.smoothed_mean(
             stars, star_weights, prior=settings.prior_stars, strength=settings.prior_strength
         )
-    return Perceived(
+    perceived = Perceived(
         mentions=len(observations),
         effective_mentions=size,
         positive=counts["positive"],
@@ -252,6 +342,26 @@ def aggregate(
         negative_share=stats.wilson(mass["negative"] / total * size, size) if total else None,
         net_sentiment=stats.net_sentiment(mass["positive"], mass["negative"]),
         mean_stars=mean,
+        label_sources=dict(sources),
+        neutral_share=stats.wilson(mass["neutral"] / total * size, size) if total else None,
+    )
+    return perceived if correct is None else _corrected(perceived, correct(observations, weights))
+
+
+def _corrected(perceived: Perceived, shares: Shares | None) -> Perceived:
+    """The figures with the corrected shares in place of the counted labels' Wilson intervals."""
+    if shares is None:
+        return perceived
+    return replace(
+        perceived,
+        positive_share=shares.positive,
+        negative_share=shares.negative,
+        neutral_share=shares.neutral,
+        net_sentiment=stats.net_sentiment(shares.positive.value, shares.negative.value),
+        share_method=shares.method,
+        labelled_mentions=shares.labelled,
+        quantified_mentions=shares.quantified,
+        share_note=shares.note,
     )
 
 
@@ -264,6 +374,7 @@ def month_key(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m")
 
 
+# A mention in a topic's group counts as its opinion about that topic (see `about_topic`).
 GROUPINGS: dict[str, Callable[[Observation], Iterable[str]]] = {
     "topic": lambda o: sorted(o.topics),
     "source": lambda o: [o.source_type],
@@ -277,12 +388,17 @@ def group(
     observations: Sequence[Observation],
     weights: Sequence[float],
     keys: Callable[[Observation], Iterable[str]],
+    *,
+    per_topic: bool = False,
 ) -> dict[str, tuple[list[Observation], list[float]]]:
-    """Observations (and their weights) per key, keys in sorted order; one may fall in several."""
+    """Observations (and their weights) per key, keys in sorted order; one may fall in several.
+
+    `per_topic` (keys are topics): each member is its opinion about the group's topic.
+    """
     groups: dict[str, tuple[list[Observation], list[float]]] = {}
     for observation, weight in zip(observations, weights, strict=True):
         for key in keys(observation):
             members, member_weights = groups.setdefault(key, ([], []))
-            members.append(observation)
+            members.append(about_topic(observation, key) if per_topic else observation)
             member_weights.append(weight)
     return dict(sorted(groups.items()))

@@ -2,7 +2,7 @@
 
 Charts: claimed versus perceived per claim and per topic (with 95% intervals), and each claim's
 perceived figure over time with its interval band and the claim as a line. Every string from the
-store is escaped by Jinja2's autoescape.
+store is escaped by Jinja2's autoescape and loses its bidi controls (reviewwatch/display.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from reviewwatch.gap.render_table import figure, gap_text, interval
+from reviewwatch.display import finalize
+from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
 
 MEASURED = ("positive_share", "average_rating")
 ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 720, 260, 420
@@ -134,8 +135,15 @@ def trend(item: dict[str, Any]) -> Trend | None:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("reviewwatch.gap", "templates"), autoescape=True)
-    env.globals.update(interval=interval, gap_text=gap_text, figure=figure)
+    env = Environment(
+        loader=PackageLoader("reviewwatch.gap", "templates"),
+        autoescape=True,
+        finalize=finalize,  # no crawled string reorders what the report shows
+    )
+    env.globals.update(
+        interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis,
+        share_method=share_method,
+    )
     return env
 
 

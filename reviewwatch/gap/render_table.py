@@ -43,6 +43,19 @@ def gap_text(gap: dict[str, float] | None, metric: str) -> str:
     return f"{gap['value']:+.2f} ({gap['low']:+.2f}…{gap['high']:+.2f})"
 
 
+def label_basis(sources: dict[str, int] | None, topic: str | None = None) -> str:
+    """Which labels a figure counted, e.g. "6 by rating, 2 by the model, 1 by an analyst"; for a
+    topic, how many by their own opinion about it (the rest by the mention's label)."""
+    names = (
+        ("topic", f"by the opinion about {topic}" if topic else "by the topic's opinion"),
+        ("rating", "by rating"),
+        ("model", "by the model"),
+        ("correction", "by an analyst"),
+    )
+    sources = sources or {}
+    return ", ".join(f"{sources[key]} {text}" for key, text in names if sources.get(key))
+
+
 def claims_table(report: dict[str, Any], rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("claim", "topic", "period", "claimed", "perceived (95%)", "gap", "n", "verdict"):
@@ -78,6 +91,11 @@ def claim_cell(item: dict[str, Any]) -> Text:
     if evidence:
         short = evidence if len(evidence) <= EVIDENCE_CHARS else evidence[: EVIDENCE_CHARS - 1] + "…"
         cell.append_text(safe_text(f"\n“{short}”", style="dim"))
+    basis = label_basis(item.get("label_sources"), item.get("topic"))
+    if basis:
+        cell.append_text(safe_text(f"\ncounted {basis}", style="dim"))
+    if item.get("method_note"):
+        cell.append_text(safe_text(f"\n{item['method_note']}", style="dim"))
     return cell
 
 
@@ -86,6 +104,19 @@ def _period(item: dict[str, Any], report: dict[str, Any]) -> str:
         return str(item["period"])
     since, until = report["window"]["since"], report["window"]["until"]
     return f"{(since or '…')[:10]}..{until[:10]}"
+
+
+def share_method(report: dict[str, Any]) -> str:
+    """One sentence saying how the report's shares were estimated."""
+    correction = report["method"].get("share_correction")
+    if correction is None:
+        return "shares: the model's labels counted, Wilson 95% intervals (no correction)"
+    text = (
+        "shares: mentions with a rating or an analyst's label count by it; the others are "
+        f"estimated by {correction['description']}; 95% bootstrap intervals over the mentions "
+        "and the calibration"
+    )
+    return text + (f". {correction['note']}" if correction["note"] else "")
 
 
 def topics_table(report: dict[str, Any]) -> Table:
@@ -113,6 +144,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         f"[bold]{escape(business['name'])}[/] ({escape(business['slug'])}): "
         f"{(window['since'] or '…')[:10]} to {window['until'][:10]}, "
         f"{report['overall']['mentions']} mentions counted"
+        + (f" ({basis})" if (basis := label_basis(report["overall"].get("label_sources"))) else "")
         + (
             f", {report['unscored_mentions']} awaiting a score"
             if report["unscored_mentions"]
@@ -124,5 +156,6 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     else:
         console.print("no claims: declare some in the configuration or import a survey")
     console.print(topics_table(report))
+    console.print(safe_text(share_method(report), style="dim"))
     if report["calibration"]:
         console.print(claims_table(report, report["calibration"], "predictions versus what came"))

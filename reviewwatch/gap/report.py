@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from reviewwatch.gap import quantify
 from reviewwatch.gap.perceived import Perceived
 from reviewwatch.gap.verdict import ClaimResult
+from storage.labels import RatingRule
 
-SCHEMA_VERSION = 1
+# 2: labels that count (rating, then model), topic claims against topic opinions, undated
+# mentions counted at first seen; `label_sources` and `method.rating_labels` added.
+# 3: shares corrected for the model's errors (bootstrap intervals), `neutral_share`,
+# `share_method` and the method's `share_correction`; claims state their `method`.
+SCHEMA_VERSION = 3
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
 
@@ -31,23 +37,67 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareCorrection:
+    """How the report's shares were corrected for the model's errors (quantify.py)."""
+
+    setting: str
+    method: str
+    calibration: str
+    calibration_n: int
+    description: str
+    reliable: bool
+    note: str | None
+
+    @classmethod
+    def of(cls, corrector: quantify.Corrector, setting: str) -> ShareCorrection:
+        return cls(
+            setting,
+            corrector.method,
+            corrector.calibration.source,
+            corrector.calibration.size,
+            corrector.describe(),
+            corrector.reliable,
+            corrector.note,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "setting": self.setting,
+            "method": self.method,
+            "library": quantify.LIBRARY,
+            "calibration": self.calibration,
+            "calibration_n": self.calibration_n,
+            "description": self.description,
+            "replicates": quantify.REPLICATES,
+            "reliable": self.reliable,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Method:
     min_mentions: int
     prior_strength: float
     prior_stars: float
     recency_half_life_days: float | None
     risk_threshold: float
+    rating_labels: RatingRule = field(default_factory=RatingRule)
+    share_correction: ShareCorrection | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "confidence": CONFIDENCE,
-            "share_interval": "wilson",
+            "share_interval": "wilson" if self.share_correction is None else "bootstrap",
             "stars_interval": "normal",
             "min_mentions": self.min_mentions,
             "prior_strength": self.prior_strength,
             "prior_stars": self.prior_stars,
             "recency_half_life_days": self.recency_half_life_days,
             "risk_threshold": self.risk_threshold,
+            "rating_labels": self.rating_labels.to_dict(),
+            "share_correction": None
+            if self.share_correction is None
+            else self.share_correction.to_dict(),
         }
 
 

@@ -2,13 +2,15 @@
 
 `supported`: the claim lies inside the perceived 95% interval; `overstated`: above its upper
 bound; `understated`: below its lower bound; `not enough evidence`: fewer than `gap.min_mentions`
-mentions (or none that measure the claim's metric).
+mentions (or none that measure the claim's metric). A claim about a topic is compared with the
+opinions about that topic (`perceived.about_topic`); `label_sources` says which labels counted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,9 @@ class Comparison:
     perceived: Estimate | None
     gap: Estimate | None
     verdict: str
+    # How the perceived figure was estimated (a share's method, see shares.py), and any caveat.
+    method: str | None = None
+    method_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,9 +97,14 @@ class ClaimResult:
     verdict: str
     status: str
     note: str | None = None
+    method: str | None = None
+    method_note: str | None = None
     trend: list[TrendPoint] = field(default_factory=list)
     by_source: list[Slice] = field(default_factory=list)
     by_language: list[Slice] = field(default_factory=list)
+    # How many of the labels counted came from each source: correction, rating, model, or topic
+    # (the opinion's own polarity; a topic claim's mention without one counts by its label).
+    label_sources: Mapping[str, int] = field(default_factory=dict)
     # The newest mentions that speak against the claim, for quoting; not part of the JSON.
     against: tuple[pc.Observation, ...] = ()
 
@@ -120,9 +130,12 @@ class ClaimResult:
             "verdict": self.verdict,
             "status": self.status,
             "note": self.note,
+            "method": self.method,
+            "method_note": self.method_note,
             "trend": [point.to_dict() for point in self.trend],
             "by_source": [s.to_dict() for s in self.by_source],
             "by_language": [s.to_dict() for s in self.by_language],
+            "label_sources": dict(sorted(self.label_sources.items())),
         }
 
 
@@ -189,13 +202,17 @@ def evaluate(
     window: tuple[dt.datetime | None, dt.datetime],
     granularity: str,
     now: dt.datetime,
+    correct: pc.ShareEstimator | None = None,
 ) -> ClaimResult:
     if claim.topic:
+        topic = claim.topic
         pairs = [
-            (o, w) for o, w in zip(observations, weights, strict=True) if claim.topic in o.topics
+            (pc.about_topic(o, topic), w)
+            for o, w in zip(observations, weights, strict=True)
+            if topic in o.topics
         ]
         observations, weights = [o for o, _ in pairs], [w for _, w in pairs]
-    overall = compare(claim, observations, weights, settings)
+    overall = compare(claim, observations, weights, settings, correct)
     shortfall = None
     if overall.gap is not None:
         unit = 1.0 if claim.metric == "positive_share" else claim_scale(claim) - 1.0
@@ -230,16 +247,23 @@ def evaluate(
         note=None
         if claim.metric in METRICS
         else f"metric {claim.metric!r} cannot be measured from mentions",
+        method=overall.method,
+        method_note=overall.method_note,
         trend=[
             TrendPoint(key, period_start(key), comparison)
-            for key, comparison in _slices(claim, observations, weights, settings, granularity)
+            for key, comparison in _slices(
+                claim, observations, weights, settings, granularity, correct
+            )
         ],
         by_source=[
-            Slice(*pair) for pair in _slices(claim, observations, weights, settings, "source")
+            Slice(*pair)
+            for pair in _slices(claim, observations, weights, settings, "source", correct)
         ],
         by_language=[
-            Slice(*pair) for pair in _slices(claim, observations, weights, settings, "language")
+            Slice(*pair)
+            for pair in _slices(claim, observations, weights, settings, "language", correct)
         ],
+        label_sources=Counter(o.label_source for o in observations),
         against=tuple(against),
     )
 
@@ -255,16 +279,34 @@ def compare(
     observations: Sequence[pc.Observation],
     weights: Sequence[float],
     settings: GapSettings,
+    correct: pc.ShareEstimator | None = None,
 ) -> Comparison:
-    estimate, size = measure(claim, pc.aggregate(observations, weights, settings))
+    # only a share needs the (bootstrapped) correction
+    share = correct if claim.metric == "positive_share" else None
+    perceived = pc.aggregate(observations, weights, settings, share)
+    estimate, size = measure(claim, perceived)
     gap = None
     if estimate is not None:
         gap = Estimate(
             claim.value - estimate.value, claim.value - estimate.high, claim.value - estimate.low
         )
+    method, note = _method(claim, perceived)
     return Comparison(
-        size, estimate, gap, decide(claim.value, estimate, size, settings.min_mentions)
+        size,
+        estimate,
+        gap,
+        decide(claim.value, estimate, size, settings.min_mentions),
+        method,
+        note,
     )
+
+
+def _method(claim: Claim, perceived: pc.Perceived) -> tuple[str | None, str | None]:
+    if claim.metric == "positive_share" and perceived.mentions:
+        return perceived.share_method, perceived.share_note
+    if claim.metric == "average_rating" and perceived.mean_stars is not None:
+        return "smoothed mean", None
+    return None, None
 
 
 def _slices(
@@ -273,9 +315,10 @@ def _slices(
     weights: Sequence[float],
     settings: GapSettings,
     grouping: str,
+    correct: pc.ShareEstimator | None = None,
 ) -> list[tuple[str, Comparison]]:
     groups = pc.group(observations, weights, pc.GROUPINGS[grouping])
     return [
-        (key, compare(claim, members, member_weights, settings))
+        (key, compare(claim, members, member_weights, settings, correct))
         for key, (members, member_weights) in groups.items()
     ]

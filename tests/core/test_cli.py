@@ -28,7 +28,9 @@ def test_commands_start_without_a_configuration(tmp_path: Path, monkeypatch: pyt
     assert result.exit_code == 0, result.output
     assert "no businesses configured" in result.stdout
     assert "reviewwatch init" in result.stderr
-    assert (tmp_path / "data" / "reviewwatch.db").exists()
+    # `status` reads: it says there is no store and creates neither the file nor its folder.
+    assert "no store yet" in result.stdout
+    assert not (tmp_path / "data").exists()
 
 
 def test_status_and_db_upgrade_on_each_backend(database_url: str, write_config, monkeypatch) -> None:
@@ -72,3 +74,22 @@ def test_password_is_hidden_in_database_errors(tmp_path: Path, monkeypatch) -> N
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 2
     assert "topsecret" not in result.stderr and "***" in result.stderr
+
+
+def test_the_demo_says_which_port_is_taken(tmp_path: Path, monkeypatch) -> None:
+    import socket
+
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("REVIEWWATCH_DATA_DIR", str(tmp_path / "demo"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["--config", str(REPO / "examples" / "demo.toml"),
+                                          "demo", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: cannot serve the demo site on 127.0.0.1:{port}:")
+    moved = (tmp_path / "demo" / f"demo-port-{port}.toml").read_text(encoding="utf-8")
+    assert "127.0.0.1:8765" not in moved and f'url = "http://127.0.0.1:{port}/reviews/cafe-aurora/"' in moved

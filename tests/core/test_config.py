@@ -59,6 +59,11 @@ BAD_CASES = [
     ('[[businesses]]\nid = "A B"\nname = "A"', "businesses[0].id: id 'A B' must be a slug"),
     ('[[businesses]]\nid = "a"\nname = "A"\ntimezone = "Mars/Base"', "unknown time zone 'Mars/Base'"),
     ('[smtp]\npassword = "hunter2"', "smtp.password: secrets are not read from files; set REVIEWWATCH_SMTP__PASSWORD"),
+    ('database_url = "postgresql://rw:hunter2@db.example:5432/rw"',
+     "database_url: a password is a secret and is not read from files; put the URL in "
+     "REVIEWWATCH_DATABASE_URL"),
+    ('database_url = "postgresql://rw@db.example/rw?password=hunter2"',
+     "database_url: a password is a secret"),
     ('[[businesses]]\nid = "a"\nname = "A"\n[[businesses.claims]]\npositive_share = 1.5\nstated_at = 2026-01-01',
      "businesses[0].claims[0].positive_share: Input should be less than or equal to 1"),
 ]
@@ -116,3 +121,38 @@ def test_a_bad_environment_value_names_its_variable(
     assert result.stderr.startswith("error: " + expected), result.stderr
     assert str(path) not in result.stderr and "Traceback" not in result.stderr
     assert value not in result.stderr
+
+
+def test_a_database_url_without_password_stays_allowed_in_the_file(write_config) -> None:
+    path = write_config('database_url = "postgresql://rw@db.example/rw?sslmode=require"\n' + GOOD)
+    assert load_settings(path).database_url == "postgresql://rw@db.example/rw?sslmode=require"
+
+
+def test_a_database_url_with_password_comes_from_the_environment_and_is_never_shown(
+    write_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(f'data_dir = "{path_safe(write_config)}"\n' + GOOD)
+    # 127.0.0.1:9 answers nothing: the connection fails and its message must hide the password.
+    monkeypatch.setenv("REVIEWWATCH_DATABASE_URL", "postgresql://rw:hunter2@127.0.0.1:9/rw")
+    settings = load_settings(path)
+    assert settings.resolved_database_url.endswith("@127.0.0.1:9/rw")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 2
+    assert "cannot connect to the store postgresql://rw:***@127.0.0.1:9/rw" in result.stderr
+    assert "hunter2" not in result.output + result.stderr
+
+
+def test_an_unparsable_database_url_is_not_repeated_with_its_password(
+    write_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(GOOD)
+    monkeypatch.setenv("REVIEWWATCH_DATABASE_URL", "postgres ql://rw:hunter2@db/rw")
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 2
+    assert "invalid database URL" in result.stderr
+    assert "hunter2" not in result.output + result.stderr
+
+
+def path_safe(write_config) -> str:
+    return str(write_config("", name="unused.toml").parent / "data")

@@ -82,6 +82,10 @@ def reddit_search(handler: RecordedHandler) -> None:
         handler.reply(401, b'{"error": 401}', "application/json")
         return
     posts = [
+        # A link post: its title is all the text it has.
+        {"name": "t3_c", "title": "Bistro Nord opens a second place on Main Street", "selftext": "",
+         "author": "u3", "created_utc": 1790001000.0, "permalink": "/r/food/comments/c/z/",
+         "subreddit": "food", "url": "https://news.example/bistro-nord-main-street"},
         {"name": "t3_b", "title": "Bistro Nord was great", "selftext": "Friendly staff & fast.",
          "author": "u1", "created_utc": 1790000000.0, "permalink": "/r/food/comments/b/x/", "subreddit": "food"},
         {"name": "t3_a", "title": "Best pizza?", "selftext": "Anyone?", "author": "u2",

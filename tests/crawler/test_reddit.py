@@ -31,16 +31,18 @@ def test_reddit_search_with_credentials_from_the_environment(site: RecordedSite,
     store = Store(db)
     try:
         with store.session() as session:
-            posts = session.scalars(select(Mention)).all()
+            posts = session.scalars(select(Mention).order_by(Mention.external_id)).all()
             run = session.scalars(select(CrawlRun)).one()
     finally:
         store.dispose()
     assert [(p.external_id, p.title, p.text, p.url) for p in posts] == [
         ("t3_b", "Bistro Nord was great", "Friendly staff & fast.",
-         "https://www.reddit.com/r/food/comments/b/x/")]
+         "https://www.reddit.com/r/food/comments/b/x/"),
+        ("t3_c", "Bistro Nord opens a second place on Main Street", "",  # a link post's title
+         "https://www.reddit.com/r/food/comments/c/z/")]
     assert posts[0].published_at.isoformat() == "2026-09-21T14:13:20+00:00"
-    assert (run.status, run.new, run.details["issues"]) == ("ok", 1, {"post not about the business": 1})
+    assert (run.status, run.new, run.details["issues"]) == ("ok", 2, {"post not about the business": 1})
 
     without = run_crawl(config)
     assert without.returncode == 1
-    assert "reddit: configuration: 1" in without.stdout
+    assert "bistro/reddit Bistro Nord: configuration: 1" in without.stdout

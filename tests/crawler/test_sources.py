@@ -96,7 +96,7 @@ def test_every_source_format_is_stored_exactly(site: RecordedSite, database_url:
         assert (shop_run.status, shop_run.pages, shop_run.new, shop_run.invalid, shop_run.errors) == (
             "ok", 3, 4, 3, 0)
         assert shop_run.details["issues"] == {
-            "malformed structured data": 1, "missing text and rating": 1, "review of another item": 1}
+            "malformed structured data": 1, "missing text, title and rating": 1, "review of another item": 1}
         assert first_runs["trustpilot"][0].invalid == 1  # the review without an id
         assert first_runs["mastodon"][0].details["issues"] == {"boost skipped": 1}
         assert all(r[0].status == "ok" for r in first_runs.values())

@@ -56,3 +56,29 @@ def test_a_failed_send_exits_1_and_an_unknown_business_exits_2(
     assert failed.exit_code == 1 and "pending" in failed.stdout
     unknown = CliRunner().invoke(cli, ["--config", str(config), "digest", "--business", "nope"])
     assert unknown.exit_code == 2 and "unknown business 'nope'" in unknown.stderr
+
+
+def test_a_digest_backing_off_exits_1_until_retry_now_sends_it(
+    database_url: str, write_config, tmp_path: Path, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    mention = seed()
+    smtp_server.recorder.mode = "data_451"
+    config = _config(write_config, database_url, tmp_path, smtp_server.port)
+    failed = CliRunner().invoke(cli, ["--config", str(config), "digest"])
+    assert failed.exit_code == 1 and "pending" in failed.stdout
+
+    smtp_server.recorder.mode = "ok"
+    # Minutes of back-off: the digest waits, unsent, and the command says so by its status.
+    waiting = CliRunner().invoke(cli, ["--config", str(config), "digest"])
+    assert waiting.exit_code == 1, waiting.output
+    assert "waiting" in waiting.stdout and "--retry-now" in waiting.stderr
+    assert smtp_server.recorder.received == []
+
+    retried = CliRunner().invoke(cli, ["--config", str(config), "digest", "--retry-now"])
+    assert retried.exit_code == 0, retried.output
+    [message] = smtp_server.recorder.to(OWNER)
+    assert tokens(message) == {mention}
+    assert CliRunner().invoke(cli, ["--config", str(config), "digest"]).exit_code == 0
+
+    both = CliRunner().invoke(cli, ["--config", str(config), "digest", "--retry-now", "--dry-run"])
+    assert both.exit_code == 2 and "cannot be combined" in both.stderr

@@ -76,3 +76,28 @@ def test_message_ids_are_unique_and_use_the_sender_domain() -> None:
     assert len(ids) == 100
     assert all(i.startswith("<") and i.endswith("@mail.example>") for i in ids)
     assert new_message_id("bad\r\nheader").endswith("@reviewwatch.invalid>")
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_do_not_reorder_the_email(
+    store: Store, tmp_path: Path, smtp_server: SmtpServer, seed: Seeder
+) -> None:
+    """A right-to-left override in a review, its author or the business name is shown without
+    it in the subject, the plain-text part and the HTML part; the store keeps it."""
+    settings = make_settings(tmp_path, smtp_server.port)
+    settings.businesses[0].name = "Caf\u202eé Nord"
+    seed("the food was \u202edoog yrev\u202c and \u2067cold\u2069\u200f", author="\u202eeve",
+         title="\u2066awful\u2069")
+    with store.transaction() as session:
+        sync_settings(session, settings)
+    send_digests(store, settings, BUSINESS, now=T0)
+    [received] = smtp_server.recorder.received
+    message = received.message
+    assert message["Subject"].startswith("Café Nord: 1 negative mention")
+    for body in (plain(message), html(message)):
+        assert "the food was doog yrev and cold" in body
+        assert "eve" in body and "awful" in body
+        assert not any(c in body for c in BIDI), body
+    assert not any(c in str(message["Subject"]) for c in BIDI)

@@ -95,3 +95,48 @@ def test_own_posts_deleted_duplicates_and_already_delivered_are_left_out(
     # Another recipient has received nothing yet.
     assert set(chosen(store, recipient="other@cafe.example")) == {delivered, kept}
     assert own not in chosen(store, recipient="other@cafe.example")
+
+
+def test_the_rating_decides_a_rated_mention_not_the_model(store: Store, seed: Seeder) -> None:
+    """A five-star review the model reads as negative is not sent; a one-star one it reads as
+    positive is, as a rating; an unrated one still goes by the model."""
+    five_stars = seed(label="negative", p_negative=0.95, rating=5)
+    one_star = seed(label="positive", p_negative=0.05, rating=1)
+    unrated = seed(label="negative", p_negative=0.95)
+    assert chosen(store) == {one_star: "rating", unrated: "model"}
+    assert five_stars not in chosen(store, DigestConfig(max_stars=1))
+
+
+def _set_polarity(store: Store, mention_id: int, polarity: dict[str, str | None]) -> None:
+    from storage.models import Score, ScoreTopic
+
+    with store.transaction() as session:
+        score_id = session.scalar(select(Score.id).where(Score.mention_id == mention_id))
+        for row in session.scalars(select(ScoreTopic).where(ScoreTopic.score_id == score_id)):
+            row.sentiment = polarity.get(row.topic)
+
+
+def test_a_mention_is_listed_under_the_topics_it_is_negative_about(
+    store: Store, settings: Settings, seed: Seeder
+) -> None:
+    import zoneinfo
+
+    from reviewwatch.digest.gather import group_by_topic
+
+    about_wait = seed(topics={"service": 0.9, "wait_time": 0.8, "price": 0.7})
+    _set_polarity(store, about_wait, {"service": "positive", "wait_time": "negative"})
+    old_score = seed(topics={"service": 0.6, "cleanliness": 0.9})  # no polarity: main topic
+    praise_only = seed(topics={"service": 0.9})
+    _set_polarity(store, praise_only, {"service": "positive"})
+    with store.session() as session:
+        business_id = session.scalar(select(Business.id).where(Business.slug == BUSINESS))
+        assert business_id is not None
+        items = {i.mention.id: i for i in select_negative(session, business_id, OWNER,
+                                                          DigestConfig())}
+    # price has no polarity of its own: it counts with the mention's (negative) label
+    assert items[about_wait].topics == ("wait_time", "price")
+    assert items[old_score].topics == ("cleanliness",)
+    assert items[praise_only].topics == ("other",)
+    groups = group_by_topic(list(items.values()), DigestConfig(), zoneinfo.ZoneInfo("UTC"))
+    assert {g.topic: len(g.mentions) for g in groups} == {
+        "wait_time": 1, "price": 1, "cleanliness": 1, "other": 1}

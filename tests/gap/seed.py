@@ -19,6 +19,9 @@ _ids = itertools.count(1)
 
 
 def settings(claims: Sequence[ClaimConfig] = (), **gap: object) -> Settings:
+    """Settings of one business with `claims`. The shares are the labels counted (Wilson), so
+    figures can be computed by hand, unless `share_method` is given (test_shares.py)."""
+    gap.setdefault("share_method", "counts")
     business = BusinessConfig(
         id="cafe",
         name="Café Test",

@@ -229,6 +229,7 @@ def test_gap_html_is_self_contained_and_escapes_hostile_text(
 ) -> None:
     _seed(configured, database_url)
     out = tmp_path / "report" / "gap.html"
+    out.parent.mkdir()  # a folder named by the user is not created on a guess
     result = run(configured, "gap", "--format", "html", "--output", str(out))
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
@@ -262,3 +263,92 @@ def test_a_claim_read_off_a_page_shows_its_sentence_safely() -> None:
     assert "\x1b" not in text and "in town," in text and text.rstrip().endswith("…”")
     assert claim_cell({"label": "declared: 90% positive", "evidence_text": None}).plain == (
         "declared: 90% positive")
+
+
+def test_a_bad_survey_reports_every_bad_line_at_once(
+    configured: Path, database_url: str, tmp_path: Path
+) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text(
+        "period_start,period_end,metric,value,topic\n"
+        "2026-01-01,2026-01-31,csat,80,service\n"
+        "2026-01-01,2026-01-31,csat,81,servise\n"  # misspelt: no mention is ever about it
+        "2026-02-01,2026-02-28,csat,0.9,\n"  # a share where percent is expected
+        "2026-03-01,2026-03-31,nps,0.45,\n"
+        "2026-04-01,2026-04-30,nps,eighty,\n"
+        "2026-05-01,2026-05-31,csat,1,price\n",  # CSAT 1 %? a share of 1 written as percent
+        encoding="utf-8",
+    )
+    result = run(configured, "claims", "import", str(csv), "--business", "cafe")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {csv}: 5 bad lines, nothing imported:"
+    assert lines[1].strip().startswith("line 3: unknown topic 'servise': did you mean 'service'?")
+    assert lines[2].strip().startswith("line 4: csat value 0.9 looks like a fraction")
+    assert "write 90 for 90 %" in lines[2]
+    assert lines[3].strip().startswith("line 5: nps value 0.45 looks like a fraction")
+    assert lines[4].strip() == "line 6: value 'eighty' is not a number"
+    assert lines[5].strip().startswith("line 7: csat value 1 looks like a fraction")
+    assert survey_claims(database_url) == []
+
+
+def test_claims_remove_takes_back_an_imported_claim(
+    configured: Path, database_url: str, tmp_path: Path
+) -> None:
+    csv = tmp_path / "survey.csv"
+    csv.write_text("period_start,period_end,metric,value,topic\n"
+                   "2026-01-01,2026-03-31,csat,85,\n2026-01-01,2026-03-31,nps,40,service\n",
+                   encoding="utf-8")
+    assert run(configured, "claims", "import", str(csv), "--business", "cafe").exit_code == 0
+    key = "survey:nps:service:2026-01-01..2026-03-31"
+    assert key in run(configured, "claims", "list").output  # whole, on one line
+    removed = run(configured, "claims", "remove", key, "--business", "cafe")
+    assert removed.exit_code == 0, removed.output
+    assert f"removed claim {key}" in removed.output
+    assert [(c.claim_key, c.active) for c in survey_claims(database_url)] == [
+        ("survey:csat:*:2026-01-01..2026-03-31", True), (key, False)]
+    gap = json.loads(run(configured, "gap", "--business", "cafe", "--format", "json").output)
+    assert key not in {c["claim_key"] for c in gap["claims"]}
+
+    again = run(configured, "claims", "remove", key, "--business", "cafe")
+    assert again.exit_code == 2 and "has no active claim" in again.stderr
+    declared = next(c["claim_key"] for c in gap["claims"] if c["origin"] == "declared")
+    refused = run(configured, "claims", "remove", declared, "--business", "cafe")
+    assert refused.exit_code == 2 and "declared in the configuration" in refused.stderr
+    # Importing the line again brings it back.
+    assert run(configured, "claims", "import", str(csv), "--business", "cafe").exit_code == 0
+    assert all(c.active for c in survey_claims(database_url))
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_in_crawled_text_do_not_reorder_the_report(
+    configured: Path, database_url: str, tmp_path: Path
+) -> None:
+    """Stored as crawled; the HTML report and the terminal table show it without them."""
+    _seed(configured, database_url)
+    crawled = "we are the \u202edetar tsehgih\u202c \u2067cafe\u2069 in town\u200f"
+    store = Store(database_url)
+    try:
+        with store.transaction() as s:
+            business = s.scalars(select(Claim.business_id)).first()
+            s.add(Claim(business_id=business, claim_key="own_site:bidi", origin="own_site",
+                        metric="positive_share", topic=None, value=0.9,
+                        stated_at=utcnow() - dt.timedelta(days=3), evidence_text=crawled))
+        with store.session() as s:  # the store keeps the text as crawled
+            assert s.scalar(select(Claim.evidence_text).where(
+                Claim.claim_key == "own_site:bidi")) == crawled
+    finally:
+        store.dispose()
+    out = tmp_path / "gap.html"
+    assert run(configured, "gap", "--format", "html", "--output", str(out)).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "we are the detar tsehgih cafe in town" in html
+    assert not any(c in html for c in BIDI)
+    table = run(configured, "gap", "--business", "cafe", "--since", "2020-01-01")
+    assert table.exit_code == 0, table.output
+    assert not any(c in table.output for c in BIDI)
+    as_json = run(configured, "gap", "--business", "cafe", "--format", "json", "--since", "2020-01-01")
+    texts = [c.get("evidence_text") for c in json.loads(as_json.output)["claims"]]
+    assert crawled in texts  # JSON is data, kept exact

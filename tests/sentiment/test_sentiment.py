@@ -316,7 +316,8 @@ def test_score_file_contract_with_bad_lines(tmp_path, tiny_model, tiny_weights):
     ok = [x for x in lines if "error" not in x]
     assert [x["id"] for x in ok] == [1, "d"]
     for x in ok:
-        assert set(x) == {"id", "language", "sentiment", "probabilities", "stars", "topics", "topic_scores"}
+        assert set(x) == {"id", "language", "sentiment", "probabilities", "stars", "topics", "topic_scores",
+                          "topic_sentiment"}
         assert x["sentiment"] in ("negative", "neutral", "positive")
     errs = {x["id"]: x["error"] for x in lines if "error" in x}
     assert "missing text" in errs["b"] and "string" in errs["c"]
@@ -385,6 +386,34 @@ def test_store_scoring_rescoring_keeps_history(store):
     with store.session() as s:
         cur = list(s.scalars(select(Score).where(Score.is_current.is_(True))))
         assert {c.model_version for c in cur} == {"v1"}
+
+
+def test_each_topic_keeps_its_own_opinion_in_the_store(store):
+    """score_topics.sentiment holds the model's opinion per topic; none when it gave none or an
+    unknown word (never a guess), and the views count it for that topic."""
+    from sqlalchemy import select, text
+
+    from reviewwatch.commands.score import score_store
+    from sentiment.scorer import SentimentScore
+    from storage.models import ScoreTopic
+
+    class TopicScorer(FakeScorer):
+        def score(self, texts, progress=None):
+            p = {"negative": 0.1, "neutral": 0.1, "positive": 0.8}
+            return [SentimentScore(language="en", sentiment="positive", probabilities=p, stars=5.0,
+                                   topics=("service", "wait_time", "price"),
+                                   topic_scores={"service": 0.9, "wait_time": 0.8, "price": 0.7},
+                                   topic_sentiment={"wait_time": "negative", "service": "positive",
+                                                    "price": "<b>bad</b>"})
+                    for _ in texts]
+
+    _seed_mentions(store, n=1)
+    score_store(store, TopicScorer("v1"), show_progress=False, echo=lambda *_: None)
+    with store.session() as s:
+        stored = {t.topic: t.sentiment for t in s.scalars(select(ScoreTopic))}
+        views = dict(s.execute(text("SELECT topic, label FROM v_mention_topics")).all())
+    assert stored == {"service": "positive", "wait_time": "negative", "price": None}
+    assert views == {"service": "positive", "wait_time": "negative", "price": "positive"}
 
 
 def test_failed_batch_keeps_old_scores_current(store):

@@ -1,25 +1,33 @@
 // reviewwatch dashboard: charts drawn as SVG by hand (nothing loaded from elsewhere).
-// Every string from the store goes through textContent or setAttribute, never innerHTML.
+// Every string from the store goes through textContent or setAttribute, never innerHTML, and
+// loses its bidi controls (displayText). The page itself holds no data: everything is loaded
+// through the API with the token, which is kept for this tab only (sessionStorage).
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
 const TOKEN_KEY = "reviewwatch.token";
 const PAGE = 20;
-const state = { token: localStorage.getItem(TOKEN_KEY) || "", canWrite: false, cursor: null };
+// Unicode's Bidi_Control characters: the same set as BIDI_CONTROLS in reviewwatch/display.py.
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+const state = { token: sessionStorage.getItem(TOKEN_KEY) || "", canWrite: false, cursor: null };
 
 const $ = (id) => document.getElementById(id);
 
+function displayText(value) {
+  return String(value).replace(BIDI_CONTROLS, "");
+}
+
 function svg(tag, attrs, text) {
   const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, displayText(v));
+  if (text !== undefined) node.textContent = displayText(text);
   return node;
 }
 
 function el(tag, attrs, text) {
   const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
-  if (text !== undefined && text !== null) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, displayText(v));
+  if (text !== undefined && text !== null) node.textContent = displayText(text);
   return node;
 }
 
@@ -36,6 +44,10 @@ async function api(path, params, options) {
   init.headers.Authorization = "Bearer " + state.token;
   const response = await fetch(url, init);
   const body = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    signOut();
+    throw new Error("the token was refused: sign in again");
+  }
   if (!response.ok) {
     const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail || response.statusText);
     throw new Error(response.status + ": " + detail);
@@ -92,6 +104,8 @@ function claimValue(r, v) {
 function drawClaims(rows) {
   const chart = $("claims-chart");
   chart.replaceChildren();
+  const share = rows.find((r) => r.metric === "positive_share" && r.method);
+  $("claims-method").textContent = share ? "shares: " + share.method : "";
   const W = 760, L = 190, R = 110, row = 28, T = 8;
   const H = Math.max(60, T + rows.length * row + 24);
   chart.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -113,7 +127,7 @@ function drawClaims(rows) {
     chart.append(svg("text", { x: L - 8, y: top + row / 2 + 4, "text-anchor": "end" }, r.topic + (rating ? " · rating" : " · positive")));
     const bar = svg("rect", { class: rating ? "bar rating" : "bar", x: x(0), y: top + 6, width: Math.max(1, x(frac(r, r.perceived ?? (rating ? 1 : 0))) - x(0)), height: row - 12 });
     const what = rating ? "average rating " : "positive share ";
-    bar.append(svg("title", {}, r.topic + ": perceived " + what + claimValue(r, r.perceived) + " from " + r.mentions + " mentions, claimed " + claimValue(r, r.claimed)));
+    bar.append(svg("title", {}, r.topic + ": perceived " + what + claimValue(r, r.perceived) + " from " + r.mentions + " mentions, claimed " + claimValue(r, r.claimed) + (r.method_note ? " (" + r.method_note + ")" : "")));
     chart.append(bar);
     if (r.low !== null && r.high !== null) {
       chart.append(svg("line", { class: "whisker", x1: x(frac(r, r.low)), x2: x(frac(r, r.high)), y1: top + row / 2, y2: top + row / 2 }));
@@ -167,8 +181,9 @@ function mentionRow(item) {
   tr.append(label);
   tr.append(el("td", { class: "topics" }, item.topics.join(", ")));
   const text = el("td", { class: "text" });
-  if (item.title) text.append(el("span", { class: "title" }, item.title));
-  text.append(el("span", { class: "body" }, item.text.length > 600 ? item.text.slice(0, 600) + "…" : item.text));
+  // dir=auto: a right-to-left review reads right to left, inside its own cell only
+  if (item.title) text.append(el("span", { class: "title", dir: "auto" }, item.title));
+  text.append(el("span", { class: "body", dir: "auto" }, item.text.length > 600 ? item.text.slice(0, 600) + "…" : item.text));
   const href = safeHref(item.url);
   if (href) {
     text.append(" ");
@@ -197,13 +212,46 @@ async function loadMentions(append) {
   $("more").hidden = !page.next_cursor;
 }
 
+function fillSelect(select, options, keepFirst) {
+  const first = keepFirst ? [select.options[0]] : [];
+  select.replaceChildren(...first);
+  for (const [value, label] of options) select.append(el("option", { value: value }, label));
+}
+
+async function signIn() {
+  // Who the token is, then the businesses and topics it may see: only now does the page
+  // learn anything about the store.
+  const me = await api("/api/v1/me");
+  const [businesses, topics] = await Promise.all([api("/api/v1/businesses"), api("/api/v1/topics")]);
+  state.canWrite = me.can_write;
+  document.body.classList.toggle("can-write", me.can_write);
+  $("whoami").textContent = displayText(me.analyst + (me.can_write ? " (may correct)" : " (read only)"));
+  fillSelect($("business"), businesses.map((b) => [b.id, b.name]), false);
+  fillSelect($("f-topic"), topics.map((t) => [t, t]), true);
+  $("topic-list").replaceChildren(...topics.map((t) => el("option", { value: t })));
+  document.body.classList.remove("signed-out");
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = "";
+  state.canWrite = false;
+  state.cursor = null;
+  document.body.classList.add("signed-out");
+  document.body.classList.remove("can-write");
+  delete document.body.dataset.loaded;
+  // Forget what the token showed, not only the token.
+  for (const id of ["sentiment-chart", "claims-chart", "business", "topic-list"]) $(id).replaceChildren();
+  fillSelect($("f-topic"), [], true);
+  $("mentions-table").tBodies[0].replaceChildren();
+  $("whoami").textContent = "";
+  $("more").hidden = true;
+  $("token").value = "";
+}
+
 async function refresh() {
   if (!state.token) { showError("enter an API token"); return; }
   try {
-    const me = await api("/api/v1/me");
-    state.canWrite = me.can_write;
-    document.body.classList.toggle("can-write", me.can_write);
-    $("whoami").textContent = me.analyst + (me.can_write ? " (may correct)" : " (read only)");
     const [sentiment, claims] = await Promise.all([
       api("/api/v1/aggregates/sentiment", Object.assign(period(), { bucket: $("bucket").value })),
       api("/api/v1/claims/perceived", period()),
@@ -216,16 +264,27 @@ async function refresh() {
   } catch (err) { showError(err.message); }
 }
 
+async function start() {
+  try {
+    await signIn();
+  } catch (err) { showError(err.message); return; }
+  await refresh();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  $("token").value = state.token;
+  // Earlier versions kept the token in localStorage, for every tab and after closing: forget it.
+  localStorage.removeItem(TOKEN_KEY);
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.token = $("token").value.trim();
-    localStorage.setItem(TOKEN_KEY, state.token);
-    refresh();
+    $("token").value = "";
+    if (!state.token) { showError("enter an API token"); return; }
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    start();
   });
+  $("sign-out").addEventListener("click", () => { signOut(); showError(""); });
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadMentions(false).catch((e) => showError(e.message)); });
   for (const id of ["business", "bucket", "since", "until"]) $(id).addEventListener("change", refresh);
   $("more").addEventListener("click", () => loadMentions(true).catch((e) => showError(e.message)));
-  if (state.token) refresh();
+  if (state.token) start();
 });

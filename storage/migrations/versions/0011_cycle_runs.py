@@ -1,7 +1,7 @@
 """cycle runs, stages, workers seen, host activity
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06
 
 Scale-out (#29): `cycle_runs` holds each business's daily cycle under a unique run key
@@ -18,7 +18,7 @@ from alembic import op
 import storage.types
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

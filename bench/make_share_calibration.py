@@ -1,0 +1,81 @@
+"""Write reviewwatch/gap/calibration/heldout.json: the shipped model's probabilities and the true
+labels of the team's development split, the calibration the share correction falls back on.
+
+Which texts: `sentiment.data.build_splits(...).dev`, i.e. `umsab-tweets-{en,fr,de,es}-val` and the
+SemEval-2016 restaurant reviews hashing to "dev" (10 % of reviews, six languages), de-duplicated
+against every measured file. The weights never trained on them; they chose the training epoch
+and fitted the temperature and topic thresholds (sentiment/MODEL.md). No test split is read
+(neither `umsab-*-test` nor SemEval's "test" reviews), and neither are the measurement-only files
+(uci, amazon-books-fr, swedish-social-sv): `bench/quality.py` measures the correction on those.
+The file holds no text: per domain, the labels and the probabilities (4 decimals), fp32.
+
+    .venv/bin/python bench/make_share_calibration.py [--data-dir ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.share_probabilities import LABEL_ORDER, load_default_scorer, probabilities  # noqa: E402
+from sentiment.data import build_splits  # noqa: E402
+from sentiment.scorer import SHIPPED_WEIGHTS  # noqa: E402
+
+OUT = REPO / "reviewwatch" / "gap" / "calibration" / "heldout.json"
+KINDS = {"semeval": "restaurant review sentences (SemEval-2016, dev reviews)",
+         "umsab": "tweets (UMSAB / XLM-T, validation split)"}
+WEIGHT_FILES = ("heads.json", "heads.safetensors", "adapter_model.safetensors")
+
+
+def weights_digest(weights_dir: Path = SHIPPED_WEIGHTS) -> str:
+    """SHA-1 of the shipped weights' files: a test checks the calibration was made with them."""
+    h = hashlib.sha1()
+    for name in WEIGHT_FILES:
+        path = weights_dir / name
+        if path.exists():
+            h.update(name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args(argv)
+    scorer = load_default_scorer()
+    by_domain: dict[str, list] = {}
+    for example in build_splits(a.data_dir).dev:
+        by_domain.setdefault(example.source, []).append(example)
+    domains = {}
+    for name, rows in sorted(by_domain.items()):
+        probs = probabilities(scorer, "dev-" + name, [r.text for r in rows])
+        domains[name] = {
+            "kind": KINDS[name.split("-")[0]],
+            "language": name.split("-")[1],
+            "labels": [LABEL_ORDER.index(r.label) for r in rows],
+            "probabilities": [[round(p, 4) for p in row] for row in probs],
+        }
+        print(f"{name:12s} n={len(rows)}", file=sys.stderr)
+    document = {
+        "description": "The shipped sentiment model's probabilities [negative, neutral, positive] and the "
+                       "true label index of each text of the development split (bench/make_share_calibration.py).",
+        "labels": list(LABEL_ORDER),
+        "model_id": scorer.model_id,
+        "model_version": scorer.model_version,
+        "precision": "fp32",
+        "weights_sha1": weights_digest(),
+        "domains": domains,
+    }
+    a.out.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {a.out} ({sum(len(d['labels']) for d in domains.values())} texts)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

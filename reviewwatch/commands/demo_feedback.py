@@ -1,0 +1,111 @@
+"""The demo's feedback step: ask the bundled customers (dry run), answer two as customers would.
+
+The feedback page runs in a real uvicorn on a free port of 127.0.0.1; the two answers are
+posted to it over HTTP from the links in the written .eml files, like a customer's browser
+would. Without REVIEWWATCH_FEEDBACK__SECRET_KEY the demo signs its links with a key of its own,
+made for this run only.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from reviewwatch.config import Settings
+from reviewwatch.digest.send import OutboxTransport
+from reviewwatch.feedback.customers import read_customers
+from reviewwatch.feedback.invite import AskRun, ask_customers
+from storage.db import Store
+
+# (score, comment) of the two customers who answer: one unhappy, one happy.
+ANSWERS = ((2, "Vi väntade 40 minuter på maten och ingen sa något."),
+           (9, "Très bon accueil, nous reviendrons."))
+_LINK = re.compile(r"https?://\S+?/f/[A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoFeedback:
+    run: AskRun
+    answered: list[tuple[str, int]]
+
+
+def with_demo_key(settings: Settings, port: int) -> Settings:
+    key = settings.feedback.secret_key or SecretStr(secrets.token_urlsafe(32))
+    feedback = settings.feedback.model_copy(
+        update={"secret_key": key, "public_url": f"http://127.0.0.1:{port}"})
+    return settings.model_copy(update={"feedback": feedback})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def feedback_server(settings: Settings, store: Store, port: int) -> Iterator[str]:
+    import uvicorn
+
+    from reviewwatch.api import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the feedback page's server did not start")
+        time.sleep(0.02)  # polling the start flag, with a deadline
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def ask_and_answer(
+    store: Store, settings: Settings, slug: str, customers: Path, outbox: Path
+) -> DemoFeedback:
+    """`settings` carries the demo's key and public_url (`with_demo_key`)."""
+    writer = OutboxTransport(outbox, prefix=f"feedback-{slug}")
+    port = int(settings.feedback.public_url.rsplit(":", 1)[1])
+    with feedback_server(settings, store, port):
+        run = ask_customers(store, settings, slug, read_customers(customers), writer)
+        answered = []
+        with httpx.Client(timeout=10) as client:
+            for path, (score, comment) in zip(writer.written, ANSWERS, strict=False):
+                link = _link(path)
+                form = client.get(link).text
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+                if csrf is None:
+                    raise RuntimeError(f"no feedback form at {link}")
+                posted = client.post(link, data={"score": str(score), "comment": comment,
+                                                 "csrf_token": csrf.group(1)})
+                posted.raise_for_status()
+                answered.append((path.name, score))
+    return DemoFeedback(run, answered)
+
+
+def _link(path: Path) -> str:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    match = _LINK.search(body.get_content())
+    if match is None:
+        raise RuntimeError(f"{path}: no feedback link")
+    return match.group(0)

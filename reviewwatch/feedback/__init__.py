@@ -1,0 +1,1 @@
+"""Asking customers (`reviewwatch ask`), the feedback page, and storing their answers privately."""

@@ -1,0 +1,84 @@
+"""The asked channel of a business: what customers say when asked, beside what they say in public.
+
+For the requests stored in a period: how many were delivered (sent, or written by a dry run),
+how many answered, the response rate, the share of positive answers (by the store's rating rule,
+`gap.rating_labels`) and, for answers to the 0-10 question, the Net Promoter Score. Every interval
+is 95%: Wilson for shares; for NPS the normal approximation of a difference of two shares of one
+sample (var = (p+ + p- - (p+ - p-)^2) / n), clipped to [-100, 100]: rough below ~30 answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reviewwatch.gap.stats import Z95, Estimate, wilson
+from storage.labels import stored_rule
+from storage.models import FeedbackInvitation, Mention
+
+DELIVERED = ("sent", "written")
+
+
+@dataclass(frozen=True, slots=True)
+class AskedChannel:
+    asked: int
+    answered: int
+    response_rate: Estimate | None
+    share_positive: Estimate | None
+    nps_answers: int
+    nps: Estimate | None
+
+    def to_dict(self) -> dict[str, Any]:
+        def est(value: Estimate | None) -> dict[str, float] | None:
+            return value.to_dict() if value else None
+
+        return {"asked": self.asked, "answered": self.answered,
+                "response_rate": est(self.response_rate),
+                "share_positive": est(self.share_positive),
+                "nps_answers": self.nps_answers, "nps": est(self.nps)}
+
+
+def asked_channel(
+    session: Session, business_id: int, since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> AskedChannel:
+    inv = FeedbackInvitation
+    query = (
+        select(inv.answered_at, Mention.rating, Mention.rating_normalised, Mention.extra)
+        .outerjoin(Mention, Mention.id == inv.mention_id)
+        .where(inv.business_id == business_id, inv.status.in_(DELIVERED))
+    )
+    if since is not None:
+        query = query.where(inv.created_at >= since)
+    if until is not None:
+        query = query.where(inv.created_at < until)
+    rows = session.execute(query).all()
+    answers = [r for r in rows if r.answered_at is not None and r.rating is not None]
+    rule = stored_rule(session)
+    positive = sum(1 for r in answers if rule.label(r.rating_normalised) == "positive")
+    zero_to_ten = [r.rating for r in answers if (r.extra or {}).get("question") == "recommend"]
+    return AskedChannel(
+        asked=len(rows),
+        answered=len(answers),
+        response_rate=wilson(len(answers), len(rows)),
+        share_positive=wilson(positive, len(answers)),
+        nps_answers=len(zero_to_ten),
+        nps=net_promoter(zero_to_ten),
+    )
+
+
+def net_promoter(scores: list[float]) -> Estimate | None:
+    """NPS (-100..100): promoters score 9-10, detractors 0-6."""
+    n = len(scores)
+    if n == 0:
+        return None
+    promoters = sum(1 for s in scores if s >= 9) / n
+    detractors = sum(1 for s in scores if s <= 6) / n
+    value = promoters - detractors
+    half = Z95 * math.sqrt(max(0.0, promoters + detractors - value * value) / n)
+    return Estimate(100 * value, 100 * max(-1.0, value - half), 100 * min(1.0, value + half))

@@ -1,0 +1,139 @@
+"""The share estimator (reviewwatch/gap/quantify.py) on synthetic data with a known confusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reviewwatch.gap import quantify as q
+
+# The model's behaviour: the probabilities it gives a text of each true class (rows: true
+# negative, neutral, positive). It calls a third of the positives neutral, like the shipped
+# model on product reviews (issue 27).
+BEHAVIOUR = np.array(
+    [
+        [0.80, 0.15, 0.05],
+        [0.15, 0.70, 0.15],
+        [0.05, 0.43, 0.52],
+    ]
+)
+
+
+def texts(counts: tuple[int, int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and the model's probabilities for `counts` texts per class: each text's
+    probabilities drawn around its class's row (a Dirichlet), so labels and averages err as
+    BEHAVIOUR says."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), counts)
+    probs = np.stack([rng.dirichlet(BEHAVIOUR[k] * 20) for k in labels])
+    return labels.astype(np.int64), probs
+
+
+def calibration(counts: tuple[int, int, int], seed: int, source: str = q.OWN) -> q.Calibration:
+    labels, probs = texts(counts, seed)
+    return q.Calibration(probs, labels, np.zeros(len(labels), dtype=np.int64), ("own",), source)
+
+
+def test_pacc_recovers_a_share_the_raw_count_gets_wrong() -> None:
+    truth = np.array([0.15, 0.15, 0.70])
+    labels, probs = texts((300, 300, 1400), seed=1)
+    raw = np.bincount(probs.argmax(axis=1), minlength=3) / len(labels)
+    assert truth[2] - raw[2] > 0.10  # the model's own count misses many of the positives
+
+    corrector = q.fit(calibration((400, 400, 400), seed=2), "PACC")
+    shares = q.estimate(corrector, [None] * len(labels), probs)
+
+    assert shares.method == "PACC" and shares.reliable and shares.note is None
+    for label, true in zip(q.LABELS, truth, strict=True):
+        estimate = shares.share(label)
+        assert abs(estimate.value - true) < 0.03, (label, estimate)
+        assert estimate.low <= true <= estimate.high, (label, estimate)
+        assert 0.0 <= estimate.low <= estimate.high <= 1.0
+    # the interval is honest, not vacuous
+    assert shares.positive.high - shares.positive.low < 0.12
+
+
+def test_acc_also_recovers_it() -> None:
+    # (EMQ is not tried here: it needs probabilities that are calibrated posteriors, which these
+    # synthetic ones are not; test_the_batched_solution_is_quapys checks it against quapy)
+    labels, probs = texts((300, 300, 1400), seed=3)
+    corrector = q.fit(calibration((400, 400, 400), seed=4), "ACC")
+    shares = q.estimate(corrector, [None] * len(labels), probs)
+    assert abs(shares.positive.value - 0.70) < 0.05
+    assert shares.positive.low <= 0.70 <= shares.positive.high
+
+
+def test_the_batched_solution_is_quapys() -> None:
+    from quapy.method.aggregative import ACC, EMQ, PACC
+
+    cal = calibration((200, 150, 250), seed=5)
+    _, probs = texts((50, 80, 170), seed=6)
+    rates = PACC.getPteCondEstim(np.arange(3), cal.labels, cal.probabilities)
+    expected = ACC.solve_adjustment(rates, probs.mean(axis=0), method="inversion", solver="exact-raise")
+    ours = q.quantify("PACC", rates[None], np.ones((1, len(probs))), probs)[0]
+    np.testing.assert_allclose(ours, expected / expected.sum(), atol=1e-9)
+    priors = np.bincount(cal.labels, minlength=3) / cal.size
+    np.testing.assert_allclose(q.weighted_em(priors, np.ones(len(probs)), probs),
+                               EMQ.EM(priors, probs)[0], atol=1e-9)
+
+
+def test_labelled_mentions_count_by_their_label() -> None:
+    corrector = q.fit(calibration((100, 100, 100), seed=7), "PACC")
+    _, probs = texts((0, 0, 4), seed=8)  # the model reads all four as rather positive...
+    shares = q.estimate(corrector, [0, 0, 1, 2], probs)  # ...but people labelled them
+    assert shares.method == "labels" and shares.quantified == 0 and shares.calibration is None
+    assert (shares.negative.value, shares.neutral.value, shares.positive.value) == (0.5, 0.25, 0.25)
+
+
+def test_labelled_and_quantified_mentions_combine_by_weight() -> None:
+    corrector = q.fit(calibration((400, 400, 400), seed=9), "PACC")
+    _, probs = texts((0, 0, 1000), seed=10)
+    known = [0] * 1000 + [None] * 1000  # a thousand rated negative, a thousand unrated positive
+    shares = q.estimate(corrector, known, np.vstack([probs, probs]))
+    assert shares.labelled == 1000 and shares.quantified == 1000
+    assert abs(shares.negative.value - 0.5) < 0.03 and abs(shares.positive.value - 0.5) < 0.03
+
+
+def test_too_few_calibration_examples_leave_the_share_open_and_say_so() -> None:
+    corrector = q.fit(calibration((40, 3, 40), seed=11), "PACC")
+    assert not corrector.reliable and "neutral" in (corrector.note or "")
+    _, probs = texts((10, 10, 40), seed=12)
+    shares = q.estimate(corrector, [2] * 10 + [None] * 50, probs)
+    # ten of sixty are labelled positive; the fifty others could be anything
+    assert shares.positive.low == pytest.approx(10 / 60) and shares.positive.high == 1.0
+    assert shares.negative.low == 0.0 and shares.negative.high == pytest.approx(50 / 60)
+    assert not shares.reliable and shares.note
+
+
+def test_a_model_at_chance_cannot_be_corrected() -> None:
+    rng = np.random.default_rng(13)
+    labels = np.repeat(np.arange(3), 200).astype(np.int64)
+    probs = rng.dirichlet([5, 5, 5], size=len(labels))  # unrelated to the labels
+    cal = q.Calibration(probs, labels, np.zeros(len(labels), dtype=np.int64), ("own",), q.OWN)
+    corrector = q.fit(cal, "PACC")
+    assert not corrector.reliable and "condition number" in (corrector.note or "")
+    shares = q.estimate(corrector, [None] * 100, probs[:100])
+    assert (shares.positive.low, shares.positive.high) == (0.0, 1.0)
+
+
+def test_held_out_domains_that_disagree_widen_the_interval() -> None:
+    """Two held-out domains whose rates differ: one domain per replicate, so the interval spans
+    both corrections; the same rows as one domain give a narrower one."""
+    first = calibration((300, 300, 300), seed=14)
+    labels, probs = texts((300, 300, 300), seed=15)
+    probs = probs[:, [0, 2, 1]] * 0.5 + probs * 0.5  # a domain where neutral and positive blur
+    rows = np.concatenate([first.probabilities, probs]), np.concatenate([first.labels, labels])
+    domains = np.repeat([0, 1], 900).astype(np.int64)
+    held_out = q.Calibration(rows[0], rows[1], domains, ("a", "b"), q.HELD_OUT)
+    pooled = q.Calibration(rows[0], rows[1], domains, ("a", "b"), q.OWN)
+    _, target = texts((100, 100, 300), seed=16)
+    wide = q.estimate(q.fit(held_out, "PCC"), [None] * 500, target).positive
+    narrow = q.estimate(q.fit(pooled, "PCC"), [None] * 500, target).positive
+    assert wide.high - wide.low > 1.5 * (narrow.high - narrow.low)
+
+
+def test_unknown_method_and_empty_input_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown quantification method"):
+        q.fit(calibration((20, 20, 20), seed=17), "XYZ")
+    with pytest.raises(ValueError, match="no mentions"):
+        q.estimate(q.fit(calibration((20, 20, 20), seed=17), "PCC"), [], np.zeros((0, 3)))
