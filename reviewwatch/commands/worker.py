@@ -47,6 +47,10 @@ def command(app: AppContext, queues: str | None, concurrency: int | None,
     set_runtime(runtime)
     serve(settings.workers.metrics_port if metrics_port is None else metrics_port,
           settings.workers.metrics_host)
+    if "score" in chosen:  # the model loaded before the first task, not during it
+        runtime.scorer().warm()
+    if "crawl" in chosen:
+        runtime.crawl_engine()
     runtime.beat_once()
     runtime.start_heartbeat()
     argv = [

@@ -45,6 +45,13 @@ class ScoreBatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    def warm(self) -> None:
+        """Load the model now (a worker taking score tasks does it before taking any)."""
+        from sentiment.batch import scorer_for
+
+        settings = self.settings
+        scorer_for(settings.sentiment, settings.languages, settings.data_dir)
+
     def score(self, business_slug: str) -> int:
         """Score the business's mentions without a current score; blocks until they are."""
         self._ensure_thread()

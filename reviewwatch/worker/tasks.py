@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from reviewwatch.worker import metrics
 from reviewwatch.worker.runtime import WorkerRuntime, current
 from storage.cycles import FINISHED, StageStart, begin_stage, finish_stage, stage_state
-from storage.models import Business, CrawlRun, CycleRun, CycleStage, Source, utcnow
+from storage.models import Business, CrawlRun, CycleRun, CycleStage, Digest, Source, utcnow
 
 log = logging.getLogger(__name__)
 NEXT = {"crawl": "score", "score": "snapshot"}
@@ -188,10 +188,30 @@ def digest_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bo
         business = rt.settings.business(cycle.slug)
         return True, f"weekly digest: not today (sent on {business.digest.weekday})"
     short = name_shortfall(rt, cycle)
+    if start.attempts > 1:
+        released = release_lost_leases(rt, cycle)
+        if released:
+            log.warning("%s: %d digests the lost worker had claimed are sent now", cycle.slug, released)
     run = send_digests(rt.store, rt.settings, cycle.slug, created_since=cycle.created_at)
     detail = (f"{run.count('sent')} sent, {run.count('pending')} pending, "
               f"{run.count('waiting')} waiting" + (f"; {short}" if short else ""))
     return run.count("pending") == 0, detail
+
+
+def release_lost_leases(rt: WorkerRuntime, cycle: Cycle) -> int:
+    """Digests of this cycle that the lost worker had claimed for sending (a lease, no failure
+    recorded): due now, so this delivery sends them (same Message-ID) instead of the retry job
+    after the lease. Only called once the stage's own lease showed that worker gone."""
+    now = utcnow()
+    with rt.store.transaction() as session:
+        result = session.execute(
+            update(Digest)
+            .where(Digest.business_id == cycle.business_id, Digest.status == "pending",
+                   Digest.created_at >= cycle.created_at, Digest.last_error.is_(None),
+                   Digest.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def name_shortfall(rt: WorkerRuntime, cycle: Cycle) -> str:

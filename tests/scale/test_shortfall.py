@@ -65,3 +65,53 @@ def test_a_digest_due_during_its_crawl_names_the_shortfall(
         states: dict[str, Any] = dict(session.execute(select(CycleStage.stage, CycleStage.state)).all())
     assert states == {"crawl": "running", "digest": "done"}
     assert published == []  # the digest ends the chain
+
+
+def test_a_digest_claimed_by_a_lost_worker_is_sent_by_the_redelivered_task(
+    store: Store, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    from reviewwatch.digest.deliver import LEASE, create_digest
+    from storage.models import Digest
+
+    settings = Settings(
+        data_dir=tmp_path,
+        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none", "timeout_s": 5},
+        businesses=[{"id": "phoenix", "name": "Phoenix", "owners": ["owner@phoenix.example"],
+                     "digest": {"all_quiet_email": True}}],
+    )
+    long_ago = utcnow() - dt.timedelta(minutes=5)
+    with store.transaction() as session:
+        sync_settings(session, settings)
+        business_id = session.scalars(select(Business.id)).one()
+        cycle_id = claim_cycle(session, business_id=business_id, cycle_date=dt.date.today(),
+                               due_at=long_ago, claimed_by="test")
+        assert cycle_id is not None
+        for stage in ("crawl", "digest"):
+            enqueue_stage(session, cycle_id, stage)
+        # The crawl finished; the digest's first worker stored the digest, claimed it for
+        # sending (its lease) and died before the SMTP exchange; its heartbeat stopped.
+        crawl = begin_stage(session, cycle_id, "crawl", "w-dead", dt.timedelta(seconds=30))
+        assert crawl.stage_id is not None
+        from storage.cycles import finish_stage
+
+        finish_stage(session, crawl.stage_id, True, "crawled")
+        begin_stage(session, cycle_id, "digest", "w-dead", dt.timedelta(seconds=30), now=long_ago)
+    digest_id = create_digest(store, settings, settings.businesses[0], business_id,
+                              "owner@phoenix.example", utcnow())
+    assert digest_id is not None
+    with store.transaction() as session:
+        session.get_one(Digest, digest_id).next_attempt_at = utcnow() + LEASE
+    runtime = WorkerRuntime(settings, store, queues=["digest"], concurrency=1,
+                            publish=lambda stage, cid: None, name="w-new")
+    set_runtime(runtime)
+    try:
+        detail = run_stage(NoRetry(), cycle_id, "digest")
+    finally:
+        set_runtime(None)
+    assert detail.startswith("1 sent"), detail
+    [message] = smtp.recorder.received
+    with store.session() as session:
+        digest = session.get_one(Digest, digest_id)
+        assert (digest.status, message.message["Message-ID"]) == ("sent", digest.message_id)
+        attempts = session.scalar(select(CycleStage.attempts).where(CycleStage.stage == "digest"))
+    assert attempts == 2
