@@ -196,7 +196,7 @@ def _calibration(labels: list[str | None], probs: np.ndarray, source: str) -> An
 def command(ctx: click.Context, input_path: str, calibration: str, method: str | None,
             topic: str | None, no_progress: bool) -> None:
     """Shares of negative, neutral and positive texts, corrected for the model's errors."""
-    from reviewwatch.commands.score import _scorer
+    from reviewwatch.commands.score import ScorerLoader
 
     settings = ctx.obj.settings
     chosen = method or settings.gap.share_method
@@ -204,7 +204,7 @@ def command(ctx: click.Context, input_path: str, calibration: str, method: str |
         chosen = "auto"  # the command always corrects; `counts` is the gap's comparison mode
     lines = _read(input_path)
     given = None if calibration == "auto" else _read(calibration, labelled=True)
-    scorer = _scorer(settings)
+    scorer = ScorerLoader(settings)()
     probs, model_topics = _score(scorer, lines, not no_progress)
     if topic is not None:
         keep = [i for i, line in enumerate(lines)
