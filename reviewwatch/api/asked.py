@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import gate
+from reviewwatch.api.schemas import ERRORS
 from reviewwatch.feedback.channel import asked_channel
 from storage.models import Business
 
-router = APIRouter(prefix="/api/v1", tags=["feedback"])
+router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=ERRORS)
 
 
 @router.get("/businesses/{business}/asked")
