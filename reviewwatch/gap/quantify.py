@@ -20,7 +20,10 @@ The 95% interval is a percentile bootstrap over both sources of error at once. E
 resamples the mentions (labelled and unlabelled together) and the calibration: for the
 business's own labels, its rows; for held-out data, the rows of ONE domain drawn at random (the
 business's domain is another one, so the spread between domains is part of the error). For PCC a
-replicate adds that calibration sample's error (true shares minus PCC). When the calibration
+replicate adds that calibration sample's error (true shares minus PCC). The calibration's
+replicates are fitted once per report; above `EXACT_MAX` mentions, the resampled sums of the
+mentions are drawn from their normal law instead of one by one. The methods' arithmetic is
+`adjust.py`. When the calibration
 cannot support a correction (a class with too few examples, or M near-singular), the unlabelled
 mentions' part of the interval spans every value they allow, and the note says why.
 """
@@ -34,6 +37,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from reviewwatch.gap import adjust
 from reviewwatch.gap.stats import Estimate
 
 LABELS: Final = ("negative", "neutral", "positive")
@@ -47,6 +51,8 @@ MIN_PER_CLASS: Final = 10
 # model at chance has an infinite one; the shipped model's are about 3 on its held-out data).
 MAX_CONDITION: Final = 12.0
 OWN, HELD_OUT, FILE = "own", "held-out", "file"
+# Up to this many mentions the bootstrap resamples them exactly (cost: replicates x mentions).
+EXACT_MAX: Final = 500
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -145,32 +151,15 @@ def fit(
         raise ValueError("the calibration set is empty")
     rng = np.random.default_rng(seed)
     probabilities, labels = calibration.probabilities, calibration.labels
-    rates = _rates(method, probabilities, labels, point=True)
+    rates = adjust.rates(method, probabilities, labels, point=True)
     copies = np.stack(
         [
-            _rates(method, probabilities[rows], labels[rows], point=False)
+            adjust.rates(method, probabilities[rows], labels[rows], point=False)
             for rows in _calibration_resamples(calibration, replicates, rng)
         ]
     )
     reliable, note = _check(calibration, rates, method)
     return Corrector(method, calibration, rates, copies, reliable, note)
-
-
-def _rates(method: str, probabilities: FloatArray, labels: IntArray, *, point: bool) -> FloatArray:
-    from quapy.method.aggregative import ACC, PACC
-
-    classes = np.arange(len(LABELS))
-    if method == "PACC":
-        rates: FloatArray = PACC.getPteCondEstim(classes, labels, probabilities)
-    elif method == "ACC":
-        rates = ACC.getPteCondEstim(classes, labels, probabilities.argmax(axis=1))
-    elif method == "EMQ":  # EM needs only the priors the probabilities were calibrated under
-        rates = np.bincount(labels, minlength=len(LABELS)) / len(labels)
-    elif point:  # PCC's estimate is the mean probability itself
-        rates = np.zeros(len(LABELS))
-    else:  # ...and a replicate adds the error PCC makes on its calibration sample
-        rates = np.bincount(labels, minlength=len(LABELS)) / len(labels) - probabilities.mean(0)
-    return rates
 
 
 def _calibration_resamples(
@@ -231,12 +220,16 @@ def estimate(
             onehot[i, k] = 1.0
     probs = np.asarray(probabilities, dtype=float).reshape(n, len(LABELS))
     count = replicates or corrector.replicate_rates.shape[0]
-    draws = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=count)
-    method = corrector.method
-    point = _combine(method, corrector.rates[None], onehot, probs, unknown, w[None, :])[0]
-    copies = _combine(
-        method, corrector.replicate_rates[:count], onehot, probs, unknown, draws * w[None, :]
-    )
+    rng = np.random.default_rng(seed)
+    method, copy_rates = corrector.method, corrector.replicate_rates[:count]
+    if method == "EMQ":  # EM is not a mean of the mentions: resample them one by one
+        draws = rng.multinomial(n, np.full(n, 1.0 / n), size=count) * w[None, :]
+        point = _emq_shares(corrector.rates[None], onehot, probs, unknown, w[None, :])[0]
+        copies = _emq_shares(copy_rates, onehot, probs, unknown, draws)
+    else:
+        totals = _totals(onehot, adjust.features(method, probs), unknown, w)
+        point = _shares(method, corrector.rates[None], totals.sum(axis=0, keepdims=True))[0]
+        copies = _shares(method, copy_rates, _resampled_sums(totals, count, rng))
     low, high = np.nanquantile(copies, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2], axis=0)
     quantified = bool(unknown.any())
     if quantified and not corrector.reliable:
@@ -260,80 +253,72 @@ def estimate(
 def _estimate(value: float, low: float, high: float) -> Estimate:
     """Clipped to 0..1; a percentile interval always holds its point (it may not, barely, when
     the replicates' distribution is skewed)."""
+
     def unit(x: float) -> float:
         return min(1.0, max(0.0, float(x)))
 
     return Estimate(unit(value), unit(min(low, value)), unit(max(high, value)))
 
 
-def _combine(
-    method: str,
-    rates: FloatArray,
-    onehot: FloatArray,
-    probs: FloatArray,
-    unknown: BoolArray,
-    w: FloatArray,
+def _totals(
+    onehot: FloatArray, feats: FloatArray, unknown: BoolArray, w: FloatArray
 ) -> FloatArray:
-    """Shares for each row of weights `w` (B, n): the labelled mass plus the quantified
-    unlabelled mass, replicate b corrected with `rates[b]`."""
-    known_mass = (w * ~unknown) @ onehot  # (B, 3)
-    unknown_w = w * unknown
-    unknown_total = unknown_w.sum(axis=1)
+    """Per mention, what the shares are sums of (n, 8): its weight on its known label (3), its
+    weight times its features if unlabelled (3), its weight if unlabelled, its weight."""
+    u = (w * unknown)[:, None]
+    known = w[:, None] * onehot * ~unknown[:, None]
+    totals: FloatArray = np.hstack([known, u * feats, u, w[:, None]])
+    return totals
+
+
+def _resampled_sums(totals: FloatArray, count: int, rng: np.random.Generator) -> FloatArray:
+    """The sums of `count` bootstrap resamples of the mentions (count, 8). Up to EXACT_MAX
+    mentions drawn exactly; above, from the normal law the resampled sums follow (mean n times
+    the mean, covariance n times the covariance), since exact draws cost count x n."""
+    n = totals.shape[0]
+    if n <= EXACT_MAX:
+        draws = rng.multinomial(n, np.full(n, 1.0 / n), size=count).astype(float)
+        sums: FloatArray = draws @ totals
+        return sums
+    mean, covariance = totals.mean(axis=0), np.cov(totals, rowvar=False)
+    drawn = rng.multivariate_normal(n * mean, n * covariance, size=count, method="eigh")
+    return np.maximum(drawn, 0.0)
+
+
+def _shares(method: str, rates: FloatArray, sums: FloatArray) -> FloatArray:
+    """Shares from the sums (B, 8): the labelled mass plus the unlabelled mass times its
+    adjusted class shares, replicate b corrected with `rates[b]`."""
+    known_mass, unknown_mass = sums[:, :3], sums[:, 3:6]
+    unknown_total, total = sums[:, 6], sums[:, 7]
     prevalence = np.zeros_like(known_mass)
     some = unknown_total > 0
     if some.any():
-        prevalence[some] = quantify(method, rates[some], unknown_w[some], probs)
+        observed = unknown_mass[some] / unknown_total[some, None]
+        prevalence[some] = adjust.adjust(method, rates[some], observed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares: FloatArray = (known_mass + unknown_total[:, None] * prevalence) / total[:, None]
+    return shares
+
+
+def _emq_shares(
+    priors: FloatArray, onehot: FloatArray, probs: FloatArray, unknown: BoolArray, w: FloatArray
+) -> FloatArray:
+    """EMQ's shares for each row of per-mention weights `w` (B, n)."""
+    known_mass = (w * ~unknown) @ onehot
+    unknown_w = w * unknown
+    unknown_total = unknown_w.sum(axis=1)
+    prevalence = np.zeros_like(known_mass)
+    for b in np.flatnonzero(unknown_total > 0):
+        prevalence[b] = adjust.weighted_em(priors[b], unknown_w[b], probs)
     with np.errstate(invalid="ignore", divide="ignore"):
         total = w.sum(axis=1)[:, None]
         shares: FloatArray = (known_mass + unknown_total[:, None] * prevalence) / total
     return shares
 
 
-def quantify(method: str, rates: FloatArray, w: FloatArray, probs: FloatArray) -> FloatArray:
-    """The class prevalence of mentions with probabilities `probs` (n, 3), for each row of
-    weights `w` (B, n), replicate b with `rates[b]` (as quapy's `aggregate` would give)."""
-    import quapy.functional as F
-
-    if method == "EMQ":
-        return np.stack([weighted_em(p, row, probs) for p, row in zip(rates, w, strict=True)])
-    if method == "ACC":
-        probs = np.eye(len(LABELS))[probs.argmax(axis=1)]
-    observed = (w @ probs) / w.sum(axis=1, keepdims=True)  # (B, 3): PCC, or CC for ACC
-    if method == "PCC":
-        solved = observed + rates
-    else:
-        try:  # quapy's `exact` solver, batched
-            solved = np.linalg.solve(rates, observed[..., None])[..., 0]
-        except np.linalg.LinAlgError:  # quapy's `exact-cc`: singular M, no adjustment
-            solved = observed
-    adjusted: FloatArray = F.normalize_prevalence(solved, method="clip")
-    return adjusted
-
-
-def weighted_em(
-    priors: FloatArray, weights: FloatArray, probs: FloatArray, epsilon: float = 1e-4
-) -> FloatArray:
-    """quapy's `EMQ.EM` with a weight per mention: the same updates and stopping rule (mean
-    absolute change under `epsilon` after 10 rounds, at most `EMQ.MAX_ITER`), the M-step a
-    weighted mean; with equal weights it gives quapy's result (a test checks)."""
-    from quapy.method.aggregative import EMQ
-
-    train = np.asarray(priors, dtype=float).copy()
-    if np.prod(train) == 0:  # as quapy: smooth zero priors to avoid dividing by zero
-        train = (train + epsilon) / (train + epsilon).sum()
-    keep = weights > 0
-    px, w = probs[keep], weights[keep] / weights[keep].sum()
-    current, previous = train.copy(), None
-    for step in range(EMQ.MAX_ITER):
-        unnormalised = (current / train) * px
-        current = w @ (unnormalised / unnormalised.sum(axis=1, keepdims=True))
-        if previous is not None and step > 10 and np.abs(current - previous).mean() < epsilon:
-            break
-        previous = current
-    return current
-
-
-def _open_bounds(onehot: FloatArray, unknown: BoolArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _open_bounds(
+    onehot: FloatArray, unknown: BoolArray, w: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """Each share if none, or all, of the unlabelled mentions were of that class."""
     total = w.sum()
     known_mass = (w * ~unknown) @ onehot

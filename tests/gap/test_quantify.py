@@ -64,17 +64,39 @@ def test_acc_also_recovers_it() -> None:
 
 
 def test_the_batched_solution_is_quapys() -> None:
+    import quapy.functional as F
     from quapy.method.aggregative import ACC, EMQ, PACC
+
+    from reviewwatch.gap import adjust
 
     cal = calibration((200, 150, 250), seed=5)
     _, probs = texts((50, 80, 170), seed=6)
     rates = PACC.getPteCondEstim(np.arange(3), cal.labels, cal.probabilities)
     expected = ACC.solve_adjustment(rates, probs.mean(axis=0), method="inversion", solver="exact-raise")
-    ours = q.quantify("PACC", rates[None], np.ones((1, len(probs))), probs)[0]
-    np.testing.assert_allclose(ours, expected / expected.sum(), atol=1e-9)
+    ours = adjust.adjust("PACC", rates[None], probs.mean(axis=0)[None])[0]
+    np.testing.assert_allclose(ours, F.normalize_prevalence(expected, method="clip"), atol=1e-12)
+    outside = np.array([[0.7, -0.1, 0.4], [0.0, 0.0, 0.0], [1.5, 0.2, 0.3]])
+    np.testing.assert_allclose(adjust.clip(outside), F.normalize_prevalence(outside, method="clip"))
     priors = np.bincount(cal.labels, minlength=3) / cal.size
-    np.testing.assert_allclose(q.weighted_em(priors, np.ones(len(probs)), probs),
-                               EMQ.EM(priors, probs)[0], atol=1e-9)
+    np.testing.assert_allclose(adjust.weighted_em(priors, np.ones(len(probs)), probs),
+                               EMQ.EM(priors, probs)[0], atol=1e-12)
+
+
+def test_many_mentions_get_the_interval_of_the_exact_bootstrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above EXACT_MAX mentions the resampled sums come from their normal law: the interval is
+    the one the exact resampling gives, to within a point."""
+    corrector = q.fit(calibration((300, 300, 300), seed=18), "PACC")
+    labels, probs = texts((200, 250, 550), seed=19)
+    known = [int(k) if i % 3 == 0 else None for i, k in enumerate(labels)]
+    fast = q.estimate(corrector, known, probs)
+    monkeypatch.setattr(q, "EXACT_MAX", 10_000)
+    exact = q.estimate(corrector, known, probs)
+    assert fast.positive.value == exact.positive.value
+    for label in q.LABELS:
+        assert abs(fast.share(label).low - exact.share(label).low) < 0.01
+        assert abs(fast.share(label).high - exact.share(label).high) < 0.01
 
 
 def test_labelled_mentions_count_by_their_label() -> None:
