@@ -29,9 +29,11 @@ def test_workers_killed_mid_crawl_and_mid_scoring_lose_nothing_and_duplicate_not
     pg_url: str, prefix: str, simweb, smtp, processes, tmp_path: Path, real_data_dir: Path
 ) -> None:
     send_at = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)).time().replace(microsecond=0)
-    # One source answers slowly (6 s): the first worker is killed while it waits for it.
+    # One source answers slowly (6 s): the first worker is killed while it waits for it. The
+    # other brings 400 reviews, so scoring lasts seconds even on a fast machine (14 reviews
+    # scored in 0.2 s, too quick for the test to see the stage running and kill its worker).
     urls = [f"http://127.0.1.1:{simweb.port}/slow/biz/kappa/reviews/?reviews=4",
-            f"http://127.0.1.2:{simweb.port}/biz/kappa/other/?reviews=5&pages=2"]
+            f"http://127.0.1.2:{simweb.port}/biz/kappa/other/?reviews=200&pages=2"]
     config = scale_config(
         tmp_path / "rw.toml", data_dir=real_data_dir, database_url=pg_url, prefix=prefix,
         smtp_port=smtp.port, lease_s=5,
@@ -65,9 +67,9 @@ def test_workers_killed_mid_crawl_and_mid_scoring_lose_nothing_and_duplicate_not
     wait_for(cycle_done, 240, "the cycle done", procs.logs)
     assert _stage(store, "score") == ("done", 2)
     with store.session() as session:
-        # 4 reviews on the slow page, 5 on each of the two pages of the other: all there, once.
+        # 4 reviews on the slow page, 200 on each of the two pages of the other: all there, once.
         ids = session.scalars(select(Mention.external_id)).all()
-        assert len(ids) == len(set(ids)) == 4 + 10
+        assert len(ids) == len(set(ids)) == 4 + 400
         scores = session.execute(
             select(Score.mention_id, Score.model_version, Score.is_current)
         ).all()
