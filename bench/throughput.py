@@ -124,7 +124,7 @@ def worker(path: str, mix_file: Path, threads: int, batch: int, device: str, wei
     from sentiment.device import DTYPES, synchronize
 
     torch.set_num_threads(threads)
-    rows = [json.loads(x) for x in mix_file.read_text().splitlines()]
+    rows = [json.loads(x) for x in mix_file.read_text(encoding="utf-8").split("\n") if x]
     texts = [r["text"] for r in rows]
     from sentiment.scorer import LABELS, TransformersScorer
     from sentiment.settings import SentimentSettings
@@ -292,7 +292,7 @@ def end_to_end(a: argparse.Namespace) -> None:
             out = out_dir / f"out-{precision}.jsonl"
             dt, p = _command(cfg, ["score", "--input", str(inp), "--output", str(out), "--no-progress"],
                              env_for(precision))
-            lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+            lines = [x for x in out.read_text(encoding="utf-8").split("\n") if x] if out.exists() else []
             if p.returncode != 0 or len(lines) != len(mix) or any('"error"' in x[:40] for x in lines):
                 sys.exit(f"bench: the command failed for {precision} (exit {p.returncode}, "
                          f"{len(lines)} lines):\n{p.stderr[-3000:]}")
