@@ -14,32 +14,23 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
-    Boolean,
     Date,
     DateTime,
-    Float,
-    Integer,
-    String,
     case,
     cast,
-    column,
     func,
     select,
-    table,
     text,
-    true,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from storage.buckets import Bucket, bucket_expression
 from storage.rollup import rollup_can_answer, rollup_source
-from storage.ratings import rescale_stars
 from storage.queries import (
     V_MENTIONS,
     MentionFilter,
     filter_clauses,
-    has_topic,
     opinion_rows,
 )
 
@@ -176,91 +167,6 @@ def topic_aggregates(
         keys.append(bucket_expression(dialect, bucket, rows.c.counted_at).label("bucket"))
     query = select(*keys, *_counts(rows)).group_by(*keys).order_by(*keys)
     return _frame(session, query, [*names, *COUNT_COLUMNS, "avg_stars"])
-
-
-V_CLAIMS = table(
-    "v_claims",
-    column("business", String),
-    column("claim_id", Integer),
-    column("claim_key", String),
-    column("origin", String),
-    column("metric", String),
-    column("topic", String),
-    column("value", Float),
-    column("scale", Float),
-    column("kind", String),
-    column("active", Boolean),
-)
-
-
-def claimed_vs_perceived(session: Session, flt: MentionFilter) -> list[dict[str, Any]]:
-    """Each active claim of `flt.business` beside what its customers show, under the analyst's
-    filters (the dashboard's view; `reviewwatch gap` gives the verdicts).
-
-    A claim without a topic is compared with all mentions ("overall"). A positive-share claim gets
-    the perceived share with its Wilson interval and the number of mentions behind it; an
-    average-rating claim the mean stars on the claim's own scale with a 95% interval and the number
-    of mentions with stars (the reviewer's own rating where given, else the model's estimate).
-    """
-    c = V_CLAIMS.c
-    claims = session.execute(
-        select(c.claim_key, c.metric, c.topic, c.value, c.scale, c.origin, c.kind)
-        .where(
-            c.business == flt.business,
-            c.metric.in_(("positive_share", "average_rating")),
-            c.active == true(),
-            c.kind == "claim",  # a prediction for a later period is not a claim about now
-        )
-        .order_by(c.metric.desc(), c.topic, c.claim_key)
-    ).all()
-    by_topic = topic_aggregates(session, flt).set_index("topic")
-    overall = sentiment_over_time_total(session, flt)
-    out = []
-    for claim_key, metric, topic, value, scale, origin, kind in claims:
-        row = {"claim_key": claim_key, "metric": metric, "topic": topic or "overall",
-               "origin": origin, "kind": kind, "claimed": value, "scale": None}
-        if metric == "average_rating":
-            scale = scale if scale and scale > 1 else 5.0
-            n, mean, low, high = star_estimate(session, flt, topic)
-            row.update(scale=scale, perceived=_on_scale(mean, scale), low=_on_scale(low, scale),
-                       high=_on_scale(high, scale), mentions=n)
-        else:
-            stats = overall if topic is None else (
-                by_topic.loc[topic].to_dict() if topic in by_topic.index else None
-            )
-            positive = int(stats["positive"]) if stats else 0
-            n = int(stats["mentions"]) if stats else 0
-            low, high = wilson(positive, n)
-            row.update(perceived=(positive / n) if n else None, low=low, high=high, mentions=n)
-        out.append(row)
-    return out
-
-
-def _on_scale(stars: float | None, scale: float) -> float | None:
-    return None if stars is None else rescale_stars(stars, scale)
-
-
-def star_estimate(
-    session: Session, flt: MentionFilter, topic: str | None = None
-) -> tuple[int, float | None, float | None, float | None]:
-    """Mean stars (1..5) over the filter, optionally one topic: (n, mean, low, high), the interval
-    from the normal approximation (none below two mentions), clipped to 1..5."""
-    v = V_MENTIONS.c
-    # the reviewer's own rating where given (on any scale, through its normalised value)
-    stars = case((v.rating_normalised.is_not(None), 1.0 + 4.0 * v.rating_normalised), else_=v.stars)
-    terms = _scored(flt) + ([has_topic(topic)] if topic else [])
-    n, mean, mean_sq = session.execute(
-        select(func.count(stars), func.avg(stars), func.avg(stars * stars)).where(*terms)
-    ).one()
-    n = int(n or 0)
-    if not n:
-        return 0, None, None, None
-    mean = float(mean)
-    if n < 2:
-        return n, mean, None, None
-    variance = max(0.0, float(mean_sq) - mean * mean) * n / (n - 1)
-    half = Z_95 * math.sqrt(variance / n)
-    return n, mean, max(1.0, mean - half), min(5.0, mean + half)
 
 
 def sentiment_over_time_total(session: Session, flt: MentionFilter) -> dict[str, Any]:

@@ -8,7 +8,9 @@ raw-SQL endpoint. `/api/docs` is Swagger UI served from the `fastapi-offline` pa
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,6 +40,21 @@ CSP = (
 )
 
 
+def _preload_gap_dependencies() -> None:
+    """Import quapy (and the scikit-learn and torch it pulls in) in a background thread at start:
+    the gap's share correction needs it, and importing it inside the first gap request made that
+    request wait 4 s on a quiet machine, 17 s on a loaded one (bench/api_load.py, claims alone).
+    A request that needs it sooner waits on Python's import lock, no longer than it would have."""
+
+    def load() -> None:
+        try:
+            import quapy  # noqa: F401
+        except Exception:  # noqa: BLE001 - the request that needs it reports the error
+            logging.getLogger(__name__).debug("preloading quapy failed", exc_info=True)
+
+    threading.Thread(target=load, name="preload-quapy", daemon=True).start()
+
+
 def create_app(
     settings: Settings, store: Store, *, own_store: bool = False, cache_dir: Path | None = None
 ) -> FastAPI:
@@ -46,6 +63,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if own_store:  # a served process (`reviewwatch serve`), not an app built in a test
+            _preload_gap_dependencies()
         yield
         if own_store:
             store.dispose()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pytest
 from sqlalchemy import text
 
 from reviewwatch.errors import InputError
 from storage.analytics import (
-    claimed_vs_perceived,
     daily_sentiment,
     sentiment_over_time,
     topic_aggregates,
@@ -26,7 +24,7 @@ from storage.queries import (
     mentions_frame,
     validate_filter,
 )
-from tests.analysts.conftest import HOSTILE, Seeded, add_rating_claims
+from tests.analysts.conftest import HOSTILE, Seeded
 
 
 def _ids(seeded: Seeded, frame) -> set[str]:
@@ -118,32 +116,6 @@ def test_topic_aggregates_and_views(seeded: Seeded) -> None:
         service = weekly[weekly["topic"] == "service"]
         assert list(service["week"]) == ["2026-11-02", "2026-11-09", "2026-11-16"]
         assert list(service["mentions"]) == [2, 2, 2]
-        claims = {c["topic"]: c for c in claimed_vs_perceived(s, MentionFilter(business="cafe-a"))}
-    assert claims["overall"]["claimed"] == 0.9 and claims["overall"]["perceived"] == 0.4
-    assert claims["service"]["mentions"] == 6 and claims["service"]["perceived"] == 0.5
-
-
-def test_average_rating_claims_beside_the_mean_rating_on_their_scale(seeded: Seeded) -> None:
-    add_rating_claims(seeded.store)
-    with seeded.store.session() as s:
-        rows = claimed_vs_perceived(s, MentionFilter(business="cafe-a"))
-        french = claimed_vs_perceived(s, MentionFilter(business="cafe-a", language="fr"))
-    assert [c["metric"] for c in rows].count("positive_share") == 2
-    ratings = {c["topic"]: c for c in rows if c["metric"] == "average_rating"}
-    # the ten reviewers' own ratings 1,5,2,3,5,1,4,2,1,4: mean 2.8, sample sd 1.619
-    overall = ratings["overall"]
-    assert (overall["claimed"], overall["scale"], overall["mentions"]) == (4.5, 5.0, 10)
-    assert overall["perceived"] == pytest.approx(2.8)
-    half = 1.959964 * math.sqrt((102 / 10 - 2.8**2) * 10 / 9 / 10)
-    assert (overall["low"], overall["high"]) == pytest.approx((2.8 - half, 2.8 + half))
-    # service (1,5,5,1,4,1: mean 17/6 stars) on the claim's 1..10 scale
-    service = ratings["service"]
-    assert (service["claimed"], service["scale"], service["mentions"]) == (9, 10.0, 6)
-    assert service["perceived"] == pytest.approx(1 + (17 / 6 - 1) * 9 / 4)
-    assert 1 <= service["low"] < service["perceived"] < service["high"] <= 10
-    # the analyst's filters apply: one French mention (rating 2), too few for an interval
-    [fr_rating] = [c for c in french if c["metric"] == "average_rating" and c["topic"] == "overall"]
-    assert (fr_rating["mentions"], fr_rating["perceived"], fr_rating["low"]) == (1, 2.0, None)
 
 
 def test_a_correction_overrides_the_model_everywhere(seeded: Seeded) -> None:
