@@ -82,6 +82,26 @@ def test_the_batched_solution_is_quapys() -> None:
                                EMQ.EM(priors, probs)[0], atol=1e-12)
 
 
+def test_replicate_rates_in_numpy_are_quapys_rates() -> None:
+    """The thousand replicate matrices are computed in numpy; they must be quapy's, including a
+    resample that holds no text of one class (that column stays the identity's)."""
+    from quapy.method.aggregative import ACC, PACC
+
+    from reviewwatch.gap import adjust
+
+    cal = calibration((60, 40, 80), seed=7)
+    rng = np.random.default_rng(3)
+    no_neutral = np.flatnonzero(cal.labels != 1)
+    for rows in [rng.integers(0, cal.size, cal.size) for _ in range(5)] + [no_neutral]:
+        labels, probs = cal.labels[rows], cal.probabilities[rows]
+        np.testing.assert_allclose(
+            adjust.rates("PACC", probs, labels, point=False),
+            PACC.getPteCondEstim(np.arange(3), labels, probs), atol=1e-12)
+        np.testing.assert_allclose(
+            adjust.rates("ACC", probs, labels, point=False),
+            ACC.getPteCondEstim(np.arange(3), labels, probs.argmax(axis=1)), atol=1e-12)
+
+
 def test_many_mentions_get_the_interval_of_the_exact_bootstrap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
