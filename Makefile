@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/reviewwatch --config examples/demo.toml demo
 
+# Two processes, each test file kept on one (module fixtures stay shared): TEST_WORKERS=0 for one.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # ruff, the layers contract (pyproject.toml [tool.importlinter]) and the types; CI runs it.
 lint: $(STAMP)

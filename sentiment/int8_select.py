@@ -146,9 +146,12 @@ def fp32_scorer(weights_dir: Path, model: str = "", data_dir: Path | str = "data
     from sentiment.scorer import TransformersScorer
     from sentiment.settings import SentimentSettings
 
-    # on the CPU even where a GPU is: int8 runs there, and its speed is compared with fp32's
-    return TransformersScorer(SentimentSettings(model=model, weights_dir=str(weights_dir), device="cpu"),
-                              data_dir=data_dir, converted=converted)
+    # on the CPU even where a GPU is: int8 runs there, and its speed is compared with fp32's;
+    # fp32 named, not the default "auto", which is bf16 on CPUs with AMX and would feed bf16
+    # activations to the int8 layers being chosen
+    settings = SentimentSettings(model=model, weights_dir=str(weights_dir), device="cpu",
+                                 precision="fp32")
+    return TransformersScorer(settings, data_dir=data_dir, converted=converted)
 
 
 def select_and_write(weights_dir: Path, dev: list[Example], *, model: str = "", data_dir: Path | str = "data",
