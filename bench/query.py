@@ -7,6 +7,7 @@ bench/query_data.py, then times, on random businesses and periods:
   topic_weekly   weekly topic aggregates of a business over the last year
   text_search    one page of 50 mentions containing a word, across every business
   gap            reviewwatch.gap.compute_gap for a business (its default period)
+  overview       the overview's figures of a business, 13 weeks (HTTP: with its claims)
 Prints figures as it goes and ONE JSON object on the last line of stdout.
 
     .venv/bin/python bench/query.py [--rows 1000000] [--repeat 30] [--backends sqlite,postgresql]
@@ -185,6 +186,15 @@ def python_queries(store: Store, settings: Settings) -> dict[str, Callable[[dict
         return queries
     now = dt.datetime.combine(qd.END.date(), dt.time(), tzinfo=dt.UTC)
     queries["gap"] = run(lambda s, c: compute_gap(s, settings, c["business"], until=now))
+    try:
+        from reviewwatch.overview import compute_overview, window
+    except ImportError:
+        return queries
+    # The overview's own figures (13 weeks and the 13 before), not kept: what a cache miss costs
+    # beside the gap report's claims.
+    queries["overview"] = run(lambda s, c: compute_overview(
+        s, c["business"], "week", window("week", None, c["until"], c["until"]),
+        settings.gap.min_mentions))
     return queries
 
 
@@ -212,6 +222,9 @@ def http_queries(base: str) -> dict[str, Callable[[dict], Any]]:
             "search": qd.SEARCH_WORD.upper(), "limit": PAGE}),
         "gap": get(lambda c: f"/api/v1/gap/{c['business']}", lambda c: {
             "until": (qd.END.date() - dt.timedelta(days=1)).isoformat()}),
+        # each case a new window: computed, the gap report of its claims included
+        "overview": get(lambda c: "/api/v1/overview", lambda c: {
+            "business": c["business"], "until": c["until"].isoformat()}),
     }
 
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from jinja2 import Environment, FileSystemLoader
 
-from reviewwatch.api import aggregates, asked, feedback, mentions
+from reviewwatch.api import aggregates, asked, feedback, mentions, overview
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import only_declared_query
@@ -86,7 +87,7 @@ def create_app(
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
-    for router in (mentions.router, aggregates.router, asked.router):
+    for router in (mentions.router, aggregates.router, asked.router, overview.router):
         app.include_router(
             router, dependencies=[Depends(require_reader), Depends(only_declared_query)]
         )
@@ -132,12 +133,14 @@ def _errors(app: FastAPI) -> None:
 def _dashboard(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # The page is a shell: it names no business and no topic. It asks for a token and loads
-    # everything through the API with it, so nothing is learnt without one.
-    shell = HERE / "templates" / "dashboard.html"
+    # everything through the API with it, so nothing is learnt without one. It is rendered once,
+    # with no data, only so that other features' panels are included (dashboard.html).
+    templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+    shell = templates.get_template("dashboard.html").render()
 
     @app.get("/", include_in_schema=False)
-    async def dashboard() -> FileResponse:
-        response = FileResponse(shell, media_type="text/html; charset=utf-8")
+    async def dashboard() -> HTMLResponse:
+        response = HTMLResponse(shell)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"

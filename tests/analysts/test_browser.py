@@ -160,7 +160,9 @@ def test_dashboard_renders_charts_and_escapes_text(page, seeded: Seeded, tmp_pat
     _period(page, "2026-11-01", "2026-11-30")  # the seeded month, whatever today is
     assert page.text_content("#whoami") == "alice (may correct)"
     line = page.get_attribute("#sentiment-chart path.line.positive", "d")
-    assert line and line.startswith("M") and line.count("L") == 2  # three weeks
+    # The month's 10 mentions make one share (gap.min_mentions = 10), flat across its weeks
+    # rather than one 0-100 % zigzag per thin week.
+    assert line and line.startswith("M") and line.count("L") == 1
     assert page.locator("#sentiment-chart polygon.band").count() == 2
     assert page.locator("#claims-chart rect.bar").count() == 4
     assert page.locator("#claims-chart rect.bar.rating").count() == 2

@@ -1,4 +1,5 @@
-// reviewwatch dashboard: charts drawn as SVG by hand (nothing loaded from elsewhere).
+// reviewwatch dashboard: sign-in, the period, the mentions table; the overview's charts are
+// drawn by overview.js with charts.js (SVG built here, nothing loaded from elsewhere).
 // Every string from the store goes through textContent or setAttribute, never innerHTML, and
 // loses its bidi controls (displayText). The page itself holds no data: everything is loaded
 // through the API with the token, which is kept for this tab only (sessionStorage).
@@ -59,83 +60,11 @@ function period() {
   return { business: $("business").value, since: $("since").value, until: $("until").value };
 }
 
+// Other features' panels (included at the end of the page) share these and listen for
+// "reviewwatch:refresh" (detail: business, period, since, until) and "reviewwatch:signout".
+window.reviewwatch = { api, el, svg, displayText, period };
+
 function pct(x) { return x === null || x === undefined ? "n/a" : Math.round(x * 100) + "%"; }
-
-function drawSentiment(rows) {
-  const chart = $("sentiment-chart");
-  chart.replaceChildren();
-  const W = 760, H = 280, L = 44, R = 12, T = 12, B = 36;
-  const x = (i) => L + (rows.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (rows.length - 1));
-  const y = (v) => T + (1 - v) * (H - T - B);
-  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
-    chart.append(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
-    chart.append(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, pct(v)));
-  }
-  chart.append(svg("line", { class: "axis", x1: L, x2: W - R, y1: y(0), y2: y(0) }));
-  if (!rows.length) {
-    chart.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "empty" }, "no scored mentions"));
-    return;
-  }
-  const ticks = new Set([0, Math.floor((rows.length - 1) / 2), rows.length - 1]);
-  for (const i of ticks) {
-    const anchor = rows.length === 1 ? "middle" : i === 0 ? "start" : i === rows.length - 1 ? "end" : "middle";
-    chart.append(svg("text", { x: x(i), y: H - 12, "text-anchor": anchor }, rows[i].bucket));
-  }
-  for (const label of ["positive", "negative"]) {
-    const upper = rows.map((r, i) => x(i) + "," + y(r[label + "_high"] ?? 0));
-    const lower = rows.map((r, i) => x(i) + "," + y(r[label + "_low"] ?? 0)).reverse();
-    chart.append(svg("polygon", { class: "band " + label, points: upper.concat(lower).join(" ") }));
-    const d = rows.map((r, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(r[label + "_share"] ?? 0).toFixed(1)).join(" ");
-    chart.append(svg("path", { class: "line " + label, d: d }));
-    rows.forEach((r, i) => {
-      const dot = svg("circle", { class: "dot " + label, cx: x(i), cy: y(r[label + "_share"] ?? 0), r: 2.5, fill: label === "positive" ? "#1e8c46" : "#c82828" });
-      dot.append(svg("title", {}, r.bucket + ": " + label + " " + pct(r[label + "_share"]) + " of " + r.mentions + " (" + pct(r[label + "_low"]) + "–" + pct(r[label + "_high"]) + ")"));
-      chart.append(dot);
-    });
-  }
-}
-
-function claimValue(r, v) {
-  // a rating on its own scale, e.g. "4.2/5"; a share as a percentage
-  if (v === null || v === undefined) return "n/a";
-  return r.metric === "average_rating" ? v.toFixed(1) + "/" + r.scale : pct(v);
-}
-
-function drawClaims(rows) {
-  const chart = $("claims-chart");
-  chart.replaceChildren();
-  const share = rows.find((r) => r.metric === "positive_share" && r.method);
-  $("claims-method").textContent = share ? "shares: " + share.method : "";
-  const W = 760, L = 190, R = 110, row = 28, T = 8;
-  const H = Math.max(60, T + rows.length * row + 24);
-  chart.setAttribute("viewBox", "0 0 " + W + " " + H);
-  // Both kinds on one axis: a share from 0 to 1, a rating from 1 to its scale.
-  const frac = (r, v) => r.metric === "average_rating" ? (v - 1) / (r.scale - 1) : v;
-  const x = (v) => L + Math.min(1, Math.max(0, v)) * (W - L - R);
-  if (!rows.length) {
-    chart.append(svg("text", { x: W / 2, y: 30, "text-anchor": "middle", class: "empty" }, "no claims for this business"));
-    return;
-  }
-  const ratings = rows.some((r) => r.metric === "average_rating");
-  for (const [v, label] of [[0, "0%"], [0.5, "50%"], [1, "100%"]]) {
-    chart.append(svg("line", { class: "grid", x1: x(v), x2: x(v), y1: T, y2: H - 20 }));
-    chart.append(svg("text", { x: x(v), y: H - 6, "text-anchor": "middle" }, label + (ratings ? (v === 0 ? " · lowest rating" : v === 1 ? " · top rating" : "") : "")));
-  }
-  rows.forEach((r, i) => {
-    const top = T + i * row;
-    const rating = r.metric === "average_rating";
-    chart.append(svg("text", { x: L - 8, y: top + row / 2 + 4, "text-anchor": "end" }, r.topic + (rating ? " · rating" : " · positive")));
-    const bar = svg("rect", { class: rating ? "bar rating" : "bar", x: x(0), y: top + 6, width: Math.max(1, x(frac(r, r.perceived ?? (rating ? 1 : 0))) - x(0)), height: row - 12 });
-    const what = rating ? "average rating " : "positive share ";
-    bar.append(svg("title", {}, r.topic + ": perceived " + what + claimValue(r, r.perceived) + " from " + r.mentions + " mentions, claimed " + claimValue(r, r.claimed) + (r.method_note ? " (" + r.method_note + ")" : "")));
-    chart.append(bar);
-    if (r.low !== null && r.high !== null) {
-      chart.append(svg("line", { class: "whisker", x1: x(frac(r, r.low)), x2: x(frac(r, r.high)), y1: top + row / 2, y2: top + row / 2 }));
-    }
-    chart.append(svg("line", { class: "claim", x1: x(frac(r, r.claimed)), x2: x(frac(r, r.claimed)), y1: top + 2, y2: top + row - 2 }));
-    chart.append(svg("text", { x: W - R + 6, y: top + row / 2 + 4 }, claimValue(r, r.perceived) + " / " + claimValue(r, r.claimed)));
-  });
-}
 
 function safeHref(url) {
   return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
@@ -241,7 +170,9 @@ function signOut() {
   document.body.classList.remove("can-write");
   delete document.body.dataset.loaded;
   // Forget what the token showed, not only the token.
-  for (const id of ["sentiment-chart", "claims-chart", "business", "topic-list"]) $(id).replaceChildren();
+  for (const id of ["business", "topic-list"]) $(id).replaceChildren();
+  clearOverview();
+  document.dispatchEvent(new CustomEvent("reviewwatch:signout"));
   fillSelect($("f-topic"), [], true);
   $("mentions-table").tBodies[0].replaceChildren();
   $("whoami").textContent = "";
@@ -252,15 +183,13 @@ function signOut() {
 async function refresh() {
   if (!state.token) { showError("enter an API token"); return; }
   try {
-    const [sentiment, claims] = await Promise.all([
-      api("/api/v1/aggregates/sentiment", Object.assign(period(), { bucket: $("bucket").value })),
-      api("/api/v1/claims/perceived", period()),
-    ]);
-    drawSentiment(sentiment.rows);
-    drawClaims(claims);
+    const chosen = Object.assign(period(), { period: $("bucket").value });
+    const overview = await api("/api/v1/overview", chosen);
+    drawOverview(overview);
     await loadMentions(false);
     showError("");
     document.body.dataset.loaded = String(Date.now());
+    document.dispatchEvent(new CustomEvent("reviewwatch:refresh", { detail: chosen }));
   } catch (err) { showError(err.message); }
 }
 
