@@ -1,5 +1,8 @@
 """The gap report as one self-contained HTML file: tables and inline SVG charts, no script, no CDN.
 
+It opens, per business, with the summary (a line per claim: verdict, claimed, perceived with its
+interval, n, method); the breakdown tables follow, folded (`<details>`) so the page stays short.
+
 Charts: claimed versus perceived per claim and per topic (with 95% intervals), and each claim's
 perceived figure over time with its interval band and the claim as a line. Every string from the
 store is escaped by Jinja2's autoescape and loses its bidi controls (reviewwatch/display.py).
@@ -15,10 +18,15 @@ from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
 from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
+from reviewwatch.gap.summary import method_words, summary_entries
 
 MEASURED = ("positive_share", "average_rating")
-ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 720, 260, 420
-TREND_WIDTH, TREND_HEIGHT, PAD = 720, 220, 40
+# Sized so that two bar charts, or three trends, stand side by side at 1366 px (the page is at
+# most 1240 px wide); on a phone they scale down to the width (viewBox).
+ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 580, 230, 330
+TREND_WIDTH, TREND_HEIGHT, PAD = 380, 170, 40
+LABEL_CHARS = 36
+MAX_PERIOD_LABELS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ def claim_bars(claims: list[dict[str, Any]]) -> list[Bar]:
         est = item["perceived"]
         bars.append(
             Bar(
-                label=item["label"][:60],
+                label=_short(item["label"]),
                 low=None if est is None else _x(est["low"], lo, hi),
                 high=None if est is None else _x(est["high"], lo, hi),
                 value=None if est is None else _x(est["value"], lo, hi),
@@ -80,7 +88,7 @@ def topic_bars(report: dict[str, Any]) -> list[Bar]:
         est = group["positive_share"]
         bars.append(
             Bar(
-                label=f"{group['key'][:50]} (n={group['mentions']})",
+                label=f"{_short(group['key'], LABEL_CHARS - 8)} (n={group['mentions']})",
                 low=None if est is None else _x(est["low"], 0, 1),
                 high=None if est is None else _x(est["high"], 0, 1),
                 value=None if est is None else _x(est["value"], 0, 1),
@@ -114,7 +122,8 @@ def trend(item: dict[str, Any]) -> Trend | None:
     line = [xy(s, p["perceived"]["value"]) for s, p in zip(starts, points, strict=True)]
     metric = item["metric"]
     ticks = [lo + (hi - lo) * k / 4 for k in range(5)]
-    label_every = max(1, -(-len(points) // 7))  # at most 7 period labels: they must not overlap
+    # at most MAX_PERIOD_LABELS period labels: they must not overlap
+    label_every = max(1, -(-len(points) // MAX_PERIOD_LABELS))
     return Trend(
         title=item["label"],
         band=" ".join(f"{x},{y}" for x, y in upper + lower[::-1]),
@@ -134,6 +143,10 @@ def trend(item: dict[str, Any]) -> Trend | None:
     )
 
 
+def _short(text: str, chars: int = LABEL_CHARS) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("reviewwatch.gap", "templates"),
@@ -142,7 +155,7 @@ def _environment() -> Environment:
     )
     env.globals.update(
         interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis,
-        share_method=share_method,
+        share_method=share_method, method_words=method_words,
     )
     return env
 
@@ -152,6 +165,7 @@ def render_html(reports: list[dict[str, Any]], *, generated_at: dt.datetime | No
     sections = [
         {
             "r": report,
+            "summary": report.get("summary") or summary_entries(report["claims"]),
             "claim_bars": claim_bars(report["claims"]),
             "topic_bars": topic_bars(report),
             "trends": [t for t in (trend(item) for item in report["claims"]) if t is not None],
