@@ -59,6 +59,12 @@ EN: dict[str, Entry] = {
     "shortfall": "shortfall {shortfall}, above the {threshold} threshold",
     "see_mentions": {"one": "see mention {refs}", "other": "see mentions {refs}"},
     "crawl_failures": "Crawl failures",
+    "status_failed": "failed",
+    "status_error": "error",
+    "status_errors": "errors",
+    "status_partial": "partly failed",
+    "status_timeout": "timed out",
+    "status_suspect": "suspect: no reviews found",
     "errors": {"one": "{n} error", "other": "{n} errors"},
 }
 
@@ -114,6 +120,12 @@ FR: dict[str, Entry] = {
     "shortfall": "écart de {shortfall}, au-delà du seuil de {threshold}",
     "see_mentions": {"one": "voir la mention {refs}", "other": "voir les mentions {refs}"},
     "crawl_failures": "Échecs de collecte",
+    "status_failed": "échec",
+    "status_error": "erreur",
+    "status_errors": "erreurs",
+    "status_partial": "échec partiel",
+    "status_timeout": "délai dépassé",
+    "status_suspect": "suspect : aucun avis trouvé",
     "errors": {"one": "{n} erreur", "other": "{n} erreurs"},
 }
 
@@ -166,6 +178,12 @@ SV: dict[str, Entry] = {
     "shortfall": "underskott {shortfall}, över tröskeln {threshold}",
     "see_mentions": {"one": "se omnämnande {refs}", "other": "se omnämnanden {refs}"},
     "crawl_failures": "Misslyckade insamlingar",
+    "status_failed": "misslyckades",
+    "status_error": "fel",
+    "status_errors": "fel",
+    "status_partial": "delvis misslyckad",
+    "status_timeout": "tidsgränsen överskreds",
+    "status_suspect": "misstänkt: inga recensioner hittades",
     "errors": {"one": "{n} fel", "other": "{n} fel"},
 }
 
@@ -237,6 +255,12 @@ RU: dict[str, Entry] = {
         "other": "см. упоминания {refs}",
     },
     "crawl_failures": "Ошибки сбора",
+    "status_failed": "сбой",
+    "status_error": "ошибка",
+    "status_errors": "ошибки",
+    "status_partial": "частичный сбой",
+    "status_timeout": "превышено время ожидания",
+    "status_suspect": "подозрительно: отзывы не найдены",
     "errors": {
         "one": "{n} ошибка",
         "few": "{n} ошибки",
@@ -253,7 +277,7 @@ DE: dict[str, Entry] = {
         "other": "{name}: {n} negative Erwähnungen",
     },
     "subject_at_risk": {"one": "{n} Aussage gefährdet", "other": "{n} Aussagen gefährdet"},
-    "since": "Seit {when}.",
+    "since": "Seit dem {when}.",
     "by_topic": "Nach Thema",
     "negative_mentions": "Negative Erwähnungen, neueste zuerst",
     "no_negative": "Keine negativen Erwähnungen.",
@@ -294,6 +318,12 @@ DE: dict[str, Entry] = {
     "shortfall": "Rückstand {shortfall}, über der Schwelle von {threshold}",
     "see_mentions": {"one": "siehe Erwähnung {refs}", "other": "siehe Erwähnungen {refs}"},
     "crawl_failures": "Fehlgeschlagene Abrufe",
+    "status_failed": "fehlgeschlagen",
+    "status_error": "Fehler",
+    "status_errors": "Fehler",
+    "status_partial": "teilweise fehlgeschlagen",
+    "status_timeout": "Zeitüberschreitung",
+    "status_suspect": "verdächtig: keine Bewertungen gefunden",
     "errors": {"one": "{n} Fehler", "other": "{n} Fehler"},
 }
 
@@ -311,7 +341,7 @@ ES: dict[str, Entry] = {
     "no_negative": "Ninguna mención negativa.",
     "feedback_group": "Opiniones: clientes que se lo dijeron a usted primero",
     "rated": "valoración {rating}",
-    "by_author": "de {author}",
+    "by_author": "por {author}",
     "language": "en {language}",
     "excerpt": "[fragmento]",
     "topics": "Temas: {topics}",
@@ -346,6 +376,12 @@ ES: dict[str, Entry] = {
     "shortfall": "diferencia de {shortfall}, por encima del umbral de {threshold}",
     "see_mentions": {"one": "ver la mención {refs}", "other": "ver las menciones {refs}"},
     "crawl_failures": "Recopilaciones fallidas",
+    "status_failed": "fallida",
+    "status_error": "error",
+    "status_errors": "errores",
+    "status_partial": "fallida en parte",
+    "status_timeout": "tiempo agotado",
+    "status_suspect": "sospechosa: no se encontraron reseñas",
     "errors": {"one": "{n} error", "other": "{n} errores"},
 }
 

@@ -164,6 +164,8 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["indent_lines"] = _indent_lines
+    env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]  # not str.capitalize:
+    # German nouns keep their capital ("Siehe Erwähnungen")
     return env
 
 

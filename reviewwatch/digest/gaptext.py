@@ -14,7 +14,7 @@ from reviewwatch.digest.locale import Texts, source_name
 def gap_view(section: GapSection, t: Texts, numbers: dict[int, int]) -> GapView:
     """`numbers`: the digest's number of each listed mention (by mention id)."""
     summary = ([overall_line(section.overall, t)] if section.overall else []) + [
-        claim_line(line, t) for line in section.claims
+        capitalised(claim_line(line, t)) for line in section.claims
     ]
     next_number = max(numbers.values(), default=0) + 1
     quoted = dict(numbers)
@@ -103,8 +103,13 @@ def risk_line(
     reason = None
     if risk.shortfall is not None:
         reason = t("shortfall", shortfall=t.percent(risk.shortfall), threshold=t.percent(threshold))
-    line = RiskLine(claim_text(risk.claim, t), change, reason, refs, quotes)
+    line = RiskLine(capitalised(claim_text(risk.claim, t)), change, reason, refs, quotes)
     return line, next_number
+
+
+def capitalised(text: str) -> str:
+    """A line's first letter in upper case ("Note moyenne 4,8/5 ...")."""
+    return text[:1].upper() + text[1:]
 
 
 ORIGINS = ("declared", "own_site", "survey")

@@ -170,15 +170,20 @@ def crawl_failures(
         query = query.where(CrawlRun.started_at > since)
     return [
         FailureView(
-            source=one_line(source_type, 32),
+            source=one_line(source_name(source_type, None, target), 100),
             target=one_line(target, 200),
             when=t.datetime(run.started_at.astimezone(tz)),
-            status=one_line(run.status, 16)
+            status=_status(run.status, t)
             + (", " + t.plural("errors", run.errors) if run.errors else ""),
             summary=one_line(run.error_summary, 300),
         )
         for run, source_type, target in session.execute(query)
     ]
+
+
+def _status(status: str, t: Texts) -> str:
+    """A crawl run's status in words; one the catalogue does not know, as stored."""
+    return t(f"status_{status}") if status in FAILED_STATUSES else one_line(status, 16)
 
 
 def _rating(rating: float | None, scale: float | None, t: Texts) -> str | None:

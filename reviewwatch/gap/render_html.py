@@ -48,8 +48,8 @@ class Trend:
     band: str  # polygon points
     line: str  # polyline points
     dots: list[tuple[float, float, str]]
-    claim_y: float
-    claim_caption: str
+    claim_ys: list[float]  # one dashed line per claimed level
+    claim_caption: str  # beside the highest line
     y_ticks: list[tuple[float, str]]
     x_ticks: list[tuple[float, str]]
 
@@ -99,7 +99,30 @@ def topic_bars(report: dict[str, Any]) -> list[Bar]:
     return bars
 
 
-def trend(item: dict[str, Any]) -> Trend | None:
+def trends(claims: list[dict[str, Any]]) -> list[Trend]:
+    """One chart per perceived series: claims on the same metric, topic and window share the
+    same perceived figures, so they share a chart, each claimed level a dashed line."""
+    series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for item in claims:
+        key = (item["metric"], item["topic"], item["scale"], item["window"]["since"],
+               item["window"]["until"])
+        series.setdefault(key, []).append(item)
+    charts = (trend(items[0], sorted({i["claimed"] for i in items}), len(items))
+              for items in series.values())
+    return [chart for chart in charts if chart is not None]
+
+
+def series_title(item: dict[str, Any], claims: int) -> str:
+    what = "positive share" if item["metric"] == "positive_share" else (
+        "average rating" if item["metric"] == "average_rating" else item["metric"])
+    about = f"on {item['topic']}" if item["topic"] else "overall"
+    return f"{what} {about}" + (f" ({claims} claims)" if claims > 1 else "")
+
+
+def trend(
+    item: dict[str, Any], claimed: list[float] | None = None, claims: int = 1
+) -> Trend | None:
+    claimed = claimed or [item["claimed"]]
     points = [p for p in item["trend"] if p["perceived"] is not None]
     if not points:
         return None
@@ -125,15 +148,15 @@ def trend(item: dict[str, Any]) -> Trend | None:
     # at most MAX_PERIOD_LABELS period labels: they must not overlap
     label_every = max(1, -(-len(points) // MAX_PERIOD_LABELS))
     return Trend(
-        title=item["label"],
+        title=series_title(item, claims) if claims > 1 else item["label"],
         band=" ".join(f"{x},{y}" for x, y in upper + lower[::-1]),
         line=" ".join(f"{x},{y}" for x, y in line),
         dots=[
             (x, y, f"{p['period']}: {interval(p['perceived'], metric)}, n={p['mentions']}")
             for (x, y), p in zip(line, points, strict=True)
         ],
-        claim_y=xy(first, item["claimed"])[1],
-        claim_caption=f"claimed {figure(item['claimed'], metric)}",
+        claim_ys=[xy(first, value)[1] for value in claimed],
+        claim_caption="claimed " + ", ".join(figure(value, metric) for value in claimed),
         y_ticks=[(xy(first, t)[1], figure(t, metric)) for t in ticks],
         x_ticks=[
             (x, p["period"])
@@ -168,7 +191,7 @@ def render_html(reports: list[dict[str, Any]], *, generated_at: dt.datetime | No
             "summary": report.get("summary") or summary_entries(report["claims"]),
             "claim_bars": claim_bars(report["claims"]),
             "topic_bars": topic_bars(report),
-            "trends": [t for t in (trend(item) for item in report["claims"]) if t is not None],
+            "trends": trends(report["claims"]),
         }
         for report in reports
     ]
