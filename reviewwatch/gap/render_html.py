@@ -27,6 +27,7 @@ ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 580, 230, 330
 TREND_WIDTH, TREND_HEIGHT, PAD = 380, 170, 40
 LABEL_CHARS = 36
 MAX_PERIOD_LABELS = 5
+MIN_LABEL_GAP = 64  # px between period labels ("2026-W47" is about 50 px wide)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +159,24 @@ def trend(
         claim_ys=[xy(first, value)[1] for value in claimed],
         claim_caption="claimed " + ", ".join(figure(value, metric) for value in claimed),
         y_ticks=[(xy(first, t)[1], figure(t, metric)) for t in ticks],
-        x_ticks=[
-            (x, p["period"])
-            for k, ((x, _), p) in enumerate(zip(line, points, strict=True))
-            if k % label_every == 0
-        ],
+        x_ticks=_spaced(
+            [
+                (x, p["period"])
+                for k, ((x, _), p) in enumerate(zip(line, points, strict=True))
+                if k % label_every == 0
+            ]
+        ),
     )
+
+
+def _spaced(ticks: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The period labels at least MIN_LABEL_GAP apart: periods are placed by time, so two
+    labelled ones may fall close together when the periods between them are empty."""
+    kept: list[tuple[float, str]] = []
+    for x, text in ticks:
+        if not kept or x - kept[-1][0] >= MIN_LABEL_GAP:
+            kept.append((x, text))
+    return kept
 
 
 def _short(text: str, chars: int = LABEL_CHARS) -> str:

@@ -35,9 +35,9 @@ def _serious(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_the_summary_opens_the_report_at_both_widths(
-    store: Store, tmp_path: Path, backend: str
+    store: Store, tmp_path: Path, database_url: str
 ) -> None:
-    if backend != "sqlite":
+    if not database_url.startswith("sqlite"):
         pytest.skip("the page, not the store, is under test: once is enough")
     from playwright.sync_api import sync_playwright
 

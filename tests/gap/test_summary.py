@@ -88,12 +88,12 @@ def test_the_summary_lines_match_the_claims_verdicts_in_json_table_and_html(stor
     shown = dict(re.findall(r'<li data-claim-key="([^"]+)"><span class="verdict[^"]*">([^<]+)<', html))
     assert {unescape(k): v for k, v in shown.items()} == {
         e["claim_key"]: e["verdict"] for e in summary}
-    assert html.index('class="summary"') < html.index("<h3>Claims</h3>")
+    assert html.index('class="summary"') < html.index("Claims in detail")
 
 
 def test_the_summary_names_the_method(store: Store) -> None:
     report = report_with_languages(store, LANGUAGES)
-    share = next(e for e in report["summary"] if e["metric"] == "positive_share")
+    share = next(e for e in report["summary"] if e["metric"] == "positive_share" and e["perceived"])
     assert share["method"] == "wilson" and share["line"].endswith(", labels counted")
     rating = next(e for e in report["summary"] if e["metric"] == "average_rating")
     assert rating["line"].endswith(", smoothed mean") and "/5" in rating["line"]
