@@ -84,7 +84,7 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     # the hotel's owner reads French (examples/demo.toml): subject, headings, topics, numbers
     assert "mentions négatives" in str(message["Subject"]) and '<html lang="fr">' in html
-    assert "Mentions négatives, les plus récentes d'abord" in html
+    assert "Mentions négatives, les plus récentes d&#39;abord" in html
 
     report = (data / "gap-report.html").read_text(encoding="utf-8")
     assert "<svg" in report and "Café Aurora" in report and "<script>alert" not in report

@@ -31,7 +31,7 @@ EN: dict[str, Entry] = {
     "language": "in {language}",
     "excerpt": "[excerpt]",
     "topics": "Topics: {topics}",
-    "read_on": "Read on {source}",
+    "original": "Original: ",  # before the link, labelled with the source's name
     "private_feedback": "private feedback",
     "claims_heading": "Claims and perceived service",
     "no_gap": "(no gap report)",
@@ -89,7 +89,7 @@ FR: dict[str, Entry] = {
     "language": "en {language}",
     "excerpt": "[extrait]",
     "topics": "Sujets : {topics}",
-    "read_on": "Lire sur {source}",
+    "original": "Original : ",  # before the link, labelled with the source's name
     "private_feedback": "retour privé",
     "claims_heading": "Affirmations et service perçu",
     "no_gap": "(pas de rapport d'écart)",
@@ -147,7 +147,7 @@ SV: dict[str, Entry] = {
     "language": "på {language}",
     "excerpt": "[utdrag]",
     "topics": "Ämnen: {topics}",
-    "read_on": "Läs på {source}",
+    "original": "Original: ",  # before the link, labelled with the source's name
     "private_feedback": "privat feedback",
     "claims_heading": "Påståenden och upplevd service",
     "no_gap": "(ingen gaprapport)",
@@ -212,7 +212,7 @@ RU: dict[str, Entry] = {
     "language": "язык: {language}",
     "excerpt": "[отрывок]",
     "topics": "Темы: {topics}",
-    "read_on": "Читать на {source}",
+    "original": "Оригинал: ",  # before the link, labelled with the source's name
     "private_feedback": "личный отзыв",
     "claims_heading": "Заявления и восприятие сервиса",
     "no_gap": "(отчёта о расхождении нет)",
@@ -287,7 +287,7 @@ DE: dict[str, Entry] = {
     "language": "auf {language}",
     "excerpt": "[Auszug]",
     "topics": "Themen: {topics}",
-    "read_on": "Auf {source} lesen",
+    "original": "Original: ",  # before the link, labelled with the source's name
     "private_feedback": "privates Feedback",
     "claims_heading": "Aussagen und wahrgenommener Service",
     "no_gap": "(kein Abweichungsbericht)",
@@ -345,7 +345,7 @@ ES: dict[str, Entry] = {
     "language": "en {language}",
     "excerpt": "[fragmento]",
     "topics": "Temas: {topics}",
-    "read_on": "Leer en {source}",
+    "original": "Original: ",  # before the link, labelled with the source's name
     "private_feedback": "opinión privada",
     "claims_heading": "Afirmaciones y servicio percibido",
     "no_gap": "(sin informe de brecha)",

@@ -30,7 +30,7 @@ def overall_line(overall: Overall, t: Texts) -> str:
     if overall.positive_share is not None:
         parts.append(t("overall_positive", share=t.percent(overall.positive_share)))
     if overall.mean_stars is not None:
-        parts.append(t("overall_stars", stars=t.stars(overall.mean_stars)))
+        parts.append(t("overall_stars", stars=t.stars(overall.mean_stars, fixed=True)))
     return ", ".join(parts)
 
 
@@ -51,10 +51,11 @@ def claim_text(claim: ClaimRef, t: Texts) -> str:
 
 
 def figure(value: float, claim: ClaimRef, t: Texts) -> str:
+    """A perceived figure on the claim's scale."""
     if claim.metric == "positive_share":
         return t.percent(value)
     if claim.metric == "average_rating":
-        return t.stars(value, claim.scale or 5)
+        return t.stars(value, claim.scale or 5, fixed=True)
     return t.number(value, 2)
 
 

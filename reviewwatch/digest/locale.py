@@ -51,8 +51,9 @@ class Texts:
     def percent(self, share: float) -> str:
         return format_percent(share, locale=self.locale)
 
-    def stars(self, value: float, scale: float | None = None) -> str:
-        text = format_decimal(round(value, 2), format="0.0#", locale=self.locale)
+    def stars(self, value: float, scale: float | None = None, *, fixed: bool = False) -> str:
+        """An average rating: "4.7", or with `fixed` always two decimals ("2.30", as measured)."""
+        text = format_decimal(round(value, 2), format="0.00" if fixed else "0.0#", locale=self.locale)
         return f"{text}/{format_decimal(scale, locale=self.locale)}" if scale else text
 
     def rating(self, value: float, scale: float | None = None) -> str:

@@ -33,8 +33,8 @@ def test_digest_is_sent_grouped_by_topic_with_a_subject_that_says_what_is_inside
     assert "* Cleanliness: 1 (#2)" in text and "* Service: 1 (#1)" in text
     assert "rated 1/5" in text and "in English" in text
     # links are labelled with the source's name (here the site's host), not the raw URL
-    assert f"Read on reviews.example: https://reviews.example/{first}" in text
-    assert f'<a href="https://reviews.example/{second}">Read on reviews.example</a>' in html(message)
+    assert f"Original: reviews.example <https://reviews.example/{first}>" in text
+    assert f'Original: <a href="https://reviews.example/{second}">reviews.example</a>' in html(message)
     [digest] = digests(store)
     assert (
         digest.status == "sent"

@@ -56,9 +56,9 @@ def test_each_owner_gets_one_message_in_their_own_language(
     assert "* Temps d'attente : 3 (#1, #2, #3)" in text  # the topic in words, in French
     assert "14 nov. 2026" in text and "note 1,5/5" in text and "en français" in text
     assert f"90{NBSP}% d'avis positifs (déclaré) : perçu" in text  # numbers the French way
-    assert "Lire sur reviews.example : https://reviews.example/" in text
+    assert "Original : reviews.example <https://reviews.example/" in text
     assert "wait_time" not in text and "negative" not in text
-    assert '<html lang="fr">' in html(french) and "Lire sur reviews.example</a>" in html(french)
+    assert '<html lang="fr">' in html(french) and '">reviews.example</a>' in html(french)
 
     english_text = plain(english)
     assert "* Waiting time: 3 (#1, #2, #3)" in english_text
