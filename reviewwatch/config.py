@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.networks import validate_email
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -115,13 +117,47 @@ class DigestConfig(_Strict):
     excerpt_chars: int = Field(default=600, ge=50, le=20_000)
 
 
+# The languages a digest is written in (reviewwatch/digest/catalogue.py holds their text).
+DigestLanguage = Literal["en", "fr", "sv", "ru", "de", "es"]
+
+
+class OwnerConfig(_Strict):
+    """A digest recipient: `owners` entries are an address, or a table {email, language}."""
+
+    email: EmailStr
+    language: DigestLanguage = "en"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_address(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        # Checked here so that the error names the entry (`owners[0]`), as the user wrote it.
+        try:
+            validate_email(value)
+        except PydanticCustomError as exc:
+            raise ValueError(str(exc)) from None
+        return {"email": value}
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _known_language(cls, value: Any) -> Any:
+        known = ("en", "fr", "sv", "ru", "de", "es")
+        if value not in known:
+            raise ValueError(f"unknown digest language {value!r} (known: {', '.join(known)})")
+        return value
+
+    def __str__(self) -> str:
+        return str(self.email)
+
+
 class BusinessConfig(_Strict):
     id: str
     name: str = Field(min_length=1, max_length=200)
     aliases: list[str] = Field(default_factory=list)
     website: str | None = None
     timezone: str = "UTC"
-    owners: list[EmailStr] = Field(default_factory=list)
+    owners: list[OwnerConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     claims: list[ClaimConfig] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)

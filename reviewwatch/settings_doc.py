@@ -135,7 +135,11 @@ DESCRIPTIONS: dict[str, str] = {
     "businesses.aliases": "other names a post may mention instead of `name`",
     "businesses.website": "the business's own site",
     "businesses.timezone": "IANA time zone (e.g. `Europe/Paris`); the cycle runs at `digest.send_at` in it",
-    "businesses.owners": "digest recipients",
+    "businesses.owners": (
+        "digest recipients: an address, or a table `{ email, language }` (below)"
+    ),
+    "businesses.owners.email": "the owner's address",
+    "businesses.owners.language": "the language of the owner's digests",
     "businesses.sources": "`[[businesses.sources]]`, below",
     "businesses.claims": "`[[businesses.claims]]`, below",
     "businesses.digest": "`[businesses.digest]`, below",
@@ -215,7 +219,8 @@ BUSINESSES_PROSE = """\
 ## Businesses
 
 Each `[[businesses]]` table has `id` (a slug), `name`, `aliases` (what a post must mention),
-`website`, `timezone` (IANA), `owners` (digest recipients), `sources`, `claims` and `digest`:
+`website`, `timezone` (IANA), `owners` (digest recipients: an address, or
+`{ email = "...", language = "fr" }`), `sources`, `claims` and `digest`:
 
 - `[[businesses.sources]]`: `type` (`schema_org`, `trustpilot`, `mastodon`, `feed`, `app_store`,
   `own_site`, `reddit`), exactly one of `url`, `handle` or `query`, and `options`.

@@ -82,6 +82,37 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     assert "leak@example.com" not in str(message["To"]) and message["Bcc"] is None
     html = message.get_body(("html",)).get_content()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    # the hotel's owner reads French (examples/demo.toml): subject, headings, topics, numbers
+    assert "mentions négatives" in str(message["Subject"]) and '<html lang="fr">' in html
+    assert "Mentions négatives, les plus récentes d&#39;abord" in html
 
     report = (data / "gap-report.html").read_text(encoding="utf-8")
     assert "<svg" in report and "Café Aurora" in report and "<script>alert" not in report
+    assert report.count('class="summary"') == 3  # each business opens with its summary
+    height = report_height(data / "gap-report.html")
+    if height is not None:
+        # "a few screens": 3 businesses of 7 to 9 claims each, about 1.7 screens of 768 px each
+        # at 1366 px; the breakdown tables are folded under <details>
+        assert height <= MAX_REPORT_HEIGHT, f"the demo's gap report is {height} px tall"
+
+
+# Measured at 1366 px in Chromium 156: 17 809 px before #31, 3 908 px after; 10% headroom for
+# fonts that differ between machines.
+MAX_REPORT_HEIGHT = 4300
+
+
+def report_height(path: Path) -> int | None:
+    """The report's height in Chromium at 1366 px wide; None without Chromium."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(path.as_uri())
+        height = int(page.evaluate("document.documentElement.scrollHeight"))
+        browser.close()
+    return height

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from reviewwatch.digest.gapinfo import GapSection
-from reviewwatch.display import finalize
 from reviewwatch.digest.headers import clean_address, clean_header, from_header
+from reviewwatch.digest.locale import DEFAULT_LANGUAGE, Texts
+from reviewwatch.display import finalize
 
 TEMPLATES = Path(__file__).parent / "templates"
 # SMTP policy: CRLF line ends, and header values with line breaks are refused outright.
@@ -27,7 +27,10 @@ POLICY = email.policy.SMTP
 
 @dataclass(frozen=True, slots=True)
 class MentionView:
-    source: str
+    """One mention as the digest quotes it (once), under its number."""
+
+    number: int
+    source: str  # the platform's name or the site's host: what its link is labelled with
     date: str
     rating: str | None
     language: str
@@ -36,12 +39,46 @@ class MentionView:
     text: str
     excerpted: bool
     url: str | None
+    topics: list[str] = field(default_factory=list)  # the topics it is negative about, in words
 
 
 @dataclass(frozen=True, slots=True)
-class TopicGroup:
+class TopicCount:
+    """A topic in words and the numbers of the mentions negative about it."""
+
     topic: str
-    mentions: list[MentionView]
+    numbers: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteView:
+    """Evidence against a claim from a mention not listed in this digest, quoted once."""
+
+    number: int
+    text: str
+    source: str | None
+    language: str | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLine:
+    claim: str
+    verdict: str  # "overstated", or "supported → overstated", in the owner's language
+    reason: str | None
+    refs: list[int]  # numbers of the mentions and quotes that speak against it
+    quotes: list[QuoteView] = field(default_factory=list)  # those quoted here for the first time
+
+    @property
+    def refs_text(self) -> str:
+        return ", ".join(f"#{n}" for n in self.refs)
+
+
+@dataclass(frozen=True, slots=True)
+class GapView:
+    summary: list[str] = field(default_factory=list)
+    at_risk: list[RiskLine] = field(default_factory=list)
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,31 +93,37 @@ class FailureView:
 @dataclass(frozen=True, slots=True)
 class DigestContent:
     business_name: str
-    groups: list[TopicGroup]
-    gap: GapSection
+    mentions: list[MentionView] = field(default_factory=list)  # public ones, newest first
+    gap: GapView = field(default_factory=GapView)
     failures: list[FailureView] = field(default_factory=list)
     since: str | None = None
+    feedback: list[MentionView] = field(default_factory=list)  # answers to feedback requests
+    topics: list[TopicCount] = field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def negative_count(self) -> int:
-        return sum(len(group.mentions) for group in self.groups)
+        return len(self.mentions) + len(self.feedback)
 
 
-def subject_for(business_name: str, negative: int, at_risk: int) -> str:
+def subject_for(
+    business_name: str, negative: int, at_risk: int, language: str = DEFAULT_LANGUAGE
+) -> str:
     """What is inside, in one line: business, number of negative mentions, claims at risk."""
+    t = Texts(language)
     name = clean_header(business_name, 100)
     if negative == 0 and at_risk == 0:
-        return f"{name}: all quiet, no negative mentions"
-    text = f"{name}: {negative} negative mention{'' if negative == 1 else 's'}"
+        return t("subject_quiet", name=name)
+    text = t.plural("subject_negative", negative, name=name)
     if at_risk:
-        text += f", {at_risk} claim{'' if at_risk == 1 else 's'} at risk"
+        text += ", " + t.plural("subject_at_risk", at_risk)
     return text
 
 
 def render(content: DigestContent, subject: str) -> tuple[str, str]:
     """The plain-text and HTML bodies, headed by the subject."""
     env = _environment()
-    values = {"c": content, "subject": subject}
+    values = {"c": content, "subject": subject, "t": Texts(content.language)}
     text = env.get_template("digest.txt.j2").render(values)
     return text, env.get_template("digest.html.j2").render(values)
 
@@ -121,6 +164,8 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["indent_lines"] = _indent_lines
+    env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]  # not str.capitalize:
+    # German nouns keep their capital ("Siehe Erwähnungen")
     return env
 
 

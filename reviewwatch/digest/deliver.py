@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 from reviewwatch.config import BusinessConfig, Settings
 from reviewwatch.digest.compose import build_message, subject_for
 from reviewwatch.digest.gapinfo import latest_snapshot_id
-from reviewwatch.digest.gather import build_content, digest_config, gap_for, previous_digest
+from reviewwatch.digest.gather import (
+    build_content,
+    digest_config,
+    gap_for,
+    previous_digest,
+    recipient_language,
+)
 from reviewwatch.digest.headers import new_message_id
 from reviewwatch.digest.select import describe_mentions, select_negative
 from reviewwatch.digest.send import OutboxTransport, SmtpTransport, Transport
@@ -182,7 +188,12 @@ def create_digest(
                 business_id=business_id,
                 recipient=recipient,
                 message_id=new_message_id(settings.smtp.sender),
-                subject=subject_for(business.name, len(selected), len(gap.at_risk)),
+                subject=subject_for(
+                    business.name,
+                    len(selected),
+                    len(gap.at_risk),
+                    recipient_language(settings, business.slug, recipient),
+                ),
                 status="pending",
                 attempts=0,
                 gap_snapshot_id=snapshot_id,
@@ -287,6 +298,7 @@ def message_for(session: Session, settings: Settings, digest: Digest) -> EmailMe
         since=previous.created_at if previous else None,
         until=digest.created_at,
         gap=gap_for(session, settings, business, digest.gap_snapshot_id, previous),
+        language=recipient_language(settings, business.slug, digest.recipient),
     )
     return build_message(
         content,

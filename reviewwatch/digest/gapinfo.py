@@ -26,7 +26,38 @@ EVIDENCE_CHARS = 400
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimRef:
+    """What a claim says, in parts, so that the digest can word it in the owner's language."""
+
+    origin: str
+    metric: str
+    claimed: float
+    scale: float | None = None
+    topic: str | None = None
+    kind: str = "claim"
+    period: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLine:
+    """One claim of the snapshot against what customers perceive (a summary line)."""
+
+    claim: ClaimRef
+    verdict: str
+    mentions: int
+    perceived: tuple[float, float, float] | None  # value, low, high on the claim's scale
+
+
+@dataclass(frozen=True, slots=True)
+class Overall:
+    mentions: int
+    positive_share: float | None
+    mean_stars: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
+    mention_id: int | None
     text: str
     url: str | None
     language: str | None
@@ -35,17 +66,20 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class RiskView:
-    claim: str
+    claim: ClaimRef
     old_verdict: str | None
     new_verdict: str
+    shortfall: float | None = None  # set when the shortfall crossing the threshold is the reason
     evidence: list[Evidence] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class GapSection:
-    summary: list[str] = field(default_factory=list)
+    overall: Overall | None = None
+    claims: list[ClaimLine] = field(default_factory=list)
     at_risk: list[RiskView] = field(default_factory=list)
-    note: str | None = None
+    note: str | None = None  # a catalogue key: "gap_failed", "no_snapshot"
+    risk_threshold: float = 0.15
 
 
 def take_snapshot(session: Session, settings: Settings, business_slug: str) -> int:
@@ -77,70 +111,79 @@ def gap_section(
     """The gap summary of `snapshot_id` and the claims at risk since `since_snapshot_id`."""
     snapshot = session.get(GapSnapshot, snapshot_id) if snapshot_id is not None else None
     since = session.get(GapSnapshot, since_snapshot_id) if since_snapshot_id is not None else None
-    summary = summary_lines(snapshot.report) if snapshot is not None else []
+    report = snapshot.report if snapshot is not None else {}
+    overall, claims = overall_of(report), claim_lines(report)
+    threshold = settings.gap.risk_threshold
     try:
         from reviewwatch.gap import claims_at_risk
 
         risks = claims_at_risk(session, settings, business.slug, since)
     except Exception as exc:  # noqa: BLE001 - the digest still goes out without this section
         log.warning("%s: claims at risk unavailable: %s", business.slug, exc)
-        return GapSection(summary, [], "The comparison with the claims could not be computed.")
-    note = None if snapshot is not None else "No gap snapshot has been taken yet."
-    return GapSection(summary, [_risk_view(risk) for risk in risks], note)
+        return GapSection(overall, claims, [], "gap_failed", threshold)
+    note = None if snapshot is not None else "no_snapshot"
+    return GapSection(overall, claims, [_risk_view(risk) for risk in risks], note, threshold)
 
 
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    """A stored gap report in a few lines: overall sentiment, then each claim and its verdict."""
-    lines = []
+def overall_of(report: dict[str, Any]) -> Overall | None:
     overall = report.get("overall")
-    if isinstance(overall, dict) and overall.get("mentions"):
-        line = f"{overall['mentions']} mentions in the period"
-        share = _value(overall.get("positive_share"))
-        if share is not None:
-            line += f", {share:.0%} positive"
-        stars = _value(overall.get("mean_stars"))
-        if stars is not None:
-            line += f", {stars:.1f} stars on average"
-        lines.append(line)
+    if not isinstance(overall, dict) or not isinstance(overall.get("mentions"), int):
+        return None
+    if not overall["mentions"]:
+        return None
+    return Overall(
+        overall["mentions"],
+        _value(overall.get("positive_share")),
+        _value(overall.get("mean_stars")),
+    )
+
+
+def claim_lines(report: dict[str, Any]) -> list[ClaimLine]:
+    """Each claim of a stored report and its verdict (a stored report is read defensively)."""
+    lines = []
     for item in report.get("claims") or []:
-        if isinstance(item, dict):
-            lines.append(_claim_line(item))
+        if not isinstance(item, dict) or _value(item.get("claimed")) is None:
+            continue
+        perceived = item.get("perceived")
+        figures = None
+        if isinstance(perceived, dict):
+            value, low, high = (_value(perceived.get(k)) for k in ("value", "low", "high"))
+            if value is not None and low is not None and high is not None:
+                figures = (value, low, high)
+        lines.append(
+            ClaimLine(
+                claim=ClaimRef(
+                    origin=one_line(str(item.get("origin") or "declared"), 16),
+                    metric=one_line(str(item.get("metric") or ""), 32),
+                    claimed=float(item["claimed"]),
+                    scale=_value(item.get("scale")),
+                    topic=one_line(item.get("topic"), 64) or None,
+                    kind=str(item.get("kind") or "claim"),
+                    period=one_line(item.get("period"), 32) or None,
+                ),
+                verdict=one_line(str(item.get("verdict") or ""), 40),
+                mentions=item["mentions"] if isinstance(item.get("mentions"), int) else 0,
+                perceived=figures,
+            )
+        )
     return lines
-
-
-def _claim_line(item: dict[str, Any]) -> str:
-    text = one_line(str(item.get("label") or item.get("metric") or "claim"), 200)
-    perceived = item.get("perceived")
-    value = _value(perceived)
-    if value is not None and isinstance(perceived, dict):
-        low, high = _value(perceived.get("low")), _value(perceived.get("high"))
-        text += f": perceived {_figure(item, value)}"
-        if low is not None and high is not None:
-            text += f" ({_figure(item, low)} to {_figure(item, high)})"
-    if isinstance(item.get("mentions"), int):
-        count = item["mentions"]
-        text += f" over {count} mention{'' if count == 1 else 's'}"
-    if item.get("verdict"):
-        text += f": {one_line(str(item['verdict']), 40)}"
-    return text
 
 
 def _value(estimate: Any) -> float | None:
     if isinstance(estimate, dict):
         estimate = estimate.get("value")
+    if isinstance(estimate, bool):
+        return None
     return float(estimate) if isinstance(estimate, (int, float)) else None
 
 
-def _figure(item: dict[str, Any], value: float) -> str:
-    if item.get("metric") == "average_rating":
-        scale = item.get("scale")
-        return f"{value:.1f}/{scale:g}" if isinstance(scale, (int, float)) else f"{value:.1f}"
-    return f"{value:.0%}"
-
-
 def _risk_view(risk: ClaimAtRisk) -> RiskView:
+    from reviewwatch.gap.verdict import claim_scale
+
+    claim = risk.claim
     evidence = [
         Evidence(
+            mention_id=quote.mention_id,
             text=excerpt(body_text(quote.text), EVIDENCE_CHARS)[0],
             url=safe_link(quote.url),
             language=one_line(quote.language, 16) or None,
@@ -149,13 +192,17 @@ def _risk_view(risk: ClaimAtRisk) -> RiskView:
         for quote in risk.evidence[:MAX_EVIDENCE]
     ]
     return RiskView(
-        claim=one_line(risk.description, 200),
-        old_verdict=risk.old_verdict,
-        new_verdict=one_line(
-            risk.new_verdict
-            if risk.reason in ("", risk.new_verdict)
-            else f"{risk.new_verdict} ({risk.reason})",
-            200,
+        claim=ClaimRef(
+            origin=claim.origin,
+            metric=claim.metric,
+            claimed=claim.value,
+            scale=claim_scale(claim) if claim.metric == "average_rating" else None,
+            topic=claim.topic,
+            kind=claim.kind,
+            period=claim.period,
         ),
+        old_verdict=risk.old_verdict,
+        new_verdict=risk.new_verdict,
+        shortfall=risk.shortfall if risk.reason.startswith("shortfall") else None,
         evidence=evidence,
     )

@@ -25,7 +25,7 @@ from reviewwatch.digest.deliver import (
     recipients,
 )
 from reviewwatch.digest.gapinfo import latest_snapshot_id
-from reviewwatch.digest.gather import build_content, gap_for, previous_digest
+from reviewwatch.digest.gather import build_content, gap_for, previous_digest, recipient_language
 from reviewwatch.digest.headers import new_message_id
 from reviewwatch.digest.select import select_negative
 from reviewwatch.digest.send import OutboxTransport
@@ -91,6 +91,7 @@ def _preview(
     business = session.get_one(Business, business_id)
     previous = previous_digest(session, business_id, recipient)
     gap = gap_for(session, settings, business, latest_snapshot_id(session, business_id), previous)
+    language = recipient_language(settings, business.slug, recipient)
     content = build_content(
         session,
         settings,
@@ -99,10 +100,11 @@ def _preview(
         since=previous.created_at if previous else None,
         until=now,
         gap=gap,
+        language=language,
     )
     message = build_message(
         content,
-        subject=subject_for(business.name, len(selected), len(gap.at_risk)),
+        subject=subject_for(business.name, len(selected), len(gap.at_risk), language),
         sender=settings.smtp.sender,
         recipient=recipient,
         message_id=new_message_id(settings.smtp.sender),

@@ -1,22 +1,24 @@
 """`compute_gap`: the business's claims against what its customers said in a window.
 
-Governed by the `[gap]` settings: `period_days` (default window), `min_mentions`,
+Governed by the `[gap]` settings: `period_days` (default window), `min_mentions` (also the
+size below which a breakdown's groups are folded into "other"),
 `prior_strength`, `prior_stars`, `recency_half_life_days`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import partial
 
 from sqlalchemy.orm import Session
 
-from reviewwatch.config import Settings
+from reviewwatch.config import GapSettings, Settings
 from reviewwatch.errors import InputError
 from reviewwatch.gap import perceived as pc
 from reviewwatch.gap import quantify, shares
 from reviewwatch.gap.claims import active_claims, business_by_slug
+from reviewwatch.gap.fold import OTHER, fold_small
 from reviewwatch.gap.periods import parse_period, trend_granularity
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
 from reviewwatch.gap.verdict import ClaimResult, evaluate
@@ -73,13 +75,9 @@ def compute_gap(
             correct=correct,
         )
         (calibration if claim.kind == "prediction" else results).append(result)
+    claimed_topics = {c.topic for c in results + calibration if c.topic}
     breakdowns = {
-        name: [
-            Group(key, pc.aggregate(members, member_weights, gs, correct))
-            for key, (members, member_weights) in pc.group(
-                observations, weights, pc.GROUPINGS[name], per_topic=name == "topic"
-            ).items()
-        ]
+        name: breakdown(observations, weights, name, gs, correct, claimed_topics)
         for name in BREAKDOWNS
     }
     return GapReport(
@@ -104,6 +102,32 @@ def compute_gap(
         claims=results,
         calibration=calibration,
     )
+
+
+def breakdown(
+    observations: Sequence[pc.Observation],
+    weights: Sequence[float],
+    name: str,
+    gs: GapSettings,
+    correct: pc.ShareEstimator | None,
+    claimed_topics: Collection[str] = (),
+) -> list[Group]:
+    """The perceived figures per topic, source, language or period; groups with fewer than
+    `min_mentions` mentions are folded into one "other" group (fold.py), except the topics
+    that claims are about."""
+    groups, folded = fold_small(
+        pc.group(observations, weights, pc.GROUPINGS[name], per_topic=name == "topic"),
+        gs.min_mentions,
+        keep=claimed_topics if name == "topic" else (),
+    )
+    return [
+        Group(
+            key,
+            pc.aggregate(members, member_weights, gs, correct),
+            tuple(folded) if key == OTHER and folded else (),
+        )
+        for key, (members, member_weights) in groups.items()
+    ]
 
 
 def share_corrector(

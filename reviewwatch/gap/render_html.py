@@ -1,5 +1,8 @@
 """The gap report as one self-contained HTML file: tables and inline SVG charts, no script, no CDN.
 
+It opens, per business, with the summary (a line per claim: verdict, claimed, perceived with its
+interval, n, method); the breakdown tables follow, folded (`<details>`) so the page stays short.
+
 Charts: claimed versus perceived per claim and per topic (with 95% intervals), and each claim's
 perceived figure over time with its interval band and the claim as a line. Every string from the
 store is escaped by Jinja2's autoescape and loses its bidi controls (reviewwatch/display.py).
@@ -15,10 +18,16 @@ from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
 from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
+from reviewwatch.gap.summary import method_words, summary_entries
 
 MEASURED = ("positive_share", "average_rating")
-ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 720, 260, 420
-TREND_WIDTH, TREND_HEIGHT, PAD = 720, 220, 40
+# Sized so that two bar charts, or three trends, stand side by side at 1366 px (the page is at
+# most 1240 px wide); on a phone they scale down to the width (viewBox).
+ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 580, 230, 330
+TREND_WIDTH, TREND_HEIGHT, PAD = 380, 170, 40
+LABEL_CHARS = 36
+MAX_PERIOD_LABELS = 5
+MIN_LABEL_GAP = 64  # px between period labels ("2026-W47" is about 50 px wide)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +49,8 @@ class Trend:
     band: str  # polygon points
     line: str  # polyline points
     dots: list[tuple[float, float, str]]
-    claim_y: float
-    claim_caption: str
+    claim_ys: list[float]  # one dashed line per claimed level
+    claim_caption: str  # beside the highest line
     y_ticks: list[tuple[float, str]]
     x_ticks: list[tuple[float, str]]
 
@@ -61,7 +70,7 @@ def claim_bars(claims: list[dict[str, Any]]) -> list[Bar]:
         est = item["perceived"]
         bars.append(
             Bar(
-                label=item["label"][:60],
+                label=_short(item["label"]),
                 low=None if est is None else _x(est["low"], lo, hi),
                 high=None if est is None else _x(est["high"], lo, hi),
                 value=None if est is None else _x(est["value"], lo, hi),
@@ -80,7 +89,7 @@ def topic_bars(report: dict[str, Any]) -> list[Bar]:
         est = group["positive_share"]
         bars.append(
             Bar(
-                label=f"{group['key'][:50]} (n={group['mentions']})",
+                label=f"{_short(group['key'], LABEL_CHARS - 8)} (n={group['mentions']})",
                 low=None if est is None else _x(est["low"], 0, 1),
                 high=None if est is None else _x(est["high"], 0, 1),
                 value=None if est is None else _x(est["value"], 0, 1),
@@ -91,7 +100,30 @@ def topic_bars(report: dict[str, Any]) -> list[Bar]:
     return bars
 
 
-def trend(item: dict[str, Any]) -> Trend | None:
+def trends(claims: list[dict[str, Any]]) -> list[Trend]:
+    """One chart per perceived series: claims on the same metric, topic and window share the
+    same perceived figures, so they share a chart, each claimed level a dashed line."""
+    series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for item in claims:
+        key = (item["metric"], item["topic"], item["scale"], item["window"]["since"],
+               item["window"]["until"])
+        series.setdefault(key, []).append(item)
+    charts = (trend(items[0], sorted({i["claimed"] for i in items}), len(items))
+              for items in series.values())
+    return [chart for chart in charts if chart is not None]
+
+
+def series_title(item: dict[str, Any], claims: int) -> str:
+    what = "positive share" if item["metric"] == "positive_share" else (
+        "average rating" if item["metric"] == "average_rating" else item["metric"])
+    about = f"on {item['topic']}" if item["topic"] else "overall"
+    return f"{what} {about}" + (f" ({claims} claims)" if claims > 1 else "")
+
+
+def trend(
+    item: dict[str, Any], claimed: list[float] | None = None, claims: int = 1
+) -> Trend | None:
+    claimed = claimed or [item["claimed"]]
     points = [p for p in item["trend"] if p["perceived"] is not None]
     if not points:
         return None
@@ -114,24 +146,41 @@ def trend(item: dict[str, Any]) -> Trend | None:
     line = [xy(s, p["perceived"]["value"]) for s, p in zip(starts, points, strict=True)]
     metric = item["metric"]
     ticks = [lo + (hi - lo) * k / 4 for k in range(5)]
-    label_every = max(1, -(-len(points) // 7))  # at most 7 period labels: they must not overlap
+    # at most MAX_PERIOD_LABELS period labels: they must not overlap
+    label_every = max(1, -(-len(points) // MAX_PERIOD_LABELS))
     return Trend(
-        title=item["label"],
+        title=series_title(item, claims) if claims > 1 else item["label"],
         band=" ".join(f"{x},{y}" for x, y in upper + lower[::-1]),
         line=" ".join(f"{x},{y}" for x, y in line),
         dots=[
             (x, y, f"{p['period']}: {interval(p['perceived'], metric)}, n={p['mentions']}")
             for (x, y), p in zip(line, points, strict=True)
         ],
-        claim_y=xy(first, item["claimed"])[1],
-        claim_caption=f"claimed {figure(item['claimed'], metric)}",
+        claim_ys=[xy(first, value)[1] for value in claimed],
+        claim_caption="claimed " + ", ".join(figure(value, metric) for value in claimed),
         y_ticks=[(xy(first, t)[1], figure(t, metric)) for t in ticks],
-        x_ticks=[
-            (x, p["period"])
-            for k, ((x, _), p) in enumerate(zip(line, points, strict=True))
-            if k % label_every == 0
-        ],
+        x_ticks=_spaced(
+            [
+                (x, p["period"])
+                for k, ((x, _), p) in enumerate(zip(line, points, strict=True))
+                if k % label_every == 0
+            ]
+        ),
     )
+
+
+def _spaced(ticks: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The period labels at least MIN_LABEL_GAP apart: periods are placed by time, so two
+    labelled ones may fall close together when the periods between them are empty."""
+    kept: list[tuple[float, str]] = []
+    for x, text in ticks:
+        if not kept or x - kept[-1][0] >= MIN_LABEL_GAP:
+            kept.append((x, text))
+    return kept
+
+
+def _short(text: str, chars: int = LABEL_CHARS) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
 
 
 def _environment() -> Environment:
@@ -142,7 +191,7 @@ def _environment() -> Environment:
     )
     env.globals.update(
         interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis,
-        share_method=share_method,
+        share_method=share_method, method_words=method_words,
     )
     return env
 
@@ -152,9 +201,10 @@ def render_html(reports: list[dict[str, Any]], *, generated_at: dt.datetime | No
     sections = [
         {
             "r": report,
+            "summary": report.get("summary") or summary_entries(report["claims"]),
             "claim_bars": claim_bars(report["claims"]),
             "topic_bars": topic_bars(report),
-            "trends": [t for t in (trend(item) for item in report["claims"]) if t is not None],
+            "trends": trends(report["claims"]),
         }
         for report in reports
     ]

@@ -1,4 +1,5 @@
-"""The gap report as rich terminal tables: one row per claim, then per topic, then predictions."""
+"""The gap report as rich terminal tables: the summary (a line per claim), one row per claim,
+then per topic, then predictions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from reviewwatch.gap.summary import summary_entries
 from reviewwatch.terminal import safe_text
 
 EVIDENCE_CHARS = 60
@@ -136,6 +138,18 @@ def topics_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def summary_lines(report: dict[str, Any]) -> list[Text]:
+    """The report's summary, one line per claim, its verdict first and coloured."""
+    entries = report.get("summary") or summary_entries(report["claims"])
+    lines = []
+    for entry in entries:
+        line = Text("• ")
+        line.append_text(safe_text(entry["verdict"], style=VERDICT_STYLE.get(entry["verdict"], "")))
+        line.append_text(safe_text(entry["line"].removeprefix(entry["verdict"])))
+        lines.append(line)
+    return lines
+
+
 def print_report(report: dict[str, Any], console: Console) -> None:
     """Print one business's report (the dict of `GapReport.to_dict()`)."""
     business = report["business"]
@@ -151,6 +165,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             else ""
         )
     )
+    for line in summary_lines(report):
+        console.print(line)
     if report["claims"]:
         console.print(claims_table(report, report["claims"], "claimed versus perceived"))
     else:

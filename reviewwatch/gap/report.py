@@ -13,6 +13,7 @@ from typing import Any
 
 from reviewwatch.gap import quantify
 from reviewwatch.gap.perceived import Perceived
+from reviewwatch.gap.summary import summary_entries
 from reviewwatch.gap.verdict import ClaimResult
 from storage.labels import RatingRule
 
@@ -20,7 +21,8 @@ from storage.labels import RatingRule
 # mentions counted at first seen; `label_sources` and `method.rating_labels` added.
 # 3: shares corrected for the model's errors (bootstrap intervals), `neutral_share`,
 # `share_method` and the method's `share_correction`; claims state their `method`.
-SCHEMA_VERSION = 3
+# 4: `summary` (one line per claim), breakdowns' small groups folded into "other" (`folded`).
+SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
 
@@ -31,9 +33,11 @@ class Group:
 
     key: str
     perceived: Perceived
+    folded: tuple[str, ...] = ()  # for the "other" group: the keys folded into it (fold.py)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, **self.perceived.to_dict()}
+        extra = {"folded": list(self.folded)} if self.folded else {}
+        return {"key": self.key, **self.perceived.to_dict(), **extra}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,7 @@ class GapReport:
     calibration: list[ClaimResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        claims = [c.to_dict() for c in self.claims]
         return {
             "schema_version": SCHEMA_VERSION,
             "business": {"slug": self.business_slug, "name": self.business_name},
@@ -132,7 +137,8 @@ class GapReport:
             "breakdowns": {
                 name: [g.to_dict() for g in self.breakdowns.get(name, [])] for name in BREAKDOWNS
             },
-            "claims": [c.to_dict() for c in self.claims],
+            "summary": summary_entries(claims),
+            "claims": claims,
             "calibration": [c.to_dict() for c in self.calibration],
         }
 

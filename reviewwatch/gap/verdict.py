@@ -16,6 +16,7 @@ from typing import Any
 
 from reviewwatch.config import GapSettings
 from reviewwatch.gap import perceived as pc
+from reviewwatch.gap.fold import fold_small
 from reviewwatch.gap.periods import period_start
 from reviewwatch.gap.stats import Estimate
 from storage.ratings import rescale_stars
@@ -309,6 +310,10 @@ def _method(claim: Claim, perceived: pc.Perceived) -> tuple[str | None, str | No
     return None, None
 
 
+# The claim's slices whose small groups are folded into "other" (fold.py).
+FOLDED_SLICES = ("source", "language")
+
+
 def _slices(
     claim: Claim,
     observations: Sequence[pc.Observation],
@@ -318,6 +323,8 @@ def _slices(
     correct: pc.ShareEstimator | None = None,
 ) -> list[tuple[str, Comparison]]:
     groups = pc.group(observations, weights, pc.GROUPINGS[grouping])
+    if grouping in FOLDED_SLICES:  # not the trend's periods: a chart needs each in its place
+        groups, _folded = fold_small(groups, settings.min_mentions)
     return [
         (key, compare(claim, members, member_weights, settings, correct))
         for key, (members, member_weights) in groups.items()

@@ -29,10 +29,12 @@ def test_digest_is_sent_grouped_by_topic_with_a_subject_that_says_what_is_inside
     assert message.get_content_type() == "multipart/alternative"
     assert tokens(message) == {first, second}
     text = plain(message)
-    assert text.index("## cleanliness (1)") > 0 and text.index("## service (1)") > 0
-    assert "rated 1/5" in text and "schema_org" in text and "language en" in text
-    assert f"https://reviews.example/{first}" in text
-    assert f'href="https://reviews.example/{second}"' in html(message)
+    # topics in words, each pointing at its mentions' numbers (the newest is #1)
+    assert "* Cleanliness: 1 (#2)" in text and "* Service: 1 (#1)" in text
+    assert "rated 1/5" in text and "in English" in text
+    # links are labelled with the source's name (here the site's host), not the raw URL
+    assert f"Original: reviews.example <https://reviews.example/{first}>" in text
+    assert f'Original: <a href="https://reviews.example/{second}">reviews.example</a>' in html(message)
     [digest] = digests(store)
     assert (
         digest.status == "sent"

@@ -119,9 +119,8 @@ def _set_polarity(store: Store, mention_id: int, polarity: dict[str, str | None]
 def test_a_mention_is_listed_under_the_topics_it_is_negative_about(
     store: Store, settings: Settings, seed: Seeder
 ) -> None:
-    import zoneinfo
-
-    from reviewwatch.digest.gather import group_by_topic
+    from reviewwatch.digest.gather import newest_first, topic_counts
+    from reviewwatch.digest.locale import Texts
 
     about_wait = seed(topics={"service": 0.9, "wait_time": 0.8, "price": 0.7})
     _set_polarity(store, about_wait, {"service": "positive", "wait_time": "negative"})
@@ -137,6 +136,7 @@ def test_a_mention_is_listed_under_the_topics_it_is_negative_about(
     assert items[about_wait].topics == ("wait_time", "price")
     assert items[old_score].topics == ("cleanliness",)
     assert items[praise_only].topics == ("other",)
-    groups = group_by_topic(list(items.values()), DigestConfig(), zoneinfo.ZoneInfo("UTC"))
-    assert {g.topic: len(g.mentions) for g in groups} == {
-        "wait_time": 1, "price": 1, "cleanliness": 1, "other": 1}
+    counts = topic_counts(newest_first(list(items.values())), Texts("en"))
+    assert {c.topic: len(c.numbers) for c in counts} == {
+        "Waiting time": 1, "Price": 1, "Cleanliness": 1, "Other": 1}
+    assert counts[-1].topic == "Other"  # "other" comes last

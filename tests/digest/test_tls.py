@@ -18,7 +18,6 @@ from cryptography.x509.oid import NameOID
 
 from reviewwatch.config import load_settings
 from reviewwatch.digest.compose import build_message
-from reviewwatch.digest.gapinfo import GapSection
 from reviewwatch.digest.compose import DigestContent
 from reviewwatch.digest.send import SendError, SmtpTransport
 from tests.digest.smtpserver import SmtpServer
@@ -90,7 +89,7 @@ def tls_server(
 
 
 def _message(recipient: str) -> Any:
-    content = DigestContent(business_name="Café", groups=[], gap=GapSection())
+    content = DigestContent(business_name="Café")
     return build_message(
         content,
         subject="Café: test",
