@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reviewwatch.gap import adjust
-from reviewwatch.gap.stats import Estimate
+from reviewwatch.gap.stats import Estimate, effective_size, wilson
 
 LABELS: Final = ("negative", "neutral", "positive")
 METHODS: Final = ("PACC", "ACC", "EMQ", "PCC")
@@ -231,6 +231,7 @@ def estimate(
         point = _shares(method, corrector.rates[None], totals.sum(axis=0, keepdims=True))[0]
         copies = _shares(method, copy_rates, _resampled_sums(totals, count, rng))
     low, high = np.nanquantile(copies, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2], axis=0)
+    low, high = _at_least_sampling(point, low, high, w)
     quantified = bool(unknown.any())
     if quantified and not corrector.reliable:
         low, high = _open_bounds(onehot, unknown, w)
@@ -248,6 +249,23 @@ def estimate(
         reliable=corrector.reliable or not quantified,
         note=corrector.note if quantified else None,
     )
+
+
+def _at_least_sampling(
+    point: FloatArray, low: FloatArray, high: FloatArray, w: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The bootstrap interval widened to hold the Wilson interval of the point share at the
+    effective size. A percentile bootstrap collapses where every mention agrees: three negative
+    reviews gave a positive share of "0 % (0-0 %)", as if three reviews proved it; Wilson gives
+    0-56 %. Elsewhere the bootstrap, which also carries the calibration's uncertainty, is wider."""
+    n_eff = effective_size(w.tolist())
+    low, high = low.copy(), high.copy()
+    for k in range(len(LABELS)):
+        sampling = wilson(float(point[k]) * n_eff, n_eff) if np.isfinite(point[k]) else None
+        if sampling is not None:
+            low[k] = min(low[k], sampling.low)
+            high[k] = max(high[k], sampling.high)
+    return low, high
 
 
 def _estimate(value: float, low: float, high: float) -> Estimate:

@@ -168,9 +168,11 @@ def test_held_out_domains_that_disagree_widen_the_interval() -> None:
     domains = np.repeat([0, 1], 900).astype(np.int64)
     held_out = q.Calibration(rows[0], rows[1], domains, ("a", "b"), q.HELD_OUT)
     pooled = q.Calibration(rows[0], rows[1], domains, ("a", "b"), q.OWN)
-    _, target = texts((100, 100, 300), seed=16)
-    wide = q.estimate(q.fit(held_out, "PCC"), [None] * 500, target).positive
-    narrow = q.estimate(q.fit(pooled, "PCC"), [None] * 500, target).positive
+    # 2 000 mentions: enough that sampling (the Wilson floor of every interval) is not what
+    # sets the pooled interval's width, the calibration is
+    _, target = texts((400, 400, 1200), seed=16)
+    wide = q.estimate(q.fit(held_out, "PCC"), [None] * 2000, target).positive
+    narrow = q.estimate(q.fit(pooled, "PCC"), [None] * 2000, target).positive
     assert wide.high - wide.low > 1.5 * (narrow.high - narrow.low)
 
 
@@ -179,3 +181,14 @@ def test_unknown_method_and_empty_input_are_refused() -> None:
         q.fit(calibration((20, 20, 20), seed=17), "XYZ")
     with pytest.raises(ValueError, match="no mentions"):
         q.estimate(q.fit(calibration((20, 20, 20), seed=17), "PCC"), [], np.zeros((0, 3)))
+
+
+def test_a_few_mentions_that_agree_keep_a_sampling_interval() -> None:
+    """Three negative reviews do not prove a positive share of exactly 0 %: the bootstrap's
+    percentiles collapse there, the interval holds at least Wilson's (0-56 % at n = 3)."""
+    corrector = q.fit(calibration((200, 150, 250), seed=5), "PACC", replicates=200)
+    shares = q.estimate(corrector, [0, 0, 0], np.full((3, 3), 1 / 3))
+    assert shares.method == "labels"
+    assert (shares.positive.value, shares.positive.low) == (0.0, 0.0)
+    assert shares.positive.high == pytest.approx(0.5615, abs=1e-3)
+    assert (shares.negative.low, shares.negative.high) == (pytest.approx(0.4385, abs=1e-3), 1.0)
