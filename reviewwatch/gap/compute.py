@@ -59,8 +59,19 @@ def compute_gap(
         correct = partial(shares.shares_of, corrector=corrector)
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
+    # Imported here: reviewwatch.followup reads the gap package's statistics (an import cycle).
+    from reviewwatch.followup import claim as response_claim
+    from reviewwatch.followup.responses import load_answered, report_of
+
+    answered = load_answered(session, business.id, since, until)
     for claim in active_claims(session, business.id):
         window = claim_window(claim, (since, until))
+        if claim.metric == response_claim.METRIC:  # answered, not said: the follow-up items
+            found = answered if window == (since, until) else load_answered(
+                session, business.id, *window)
+            results.append(response_claim.evaluate_response_claim(
+                claim, found, gs, window=window, granularity=granularity, now=now))
+            continue
         claim_obs, claim_weights, _ = observed(window)
         result = evaluate(
             claim,
@@ -103,6 +114,7 @@ def compute_gap(
         breakdowns=breakdowns,
         claims=results,
         calibration=calibration,
+        responses=report_of(answered, granularity),
     )
 
 

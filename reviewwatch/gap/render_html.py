@@ -14,9 +14,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
-from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
+from reviewwatch.gap.render_table import SHARE_METRICS, figure, gap_text, interval, label_basis, share_method
 
-MEASURED = ("positive_share", "average_rating")
+MEASURED = ("positive_share", "average_rating", "response_within_hours")
 ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 720, 260, 420
 TREND_WIDTH, TREND_HEIGHT, PAD = 720, 220, 40
 
@@ -47,7 +47,7 @@ class Trend:
 
 
 def _axis(metric: str, scale: float | None) -> tuple[float, float]:
-    return (0.0, 1.0) if metric == "positive_share" else (1.0, float(scale or 5))
+    return (0.0, 1.0) if metric in SHARE_METRICS else (1.0, float(scale or 5))
 
 
 def _x(value: float, lo: float, hi: float) -> float:

@@ -9,18 +9,23 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewwatch.gap import quantify
 from reviewwatch.gap.perceived import Perceived
 from reviewwatch.gap.verdict import ClaimResult
 from storage.labels import RatingRule
 
+if TYPE_CHECKING:  # reviewwatch.followup reads the gap package's statistics: no import cycle
+    from reviewwatch.followup.responses import ResponseReport
+
 # 2: labels that count (rating, then model), topic claims against topic opinions, undated
 # mentions counted at first seen; `label_sources` and `method.rating_labels` added.
 # 3: shares corrected for the model's errors (bootstrap intervals), `neutral_share`,
 # `share_method` and the method's `share_correction`; claims state their `method`.
-SCHEMA_VERSION = 3
+# 4: `responses` (follow-up of negative mentions: response rate, time to first response) and
+# claims of metric `response_within_hours`.
+SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
 
@@ -115,6 +120,7 @@ class GapReport:
     breakdowns: dict[str, list[Group]] = field(default_factory=dict)
     claims: list[ClaimResult] = field(default_factory=list)
     calibration: list[ClaimResult] = field(default_factory=list)
+    responses: ResponseReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,7 +140,15 @@ class GapReport:
             },
             "claims": [c.to_dict() for c in self.claims],
             "calibration": [c.to_dict() for c in self.calibration],
+            "responses": self._responses(),
         }
+
+    def _responses(self) -> dict[str, Any]:
+        if self.responses is None:
+            from reviewwatch.followup.responses import report_of
+
+            return report_of([]).to_dict()
+        return self.responses.to_dict()
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
