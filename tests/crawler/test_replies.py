@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storage.db import Store
 from storage.followup import history, sync_followups
-from storage.models import FollowupItem, Mention, PublicReply, Score, Source
+from storage.models import Claim, FollowupItem, Mention, PublicReply, Score, Source
 from tests.crawler.conftest import RecordedSite, run_crawl, source, write_crawl_config
 
 TP_REPLY = ('"reply": {"message": "Wir bitten um Entschuldigung.", '
@@ -27,6 +27,7 @@ def _sources(base: str) -> str:
         source("mastodon", f"{base}mastodon/",
                '{ hashtags = ["bistronord"], own_account = "bistronord" }'),
         source("app_store", f"{base}apple/", '{ app_id = "42", countries = ["fr"] }'),
+        source("own_site", f"{base}promise/"),
     ])
 
 
@@ -72,6 +73,12 @@ def test_replies_found_by_the_crawler_mark_items_replied_at_the_replys_time(
     assert done.returncode == 0, done.stdout + done.stderr
     store = Store(database_url)
     try:
+        with store.session() as session:  # the promises the business's own site makes
+            promises = session.execute(select(Claim.value, Claim.scale, Claim.evidence_text).where(
+                Claim.metric == "response_within_hours")).all()
+        assert sorted(promises) == [
+            (1.0, 24.0, "We answer every review within 24 hours."),
+            (1.0, 48.0, "Nous répondons à chaque avis sous 48 heures.")]
         _score_everything_negative(store)
         before = _items(store)
         assert {k: i.state for k, i in before.items()} == {
