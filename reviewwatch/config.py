@@ -284,6 +284,16 @@ class FeedbackSettings(_Strict):
         return value.rstrip("/") if value else value
 
 
+class FollowupSettings(_Strict):
+    """Follow-up of negative mentions: the signed links in the digest (signed with
+    `feedback.secret_key`, served by `reviewwatch serve` at `feedback.public_url`)."""
+
+    link_expire_days: int = Field(
+        default=14, ge=1, le=365,
+        description="a digest's link to mark a mention replied/resolved/dismissed works this long",
+    )
+
+
 class ScheduleSettings(_Strict):
     misfire_grace_s: int = Field(default=3600, ge=1)
     crawl_timeout_s: int = Field(default=3600, ge=1)
@@ -390,6 +400,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 

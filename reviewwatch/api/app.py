@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from reviewwatch.api import aggregates, asked, feedback, followup, mentions
+from reviewwatch.api import aggregates, asked, feedback, followup, followup_link, mentions
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import only_declared_query
@@ -72,6 +72,7 @@ def create_app(
             router, dependencies=[Depends(require_reader), Depends(only_declared_query)]
         )
     app.include_router(feedback.router)  # no API token: the signed link is the credential
+    app.include_router(followup_link.router)  # the same: a digest's signed link
     _errors(app)
     _dashboard(app)
     if settings.api.cors_origins:
