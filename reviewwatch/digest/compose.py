@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -36,6 +37,7 @@ class MentionView:
     text: str
     excerpted: bool
     url: str | None
+    mention_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,8 @@ class DigestContent:
     gap: GapSection
     failures: list[FailureView] = field(default_factory=list)
     since: str | None = None
+    # Per mention id: its follow-up (reviewwatch.followup.digest.FollowupView), for the partials.
+    followup: dict[int, Any] = field(default_factory=dict)
 
     @property
     def negative_count(self) -> int:

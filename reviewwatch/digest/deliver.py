@@ -287,6 +287,7 @@ def message_for(session: Session, settings: Settings, digest: Digest) -> EmailMe
         since=previous.created_at if previous else None,
         until=digest.created_at,
         gap=gap_for(session, settings, business, digest.gap_snapshot_id, previous),
+        recipient=digest.recipient,
     )
     return build_message(
         content,

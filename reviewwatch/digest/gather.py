@@ -38,7 +38,10 @@ def build_content(
     since: dt.datetime | None,
     until: dt.datetime,
     gap: GapSection,
+    recipient: str | None = None,
 ) -> DigestContent:
+    from reviewwatch.followup.digest import followup_views
+
     config = digest_config(settings, business.slug)
     tz = ZoneInfo(business.timezone or "UTC")
     return DigestContent(
@@ -47,6 +50,9 @@ def build_content(
         gap=gap,
         failures=crawl_failures(session, business.id, since, until, tz),
         since=_local(since, tz, "%Y-%m-%d %H:%M %Z") if since else None,
+        followup=followup_views(
+            session, settings, [item.mention.id for item in selected], recipient, until
+        ) if recipient else {},
     )
 
 
@@ -113,6 +119,7 @@ def mention_view(item: Selected, config: DigestConfig, tz: ZoneInfo) -> MentionV
         text=text,
         excerpted=cut or mention.truncated,
         url=safe_link(mention.url),
+        mention_id=mention.id,
     )
 
 

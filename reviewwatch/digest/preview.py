@@ -99,6 +99,7 @@ def _preview(
         since=previous.created_at if previous else None,
         until=now,
         gap=gap,
+        recipient=recipient,
     )
     message = build_message(
         content,
