@@ -21,7 +21,7 @@ from reviewwatch.api.deps import gate
 from reviewwatch.api.schemas import ERRORS, ErrorOut
 from reviewwatch.feedback.comment import clean_comment
 from reviewwatch.followup.listing import item_detail, item_rows
-from reviewwatch.followup.responses import response_report
+from reviewwatch.gap.responses import response_report
 from storage.followup import MAX_NOTE_CHARS, FollowupError, change_state, sync_followups
 from storage.models import Business, FollowupItem, utcnow
 from storage.types import MAX_ROW_ID

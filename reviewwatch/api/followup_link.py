@@ -23,8 +23,7 @@ from reviewwatch.api.feedback import CSP, MAX_BODY_BYTES, RateLimit
 from reviewwatch.config import Settings
 from reviewwatch.display import finalize
 from reviewwatch.feedback.comment import clean_comment
-from reviewwatch.feedback.tokens import TokenError
-from reviewwatch.followup.links import FollowupLinks, LinkClaim
+from reviewwatch.followup.links import FollowupLinks, LinkClaim, LinkError
 from reviewwatch.followup.listing import item_detail
 from storage.db import Store
 from storage.followup import MAX_NOTE_CHARS, FollowupError, change_state
@@ -93,7 +92,7 @@ def _links(request: Request) -> FollowupLinks:
 def _found(request: Request, token: str) -> tuple[LinkClaim, dict[str, Any]] | HTMLResponse:
     try:
         claim = _links(request).read(token[:2000], utcnow())
-    except TokenError as exc:
+    except LinkError as exc:
         if exc.expired:
             return _page(request, "error", status=410,
                          message="This link has expired: use the one in a newer digest, or "

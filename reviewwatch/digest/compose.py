@@ -62,7 +62,7 @@ class DigestContent:
     gap: GapSection
     failures: list[FailureView] = field(default_factory=list)
     since: str | None = None
-    # Per mention id: its follow-up (reviewwatch.followup.digest.FollowupView), for the partials.
+    # Per mention id: its follow-up (reviewwatch.digest.followup.FollowupView), for the partials.
     followup: dict[int, Any] = field(default_factory=dict)
 
     @property

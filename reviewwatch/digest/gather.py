@@ -40,7 +40,7 @@ def build_content(
     gap: GapSection,
     recipient: str | None = None,
 ) -> DigestContent:
-    from reviewwatch.followup.digest import followup_views
+    from reviewwatch.digest.followup import followup_views
 
     config = digest_config(settings, business.slug)
     tz = ZoneInfo(business.timezone or "UTC")

@@ -1,8 +1,9 @@
 """Signed links to act on one follow-up item from the digest: `{feedback.public_url}/a/{token}`.
 
-Signed with the feedback links' key (`feedback.secret_key`, checked by
-`reviewwatch.feedback.tokens.Tokens`) under a salt of their own, so a feedback token is no
-follow-up token. A token names the item and the digest's recipient (who the change is recorded
+Signed as the feedback links are (`reviewwatch.feedback.tokens`: itsdangerous, the same
+`feedback.secret_key`, the same minimum length) under a salt of their own, so a feedback token
+is no follow-up token. (The feedback package reads the digest's: importing it from here would
+close an import circle, hence these few lines of its own.) A token names the item and the digest's recipient (who the change is recorded
 as) and expires `followup.link_expire_days` after the digest was made. The form's CSRF field is
 an HMAC of both. A link stops changing an item once it is resolved or dismissed.
 """
@@ -17,10 +18,19 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from reviewwatch.config import Settings
-from reviewwatch.feedback.tokens import TokenError, Tokens
+from reviewwatch.errors import ConfigError
 
 _SALT, _CSRF = "reviewwatch.followup.link", "reviewwatch.followup.csrf"
 MAX_RECIPIENT = 320
+MIN_KEY_CHARS = 32  # as reviewwatch.feedback.tokens
+
+
+class LinkError(Exception):
+    """A link that is forged, malformed or expired (`expired` says which)."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +43,14 @@ class LinkClaim:
 
 class FollowupLinks:
     def __init__(self, settings: Settings) -> None:
-        Tokens(settings.feedback)  # the same key, refused alike when missing or short
-        assert settings.feedback.secret_key is not None
-        self._key = settings.feedback.secret_key.get_secret_value()
+        secret = settings.feedback.secret_key
+        self._key = secret.get_secret_value() if secret else ""
+        if len(self._key) < MIN_KEY_CHARS:
+            raise ConfigError(
+                "follow-up links need a secret key of at least 32 characters in "
+                "REVIEWWATCH_FEEDBACK__SECRET_KEY (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`)"
+            )
         self._serializer = URLSafeSerializer(self._key, salt=_SALT)
         self._base = settings.feedback.public_url
         self._days = settings.followup.link_expire_days
@@ -48,16 +63,16 @@ class FollowupLinks:
         return f"{self._base}/a/{self.token(item_id, recipient, now)}"
 
     def read(self, token: str, now: dt.datetime) -> LinkClaim:
-        """What the token names; TokenError when forged, malformed or expired."""
+        """What the token names; LinkError when forged, malformed or expired."""
         try:
             value = self._serializer.loads(token)
         except BadSignature:
-            raise TokenError("this link is not valid") from None
+            raise LinkError("this link is not valid") from None
         if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], int)
                 and isinstance(value[1], str) and isinstance(value[2], int)):
-            raise TokenError("this link is not valid")
+            raise LinkError("this link is not valid")
         if now.timestamp() >= value[2]:
-            raise TokenError("this link has expired", expired=True)
+            raise LinkError("this link has expired", expired=True)
         return LinkClaim(value[0], value[1])
 
     def csrf(self, claim: LinkClaim) -> str:

@@ -18,6 +18,8 @@ from reviewwatch.gap import perceived as pc
 from reviewwatch.gap import quantify, shares
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.periods import parse_period, trend_granularity
+from reviewwatch.gap import response_claim
+from reviewwatch.gap.responses import load_answered, report_of
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
 from reviewwatch.gap.verdict import ClaimResult, evaluate
 from storage.labels import stored_rule
@@ -59,10 +61,6 @@ def compute_gap(
         correct = partial(shares.shares_of, corrector=corrector)
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
-    # Imported here: reviewwatch.followup reads the gap package's statistics (an import cycle).
-    from reviewwatch.followup import claim as response_claim
-    from reviewwatch.followup.responses import load_answered, report_of
-
     answered = load_answered(session, business.id, since, until)
     for claim in active_claims(session, business.id):
         window = claim_window(claim, (since, until))

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from reviewwatch.followup.render import print_responses
+from reviewwatch.gap.render_responses import print_responses
 from reviewwatch.terminal import safe_text
 
 EVIDENCE_CHARS = 60

@@ -9,15 +9,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reviewwatch.gap import quantify
 from reviewwatch.gap.perceived import Perceived
+from reviewwatch.gap.responses import ResponseReport, report_of
 from reviewwatch.gap.verdict import ClaimResult
 from storage.labels import RatingRule
-
-if TYPE_CHECKING:  # reviewwatch.followup reads the gap package's statistics: no import cycle
-    from reviewwatch.followup.responses import ResponseReport
 
 # 2: labels that count (rating, then model), topic claims against topic opinions, undated
 # mentions counted at first seen; `label_sources` and `method.rating_labels` added.
@@ -144,11 +142,7 @@ class GapReport:
         }
 
     def _responses(self) -> dict[str, Any]:
-        if self.responses is None:
-            from reviewwatch.followup.responses import report_of
-
-            return report_of([]).to_dict()
-        return self.responses.to_dict()
+        return (self.responses or report_of([])).to_dict()
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from reviewwatch.config import ClaimConfig
-from reviewwatch.followup.responses import percentile
+from reviewwatch.gap.responses import percentile
 from reviewwatch.gap import compute_gap
 from reviewwatch.gap.render_html import render_html
 from reviewwatch.gap.render_table import print_report

@@ -1,6 +1,6 @@
 """What the digest shows of the follow-up under each negative mention: the business's public
 reply found by the crawler, the item's state, and the signed link to mark it replied, resolved
-or dismissed (`links.py`; none when `feedback.secret_key` is not set). Rendered by the partials
+or dismissed (`reviewwatch.followup.links`; none when `feedback.secret_key` is not set). Rendered by the partials
 `followup.txt.j2` and `followup.html.j2` beside the digest templates.
 """
 

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from reviewwatch.config import GapSettings
-from reviewwatch.followup.responses import Answered, ResponseFigures, figures
+from reviewwatch.gap.responses import Answered, ResponseFigures, figures
 from reviewwatch.gap.periods import period_start
 from reviewwatch.gap.perceived import month_key, week_key
 from reviewwatch.gap.stats import Estimate

@@ -1,4 +1,4 @@
-"""The gap report's `responses` section in the terminal table (HTML: gap/templates/responses.html.j2)."""
+"""The gap report's `responses` section in the terminal table (HTML: templates/responses.html.j2)."""
 
 from __future__ import annotations
 
