@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from reviewwatch.cli import cli
 from storage.db import Store
-from storage.models import Digest, Mention, Score
+from storage.models import Digest, FollowupItem, Mention, PublicReply, Score
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -70,6 +70,10 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         ).all()
         assert answers == [2.0, 9.0]  # the two customers who answered on the feedback page
         assert session.scalars(select(Digest)).all() == []  # a dry run marks nothing delivered
+        # Hôtel Lumière's Trustpilot replies: two negative reviews answered, 5 h and 52 h later
+        assert session.scalar(select(func.count()).select_from(PublicReply)) == 3
+        replied = session.scalars(select(FollowupItem).where(FollowupItem.state == "replied")).all()
+        assert len(replied) == 2
     store.dispose()
 
     requests = sorted((data / "outbox").glob("feedback-*.eml"))
@@ -85,3 +89,4 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
 
     report = (data / "gap-report.html").read_text(encoding="utf-8")
     assert "<svg" in report and "Café Aurora" in report and "<script>alert" not in report
+    assert "Responses to negative mentions" in report and "responses to negative mentions" in out

@@ -85,3 +85,31 @@ def test_state_changes_are_checked_and_kept(seeded: Seeded) -> None:
         ("replied", "resolved", "bob", "link")]
     item = _items(seeded)["c1"]
     assert item.first_response_at == at and item.state == "resolved" and item.changed_by == "bob"
+
+
+def test_a_reply_is_stored_once_and_one_found_before_scoring_opens_the_item_replied(
+    seeded: Seeded,
+) -> None:
+    from storage.followup import ReplyData, record_replies
+    from storage.models import Mention, PublicReply
+
+    at = dt.datetime(2026, 11, 19, 8, 0, tzinfo=dt.UTC)
+    with seeded.store.transaction() as session:
+        mention = session.get_one(Mention, seeded.ids["c9"])
+        reply = ReplyData(mention_ref=mention.external_id, reply_key="reply", text="Förlåt!",
+                          author="Café A", replied_at=at)
+        kwargs = {"business_id": mention.business_id, "source_id": mention.source_id,
+                  "source_type": "trustpilot", "replies": [reply]}
+        assert record_replies(session, **kwargs) == 1  # before any item exists
+        assert record_replies(session, **kwargs) == 0  # the same reply again: nothing new
+        assert record_replies(session, **{**kwargs, "replies": [ReplyData(
+            mention_ref="unknown", reply_key="reply", text="?")]}) == 0
+        sync_followups(session)
+        item = session.scalars(select(FollowupItem).where(
+            FollowupItem.mention_id == mention.id)).one()
+        assert (item.state, item.first_response_at) == ("replied", at)
+        assert [(c.state_after, c.via) for c in history(session, item.id)] == [
+            ("open", "created"), ("replied", "crawler")]
+        record_replies(session, **kwargs)
+        assert len(history(session, item.id)) == 2
+        assert session.scalar(select(func.count()).select_from(PublicReply)) == 1
