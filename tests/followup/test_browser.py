@@ -9,6 +9,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from reviewwatch.config import ClaimConfig
+from reviewwatch.sync import sync_settings
 from storage.followup import change_state, history, sync_followups
 from storage.models import FollowupItem, Mention
 from tests.analysts.conftest import Seeded
@@ -22,7 +24,11 @@ PANEL = "#followup-panel[data-loaded]"
 
 
 def _reply_to_c1(seeded: Seeded) -> None:
+    seeded.settings.businesses[0].claims.append(
+        ClaimConfig(response_within_hours=24, stated_at=dt.date(2026, 10, 1)))
+    seeded.settings.gap.min_mentions = 3
     with seeded.store.transaction() as session:
+        sync_settings(session, seeded.settings)
         sync_followups(session)
         mention = session.get_one(Mention, seeded.ids["c1"])
         item = session.scalars(select(FollowupItem).where(FollowupItem.mention_id == mention.id)).one()
@@ -46,6 +52,8 @@ def test_the_panel_shows_figures_and_a_write_token_resolves_an_item(page, seeded
     facts = page.inner_text("#followup-panel .fu-facts")
     assert "negative mentions\n5" in facts and "answered\n1" in facts and "6.0 h" in facts
     assert page.locator("#followup-panel .fu-item").count() == 4  # the open ones
+    promise = page.inner_text("#followup-panel .fu-promises")
+    assert "answers every negative mention within 24 h" in promise and "overstated" in promise
     hostile = page.locator("#followup-panel .fu-text", has_text="<script>")
     assert hostile.count() == 1  # shown as text, not run
 

@@ -42,6 +42,7 @@
     section.append(el("h2", { id: "followup-title" }, "Follow-up of negative mentions"));
     section.append(el("p", { class: "muted" }, "Every negative mention, public or from a feedback request, is an item: open, replied (a public reply found by the crawler, or marked), resolved or dismissed. Response rate with its 95% interval; hours from the mention to its first reply."));
     ui.figures = el("div", { class: "fu-figures", role: "status" });
+    ui.promises = el("ul", { class: "fu-promises", "aria-label": "response-time promises" });
     const scroll = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "response figures per source and period" });
     ui.sources = el("table", { class: "fu-sources" });
     scroll.append(ui.sources);
@@ -54,7 +55,7 @@
     ui.items = el("ul", { class: "fu-items", "aria-label": "follow-up items" });
     ui.more = el("button", { type: "button", hidden: "" }, "More");
     ui.error = el("p", { class: "error", role: "alert", hidden: "" });
-    section.append(ui.figures, scroll, filters, ui.error, ui.items, ui.more);
+    section.append(ui.figures, ui.promises, scroll, filters, ui.error, ui.items, ui.more);
     const main = document.querySelector("main");
     main.append(section);
     ui.state.addEventListener("change", () => loadItems(false));
@@ -98,6 +99,17 @@
       tr.append(el("th", { scope: "row" }, g.key), el("td", {}, g.negative_mentions), el("td", {}, g.replied),
         el("td", {}, rate(g.response_rate)), el("td", {}, hours(g.median_hours)), el("td", {}, hours(g.p90_hours)));
       ui.sources.append(tr);
+    }
+  }
+
+  function drawPromises(report) {
+    // The business's response-time claims, judged like every other claim (the gap report).
+    ui.promises.replaceChildren();
+    for (const c of report.claims.filter((x) => x.metric === "response_within_hours")) {
+      const li = el("li");
+      li.append(el("span", {}, c.label + ": " + (c.perceived ? rate(c.perceived) + " answered within " + c.scale + " h" : "nothing to measure") + " · "));
+      li.append(el("strong", { class: "fu-verdict v-" + c.verdict.replace(/ /g, "-") }, c.verdict));
+      ui.promises.append(li);
     }
   }
 
@@ -155,7 +167,12 @@
     if (!business || !sessionStorage.getItem(TOKEN_KEY)) return;
     try {
       const p = period();
-      drawFigures(await api("/api/v1/businesses/" + encodeURIComponent(business) + "/responses", p));
+      const [figures, report] = await Promise.all([
+        api("/api/v1/businesses/" + encodeURIComponent(business) + "/responses", p),
+        api("/api/v1/gap/" + encodeURIComponent(business), p),
+      ]);
+      drawFigures(figures);
+      drawPromises(report);
       await loadItems(false);
       showError("");
       ui.section().dataset.loaded = String(Date.now());
@@ -165,6 +182,7 @@
   function clear() {
     // Signed out: forget what the token showed.
     ui.figures.replaceChildren();
+    ui.promises.replaceChildren();
     ui.sources.replaceChildren();
     ui.items.replaceChildren();
     ui.more.hidden = true;
