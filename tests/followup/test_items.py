@@ -113,3 +113,16 @@ def test_a_reply_is_stored_once_and_one_found_before_scoring_opens_the_item_repl
         record_replies(session, **kwargs)
         assert len(history(session, item.id)) == 2
         assert session.scalar(select(func.count()).select_from(PublicReply)) == 1
+
+
+def test_a_change_of_state_is_a_new_store_revision(seeded: Seeded) -> None:
+    """The API's cached gap reports (with their response figures) are not served stale."""
+    from storage.revision import store_revision
+
+    with seeded.store.transaction() as session:
+        sync_followups(session)
+        before = store_revision(session)
+        item_id = session.scalars(select(FollowupItem.id)).first()
+        assert item_id is not None
+        change_state(session, item_id, "resolved", by="alice", via="api")
+        assert store_revision(session) != before
