@@ -23,7 +23,7 @@ def rate(estimate: dict[str, float] | None) -> str:
 
 
 def responses_table(responses: dict[str, Any]) -> Table:
-    """Overall, per source, per period: fits an 80-column terminal (states are in the JSON)."""
+    """Overall and per source, in 80 columns (per period and per state: the JSON and HTML)."""
     table = Table(title="responses to negative mentions", title_justify="left")
     table.add_column("", no_wrap=True)
     for column in ("negative", "answered"):
@@ -31,8 +31,7 @@ def responses_table(responses: dict[str, Any]) -> Table:
     table.add_column("rate (95%)", no_wrap=True)
     for column in ("median", "p90", "open"):
         table.add_column(column, justify="right", no_wrap=True)
-    rows = [("all", responses)] + [(g["key"], g) for g in responses["by_source"]] + [
-        (g["key"], g) for g in responses["by_period"]]
+    rows = [("all", responses)] + [(g["key"], g) for g in responses["by_source"]]
     for key, group in rows:
         table.add_row(
             escape(key), str(group["negative_mentions"]), str(group["replied"]),
