@@ -73,8 +73,8 @@ def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
     store: Store = request.app.state.store
     try:
         with store.transaction() as session:
-            change_state(session, claim.item_id, state, by=claim.recipient, via="link",
-                         note=note or None)
+            change_state(session, claim.item_id, state, by=_who(request, claim, item),
+                         via="link", note=note or None)
             item = item_detail(session, claim.item_id) or item
     except FollowupError as exc:
         return _page(request, "error", item, status=409, message=f"Nothing changed: {exc}.")
@@ -82,6 +82,13 @@ def _act(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
 
 
 # ------------------------------------------------------------------------------- helpers
+
+
+def _who(request: Request, claim: LinkClaim, item: dict[str, Any]) -> str:
+    """The owner the digest went to (the token holds a keyed hash of the address only)."""
+    settings: Settings = request.app.state.settings
+    owners = next((b.owners for b in settings.businesses if b.id == item["business"]), [])
+    return _links(request).recipient_of(claim, [str(owner) for owner in owners])
 
 
 def _links(request: Request) -> FollowupLinks:

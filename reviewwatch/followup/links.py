@@ -3,9 +3,13 @@
 Signed as the feedback links are (`reviewwatch.feedback.tokens`: itsdangerous, the same
 `feedback.secret_key`, the same minimum length) under a salt of their own, so a feedback token
 is no follow-up token. (The feedback package reads the digest's: importing it from here would
-close an import circle, hence these few lines of its own.) A token names the item and the digest's recipient (who the change is recorded
-as) and expires `followup.link_expire_days` after the digest was made. The form's CSRF field is
-an HMAC of both. A link stops changing an item once it is resolved or dismissed.
+close an import circle, hence these few lines of its own.)
+
+A token names the item, the digest's recipient by a keyed hash (a link is readable base64: it
+must not carry an address into logs; `recipient_of` finds the owner again, recorded as who
+changed the item) and an expiry `followup.link_expire_days` after the digest was made. The
+form's CSRF field is an HMAC of item and recipient. A link stops changing an item once it is
+resolved or dismissed (the page says so).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -20,9 +25,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from reviewwatch.config import Settings
 from reviewwatch.errors import ConfigError
 
-_SALT, _CSRF = "reviewwatch.followup.link", "reviewwatch.followup.csrf"
-MAX_RECIPIENT = 320
+_SALT, _CSRF, _WHO = "reviewwatch.followup.link", "reviewwatch.followup.csrf", "recipient"
 MIN_KEY_CHARS = 32  # as reviewwatch.feedback.tokens
+TAG_CHARS = 20
+# Who a change through a link is recorded as when its recipient is no longer an owner.
+UNKNOWN_RECIPIENT = "a digest's link"
 
 
 class LinkError(Exception):
@@ -35,10 +42,10 @@ class LinkError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LinkClaim:
-    """What a valid token says: the item, and the owner it was sent to."""
+    """What a valid token says: the item, and the tag of the owner it was sent to."""
 
     item_id: int
-    recipient: str
+    recipient_tag: str
 
 
 class FollowupLinks:
@@ -57,7 +64,7 @@ class FollowupLinks:
 
     def token(self, item_id: int, recipient: str, now: dt.datetime) -> str:
         expires = now + dt.timedelta(days=self._days)
-        return self._serializer.dumps([item_id, recipient[:MAX_RECIPIENT], int(expires.timestamp())])
+        return self._serializer.dumps([item_id, self.tag(recipient), int(expires.timestamp())])
 
     def url(self, item_id: int, recipient: str, now: dt.datetime) -> str:
         return f"{self._base}/a/{self.token(item_id, recipient, now)}"
@@ -75,8 +82,19 @@ class FollowupLinks:
             raise LinkError("this link has expired", expired=True)
         return LinkClaim(value[0], value[1])
 
+    def tag(self, recipient: str) -> str:
+        message = f"{_WHO}:{recipient.strip().lower()}".encode()
+        return hmac.new(self._key.encode(), message, hashlib.sha256).hexdigest()[:TAG_CHARS]
+
+    def recipient_of(self, claim: LinkClaim, owners: Iterable[str]) -> str:
+        """The owner the link was sent to, if still an owner of the business."""
+        for owner in owners:
+            if hmac.compare_digest(self.tag(owner), claim.recipient_tag):
+                return owner
+        return UNKNOWN_RECIPIENT
+
     def csrf(self, claim: LinkClaim) -> str:
-        message = f"{_CSRF}:{claim.item_id}:{claim.recipient}".encode()
+        message = f"{_CSRF}:{claim.item_id}:{claim.recipient_tag}".encode()
         return hmac.new(self._key.encode(), message, hashlib.sha256).hexdigest()
 
     def csrf_ok(self, claim: LinkClaim, value: str) -> bool:

@@ -4,6 +4,7 @@ item was resolved each get a clear 4xx page and change nothing."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ def client(seeded: Seeded) -> Iterator[TestClient]:
 
 
 def _item_id(seeded: Seeded, ext: str) -> int:
+    seeded.settings.businesses[0].owners = [OWNER]  # type: ignore[list-item]
     with seeded.store.transaction() as session:
         sync_followups(session)
         return session.scalars(select(FollowupItem.id).where(
@@ -54,6 +56,7 @@ def test_the_link_opens_a_form_that_changes_the_state(client: TestClient, seeded
     item_id = _item_id(seeded, "c6")
     path = _path(seeded, item_id)
     assert path.startswith("/a/")
+    assert "cafe-a.example" not in base64.urlsafe_b64decode(path[3:].split(".")[0] + "==").decode()
     page = client.get(path)
     assert page.status_code == 200 and "no-referrer" == page.headers["referrer-policy"]
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text  # hostile text escaped
@@ -108,3 +111,15 @@ def test_a_link_reused_after_resolve_changes_nothing(client: TestClient, seeded:
     assert reused.status_code == 409
     with seeded.store.session() as session:
         assert [c.state_after for c in history(session, item_id)] == ["open", "resolved"]
+
+
+def test_a_link_to_an_owner_no_longer_configured_records_no_address(
+    client: TestClient, seeded: Seeded
+) -> None:
+    item_id = _item_id(seeded, "c8")
+    path = _path(seeded, item_id)
+    seeded.settings.businesses[0].owners = []
+    csrf = _csrf(client.get(path).text)
+    assert client.post(path, data={"csrf_token": csrf, "state": "dismissed"}).status_code == 200
+    with seeded.store.session() as session:
+        assert history(session, item_id)[-1].changed_by == "a digest's link"
