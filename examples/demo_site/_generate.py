@@ -274,11 +274,18 @@ def rapidride_files() -> None:
         "url": f"https://social.example/@rapidride/{sid}", "content": content,
         "account": {"id": "7", "acct": "rapidride", "display_name": "RapidRide"},
         "reblog": None, "spoiler_text": "", "edited_at": None,
-    } for sid, date, content in [
+        # a reply to a customer's post: it marks that post's follow-up item replied
+        "in_reply_to_id": reply_to,
+    } for sid, date, content, reply_to in [
+        ("113500000000000011", "2026-11-21T11:20:00.000Z",
+         "<p><span class=\"h-card\"><a href=\"https://social.example/@commuter\">@commuter</a></span> "
+         "Sorry! Version 4.2.1 fixes the missing notifications; a ride credit is on its way.</p>",
+         "113500000000000005"),
         ("113500000000000010", "2026-11-20T10:00:00.000Z",
-         "<p>Version 4.2.1 fixes missing cancellation notifications. Sorry for the trouble! #RapidRide</p>"),
+         "<p>Version 4.2.1 fixes missing cancellation notifications. Sorry for the trouble! #RapidRide</p>",
+         None),
         ("113500000000000009", "2026-11-05T09:00:00.000Z",
-         "<p>We are always on time: the fastest pick-up in Berlin. #RapidRide</p>"),
+         "<p>We are always on time: the fastest pick-up in Berlin. #RapidRide</p>", None),
     ]]
     write("mastodon/api/v1/accounts/7/statuses.json", json.dumps(own, ensure_ascii=False, indent=1))
     items = "".join(
