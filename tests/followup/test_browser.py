@@ -5,8 +5,15 @@ token gets no buttons; screenshots at 375 and 1366 px, and axe finds nothing ser
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import select
 
 from reviewwatch.config import ClaimConfig
@@ -14,13 +21,58 @@ from reviewwatch.sync import sync_settings
 from storage.followup import change_state, history, sync_followups
 from storage.models import FollowupItem, Mention
 from tests.analysts.conftest import Seeded
-from tests.analysts.test_browser import ARTIFACTS, CHROMIUM, _login, live_url, page  # noqa: F401
+from reviewwatch.api import create_app
+from tests.conftest import REPO
 
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path(os.environ.get("REVIEWWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
 ]
 PANEL = "#followup-panel[data-loaded]"
+
+
+@pytest.fixture
+def live_url(seeded: Seeded) -> Iterator[str]:
+    """The app under a real uvicorn on a free port (as `reviewwatch serve` runs it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(seeded.settings, seeded.store),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)  # polling the start flag, with a deadline
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(live_url: str):  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(live_url)
+        yield page
+        assert not dialogs, f"a crawled string ran as script: {dialogs}"
+        browser.close()
+
+
+def _login(page, token: str) -> None:  # noqa: ANN001
+    page.fill("#token", token)
+    page.click("#token-use")
+    page.wait_for_selector("body[data-loaded]")
 
 
 def _reply_to_c1(seeded: Seeded) -> None:
@@ -45,7 +97,7 @@ def _serious(checked) -> list[str]:  # noqa: ANN001
             for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
 
 
-def test_the_panel_shows_figures_and_a_write_token_resolves_an_item(page, seeded: Seeded) -> None:  # noqa: ANN001, F811
+def test_the_panel_shows_figures_and_a_write_token_resolves_an_item(page, seeded: Seeded) -> None:  # noqa: ANN001
     _reply_to_c1(seeded)
     _login(page, "write-secret")
     page.wait_for_selector(PANEL)
@@ -71,7 +123,7 @@ def test_the_panel_shows_figures_and_a_write_token_resolves_an_item(page, seeded
     page.wait_for_selector(f"#followup-panel .fu-item[data-item-id='{item_id}']")
 
 
-def test_a_read_token_sees_the_figures_but_no_buttons(page, seeded: Seeded) -> None:  # noqa: ANN001, F811
+def test_a_read_token_sees_the_figures_but_no_buttons(page, seeded: Seeded) -> None:  # noqa: ANN001
     _login(page, "read-secret")
     page.wait_for_selector(PANEL)
     assert page.locator("#followup-panel .fu-item").count() == 5
@@ -79,7 +131,7 @@ def test_a_read_token_sees_the_figures_but_no_buttons(page, seeded: Seeded) -> N
 
 
 @pytest.mark.parametrize("width", [375, 1366])
-def test_panel_screenshots_and_accessibility(page, seeded: Seeded, width: int) -> None:  # noqa: ANN001, F811
+def test_panel_screenshots_and_accessibility(page, seeded: Seeded, width: int) -> None:  # noqa: ANN001
     _reply_to_c1(seeded)
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": width, "height": 900})
