@@ -76,6 +76,8 @@ class Tally:
     # Review records recognised on the pages read, before any filter (business, validity):
     # none on pages that answered is how a changed markup shows.
     records: int = 0
+    # The business's public replies found (to reviews stored now or earlier).
+    replies: int = 0
     issues: Counter[str] = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)
 

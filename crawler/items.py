@@ -30,6 +30,24 @@ class MentionItem:
 
 
 @dataclass(slots=True)
+class ReplyItem:
+    """The business's public reply to a review or post, naming what it answers in this source.
+
+    `mention_ref` is the answered mention's external id, or (`match_on = "status_id"`) the
+    Mastodon status id it replies to; `reply_key` tells two replies to one mention apart.
+    """
+
+    mention_ref: str
+    text: str
+    reply_key: str = "reply"
+    author: str | None = None
+    replied_at: dt.datetime | None = None
+    url: str | None = None
+    match_on: str = "external_id"
+    html: bool = False
+
+
+@dataclass(slots=True)
 class ClaimItem:
     """A service level the business states about itself on its own site, with its evidence."""
 
@@ -50,6 +68,8 @@ def problem(item: object) -> str | None:
         if not (top and 0 <= item.value <= top):
             return "claim value out of range"
         return None if item.evidence_text else "claim without evidence"
+    if isinstance(item, ReplyItem):
+        return None if item.mention_ref and item.text else "reply without its review or text"
     if not isinstance(item, MentionItem):
         return "unknown item type"
     if not item.external_id:

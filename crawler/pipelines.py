@@ -1,5 +1,6 @@
 """Item pipelines, in order: normalise, validate, dedupe (within the run), store (batched,
 each batch one transaction; new/updated/unchanged decided by `storage.mentions.write_mentions`).
+A reply (`ReplyItem`) is stored after the mentions it may answer (`storage.followup`).
 
 Settings: `crawl.text_max_chars`, `crawl.store_batch_size`.
 """
@@ -12,9 +13,9 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.items import ClaimItem, MentionItem, problem
+from crawler.items import ClaimItem, MentionItem, ReplyItem, problem
 from crawler.spiders.base import SourceSpider
-from crawler.store import ClaimWriter, MentionWriter
+from crawler.store import ClaimWriter, MentionWriter, ReplyWriter
 from crawler.text import clean_text, html_to_text, one_line
 
 MAX_URL = 2000
@@ -49,7 +50,18 @@ class NormalisePipeline(_Component):
         elif isinstance(item, ClaimItem):
             item.evidence_text = self.cap(clean_text(item.evidence_text))[0]
             item.evidence_url = item.evidence_url[:MAX_URL]
+        elif isinstance(item, ReplyItem):
+            self.reply(item)
         return item
+
+    def reply(self, item: ReplyItem) -> None:
+        as_text = html_to_text if item.html else str
+        item.text = self.cap(clean_text(as_text(item.text or "")))[0]
+        item.author = one_line(item.author, 200)
+        item.mention_ref = bounded_id(item.mention_ref)
+        item.reply_key = bounded_id(item.reply_key)
+        if item.url and (len(item.url) > MAX_URL or not item.url.startswith(("http://", "https://"))):
+            item.url = None
 
     def mention(self, item: MentionItem) -> None:
         as_text = html_to_text if item.html else str
@@ -100,7 +112,10 @@ class DedupePipeline(_Component):
         return pipeline
 
     def process_item(self, item: Any) -> Any:
-        key = item.claim_key if isinstance(item, ClaimItem) else f"m:{item.external_id}"
+        if isinstance(item, ReplyItem):
+            key = f"r:{item.mention_ref}:{item.reply_key}"
+        else:
+            key = item.claim_key if isinstance(item, ClaimItem) else f"m:{item.external_id}"
         if key in self.seen:
             self.spider.tally.note("duplicate within run")
             raise DropItem("duplicate within run", log_level="DEBUG")
@@ -115,6 +130,7 @@ class StorePipeline(_Component):
         self.batch_size = batch_size
         self.mentions: MentionWriter | None = None
         self.claims: ClaimWriter | None = None
+        self.replies: ReplyWriter | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -127,9 +143,13 @@ class StorePipeline(_Component):
         assert spider.store is not None, "a source spider needs a store"
         self.mentions = MentionWriter(spider.store, spider.context, spider.tally, self.batch_size)
         self.claims = ClaimWriter(spider.store, spider.context, spider.tally)
+        self.replies = ReplyWriter(spider.store, spider.context, spider.tally, self.mentions)
 
     def process_item(self, item: Any) -> Any:
-        assert self.mentions is not None and self.claims is not None
+        assert self.mentions is not None and self.claims is not None and self.replies is not None
+        if isinstance(item, ReplyItem):
+            self.replies.add(item)  # not a customer's item: counted as a reply
+            return item
         self.spider.tally.items += 1
         if isinstance(item, MentionItem):
             self.mentions.add(item)
@@ -141,6 +161,8 @@ class StorePipeline(_Component):
         if self.mentions is not None and self.claims is not None:
             self.mentions.flush()
             self.claims.flush()
+            if self.replies is not None:
+                self.replies.flush()
             self.spider.details["claim_keys"] = sorted(self.claims.keys)
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.context import SourceContext, Tally
-from crawler.items import ClaimItem, MentionItem
+from crawler.items import ClaimItem, MentionItem, ReplyItem
 from storage.errors import StoreError
+from storage.followup import ReplyData, record_replies
 from storage.db import Store
 from storage.mentions import MentionData, write_mentions
 from storage.models import Claim, CrawlRun, Mention, Source, utcnow
@@ -108,6 +109,40 @@ def mark_copies(
             )
 
 
+class ReplyWriter:
+    """The business's public replies, written after the mentions they answer (flushed first)."""
+
+    def __init__(
+        self, store: Store, context: SourceContext, tally: Tally, mentions: MentionWriter
+    ) -> None:
+        self.store, self.context, self.tally, self.mentions = store, context, tally, mentions
+        self.pending: list[ReplyData] = []
+
+    def add(self, item: ReplyItem) -> None:
+        self.pending.append(ReplyData(
+            mention_ref=item.mention_ref, reply_key=item.reply_key, text=item.text,
+            author=item.author, replied_at=item.replied_at, url=item.url,
+            match_on="status_id" if item.match_on == "status_id" else "external_id",
+        ))
+        if len(self.pending) >= self.mentions.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        self.mentions.flush()  # a reply's review may still be waiting in the mentions' batch
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            with self.store.transaction() as session:
+                self.tally.replies += record_replies(
+                    session, business_id=self.context.business_id,
+                    source_id=self.context.source_id, source_type=self.context.type,
+                    replies=batch,
+                )
+        except (SQLAlchemyError, StoreError) as exc:
+            self.tally.error("store write failed", f"replies not stored: {exc}")
+
+
 class ClaimWriter:
     """Own-site claims, keyed by claim_key: a re-crawl updates rather than duplicates."""
 
@@ -198,7 +233,7 @@ def finish_run(
         run.unchanged, run.invalid, run.errors = tally.unchanged, tally.invalid, tally.errors
         run.error_summary = (tally.summary() or "")[:2000] or None
         run.details = {**details, "issues": dict(tally.issues), "messages": tally.messages,
-                       "items": tally.items, "claims": tally.claims, "records": tally.records}
+                       "items": tally.items, "claims": tally.claims, "replies": tally.replies, "records": tally.records}
         source = session.get(Source, context.source_id) if status in KEEPS_STATE else None
         if source is not None:
             source.state = new_state

@@ -92,14 +92,20 @@ class ClaimConfig(_Strict):
     positive_share: float | None = Field(default=None, ge=0, le=1)
     average_rating: float | None = Field(default=None, ge=0)
     rating_scale: float = Field(default=5.0, gt=0)
+    # "We answer every review within 24 hours": the hours, and the share of negative mentions
+    # promised an answer within them (1.0: every one).
+    response_within_hours: float | None = Field(default=None, gt=0, le=8760)
+    response_share: float = Field(default=1.0, ge=0, le=1)
     stated_at: dt.date
     # A prediction for a coming period ("2026-12" or "2026-W50") rather than a claim about now.
     predicted_for: str | None = None
 
     @model_validator(mode="after")
     def _has_figure(self) -> ClaimConfig:
-        if self.positive_share is None and self.average_rating is None:
-            raise ValueError("a claim needs positive_share or average_rating")
+        if (self.positive_share, self.average_rating, self.response_within_hours) == (None,) * 3:
+            raise ValueError(
+                "a claim needs positive_share, average_rating or response_within_hours"
+            )
         if self.average_rating is not None and self.average_rating > self.rating_scale:
             raise ValueError(
                 f"average_rating {self.average_rating} is above rating_scale {self.rating_scale}"
@@ -314,6 +320,16 @@ class FeedbackSettings(_Strict):
         return value.rstrip("/") if value else value
 
 
+class FollowupSettings(_Strict):
+    """Follow-up of negative mentions: the signed links in the digest (signed with
+    `feedback.secret_key`, served by `reviewwatch serve` at `feedback.public_url`)."""
+
+    link_expire_days: int = Field(
+        default=14, ge=1, le=365,
+        description="a digest's link to mark a mention replied/resolved/dismissed works this long",
+    )
+
+
 class ScheduleSettings(_Strict):
     misfire_grace_s: int = Field(default=3600, ge=1)
     crawl_timeout_s: int = Field(default=3600, ge=1)
@@ -420,6 +436,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 

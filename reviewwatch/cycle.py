@@ -91,7 +91,7 @@ def run_cycle(
     result = CycleResult(business_slug)
     stages: dict[str, Callable[[], tuple[bool, str]]] = {
         "crawl": lambda: run_crawl(store, settings, business_slug, crawl(settings, business_slug)),
-        "score": lambda: (True, f"{(score or score_new)(store, settings, business_slug)} scored"),
+        "score": lambda: _score(store, settings, business_slug, score or score_new),
         "snapshot": lambda: (True, f"snapshot {take_snapshot(store, settings, business_slug)}"),
         "digest": lambda: (
             _digest(result, store, settings, business_slug, dry_run, outbox, transport)
@@ -213,6 +213,15 @@ def score_new(store: Store, settings: Settings, business_slug: str) -> int:
             store, settings.sentiment, languages=settings.languages, data_dir=settings.data_dir,
             business_slug=business_slug,
         )
+
+
+def _score(store: Store, settings: Settings, business_slug: str, score: Scorer) -> tuple[bool, str]:
+    """Score what is new, then open a follow-up item for each newly negative mention."""
+    from reviewwatch.followup.stage import open_followups
+
+    scored = score(store, settings, business_slug)
+    open_followups(store, business_slug)
+    return True, f"{scored} scored"
 
 
 def take_snapshot(store: Store, settings: Settings, business_slug: str) -> int:

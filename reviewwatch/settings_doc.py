@@ -152,6 +152,10 @@ DESCRIPTIONS: dict[str, str] = {
     "businesses.claims.positive_share": "the positive share claimed (0..1)",
     "businesses.claims.average_rating": "the average rating claimed, on `rating_scale`",
     "businesses.claims.rating_scale": "the scale of `average_rating`",
+    "businesses.claims.response_within_hours": "a promised response time: negative mentions "
+    "answered within this many hours",
+    "businesses.claims.response_share": "the share of negative mentions promised an answer within "
+    "`response_within_hours` (1.0: every one)",
     "businesses.claims.stated_at": "when the business stated it",
     "businesses.claims.predicted_for": (
         "a coming period (`2026-12` or `2026-W50`): the claim is a prediction for that period"

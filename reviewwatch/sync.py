@@ -138,4 +138,6 @@ def _figures(claim: ClaimConfig) -> list[tuple[str, float, float | None]]:
         figures.append(("positive_share", claim.positive_share, None))
     if claim.average_rating is not None:
         figures.append(("average_rating", claim.average_rating, claim.rating_scale))
+    if claim.response_within_hours is not None:  # the promised share, the hours as its scale
+        figures.append(("response_within_hours", claim.response_share, claim.response_within_hours))
     return figures

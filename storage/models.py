@@ -489,3 +489,80 @@ class HostActivity(Base):
     min_gap_s: Mapped[float | None] = mapped_column(Float)
     gap_sum_s: Mapped[float] = mapped_column(Float, default=0.0)
     gaps: Mapped[int] = mapped_column(Integer, default=0)
+
+
+FOLLOWUP_STATES = ("open", "replied", "resolved", "dismissed")
+
+
+class FollowupItem(Base):
+    """A negative mention (public or feedback) the owner should act on, and where that stands.
+
+    One per mention (`storage.followup.sync_followups` creates them idempotently). `state`:
+    open -> replied -> resolved, or dismissed; `first_response_at` is the first reply's time
+    (found by the crawler or marked by the owner), what response times are measured from.
+    `negative` is false once the mention no longer counts as negative (a correction): the item
+    is kept for its history but leaves the response figures.
+    """
+
+    __tablename__ = "followup_items"
+    __table_args__ = (
+        Index("ix_followup_items_business_state", "business_id", "state"),
+        CheckConstraint(
+            "state IN ('open', 'replied', 'resolved', 'dismissed')", name="state_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), unique=True
+    )
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    negative: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(200), default="reviewwatch")
+    first_response_at: Mapped[dt.datetime | None]
+
+    changes: Mapped[list[FollowupChange]] = relationship(
+        back_populates="item", order_by="FollowupChange.id"
+    )
+
+
+class FollowupChange(Base):
+    """One change of a follow-up item's state: who (an API token's name, a signed link, the
+    crawler, reviewwatch itself), through what, when. Never updated or deleted."""
+
+    __tablename__ = "followup_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("followup_items.id", ondelete="CASCADE"), index=True
+    )
+    state_before: Mapped[str | None] = mapped_column(String(16))
+    state_after: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str] = mapped_column(String(200))
+    via: Mapped[str] = mapped_column(String(16))  # api, link, crawler, relabel, created
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    item: Mapped[FollowupItem] = relationship(back_populates="changes")
+
+
+class PublicReply(Base):
+    """The business's public answer to a mention, as the crawler found it (Trustpilot's reply,
+    an App Store developer response, a post by the business's own Mastodon account)."""
+
+    __tablename__ = "public_replies"
+    __table_args__ = (UniqueConstraint("mention_id", "reply_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    # The reply's identity at its source (a status id), or "reply" for a review's one reply.
+    reply_key: Mapped[str] = mapped_column(String(512))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(500))
+    replied_at: Mapped[dt.datetime | None]
+    found_url: Mapped[str | None] = mapped_column(String(2000))
+    source_type: Mapped[str] = mapped_column(String(32))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,8 @@
 Caches of derived results (the API's gap reports) key on it. Every change a report can see
 either adds a row (mentions, revisions, scores, corrections, claims, crawl runs) or, for a
 mention marked deleted or edited in place, happens inside a crawl run whose row is added and
-then finished; claims are updated with `updated_at`. Each part is an index lookup or a small
+then finished; claims are updated with `updated_at`; a follow-up item's every change of state
+adds a `followup_changes` row (the response figures). Each part is an index lookup or a small
 table's scan, so a request can afford it.
 """
 
@@ -14,13 +15,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Claim, Correction, CrawlRun, Mention, MentionRevision, Score
+from storage.models import (
+    Claim,
+    Correction,
+    CrawlRun,
+    FollowupChange,
+    Mention,
+    MentionRevision,
+    Score,
+)
 
 
 def store_revision(session: Session) -> tuple[Any, ...]:
     """A tuple that differs after any change to mentions, scores, corrections, claims or crawls."""
     parts = [
-        *(select(func.max(model.id)) for model in (Mention, MentionRevision, Score, Correction)),
+        *(select(func.max(model.id))
+          for model in (Mention, MentionRevision, Score, Correction, FollowupChange)),
         select(func.count(CrawlRun.finished_at)),
         select(func.max(CrawlRun.id)),
         select(func.count(Claim.id)),

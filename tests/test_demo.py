@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from reviewwatch.cli import cli
 from storage.db import Store
-from storage.models import Digest, Mention, Score
+from storage.models import Digest, FollowupItem, Mention, PublicReply, Score
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -64,12 +64,17 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        assert mentions == scored == 49  # every demo review and post, two answers, each scored once
+        assert mentions == scored == 50  # every demo review and post, two answers, each scored once
         answers = session.scalars(
             select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
         ).all()
         assert answers == [2.0, 9.0]  # the two customers who answered on the feedback page
         assert session.scalars(select(Digest)).all() == []  # a dry run marks nothing delivered
+        # Hôtel Lumière's Trustpilot replies (two negative reviews answered, 5 h and 52 h later)
+        # and RapidRide's reply on Mastodon to a commuter's post
+        assert session.scalar(select(func.count()).select_from(PublicReply)) == 4
+        replied = session.scalars(select(FollowupItem).where(FollowupItem.state == "replied")).all()
+        assert len(replied) >= 2
     store.dispose()
 
     requests = sorted((data / "outbox").glob("feedback-*.eml"))
@@ -88,6 +93,7 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
 
     report = (data / "gap-report.html").read_text(encoding="utf-8")
     assert "<svg" in report and "Café Aurora" in report and "<script>alert" not in report
+    assert "Responses to negative mentions" in report and "responses to negative mentions" in out
     assert report.count('class="summary"') == 3  # each business opens with its summary
     height = report_height(data / "gap-report.html")
     if height is not None:

@@ -1,7 +1,9 @@
 """app_store: the Apple App Store customer-reviews JSON feed of an app, per country, newest first.
 
 Options: `app_id` (required), `countries` (default ["us"]). Apple serves at most 10 pages of 50.
-The source url is the feed's base (`https://itunes.apple.com/`).
+The source url is the feed's base (`https://itunes.apple.com/`). Where an entry carries the
+developer's response (`developerResponse`: `body`/`content` and `lastModifiedDate`/`updated`),
+it is yielded as a `ReplyItem` (it marks the review's follow-up item replied).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.items import MentionItem
+from crawler.items import MentionItem, ReplyItem
 from crawler.spiders.base import SourceSpider, each
 from crawler.text import parse_date
 
@@ -50,6 +52,11 @@ class AppStoreSpider(SourceSpider):
         items = [self.review(e, country) for e in entries if "im:rating" in e]
         kept, go_on = self.keep([i for i in items if i])
         yield from kept
+        by_id = {_label(e.get("id")): e for e in entries}
+        for item in kept:
+            reply = developer_response(by_id.get(item.external_id) or {}, item)
+            if reply is not None:
+                yield reply
         limit = min(APPLE_MAX_PAGES, self.context.page_limit)
         if go_on and len(entries) >= PAGE_SIZE and number < limit:
             yield self.page(country, number + 1)
@@ -72,6 +79,26 @@ class AppStoreSpider(SourceSpider):
             published_at=parse_date(_label(entry.get("updated"))),
             extra={"country": country, "version": _label(entry.get("im:version"))},
         )
+
+
+def developer_response(entry: dict[str, Any], item: MentionItem) -> ReplyItem | None:
+    """The developer's public response to a review, where the feed carries one."""
+    response = entry.get("developerResponse") or entry.get("im:developerResponse")
+    if not isinstance(response, dict):
+        return None
+    text = _label(response.get("body")) or _label(response.get("content"))
+    if not text:
+        return None
+    return ReplyItem(
+        mention_ref=item.external_id,
+        text=text,
+        reply_key=_label(response.get("id")) or "reply",
+        author=_label((response.get("author") or {}).get("name")) or "developer",
+        replied_at=parse_date(
+            _label(response.get("lastModifiedDate")) or _label(response.get("updated"))
+        ),
+        url=item.url,
+    )
 
 
 def _label(value: Any) -> str | None:

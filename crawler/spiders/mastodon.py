@@ -1,7 +1,8 @@
 """mastodon: public posts on a configured instance: tag timelines and accounts' statuses.
 
 Options: `hashtags` (list), `accounts` (list of acct names), `own_account` (the business's
-own acct: its posts are kept as `is_own`). Boosts are skipped; HTML content becomes text in
+own acct: its posts are kept as `is_own`, and its replies (`in_reply_to_id`) are also yielded as
+`ReplyItem`s naming the status they answer: they mark its follow-up item replied). Boosts are skipped; HTML content becomes text in
 the normalise pipeline. Incremental by `since_id` per timeline, kept in `Source.state`; the
 instance's X-RateLimit-* headers are honoured by `crawler.middlewares.RateLimitMiddleware`.
 """
@@ -17,7 +18,7 @@ from urllib.parse import quote, urlencode
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.items import MentionItem
+from crawler.items import MentionItem, ReplyItem
 from crawler.spiders.base import SourceSpider
 from crawler.text import language_code, parse_date
 
@@ -85,7 +86,8 @@ class MastodonSpider(SourceSpider):
         self.tally.records += len(statuses)
         since = self.since_id(key)
         own = key == f"account:{self.context.options.get('own_account')}"
-        items = []
+        items: list[MentionItem] = []
+        replies: list[ReplyItem] = []
         for status in statuses:
             if not isinstance(status, dict) or not status.get("id"):
                 self.tally.reject("status without id")
@@ -96,8 +98,11 @@ class MastodonSpider(SourceSpider):
             else:
                 items.append(self.status(status, own))
                 self.advance(key, str(status["id"]))
+                if own and status.get("in_reply_to_id"):
+                    replies.append(self.reply(status))
         kept, go_on = self.keep(items)
         yield from kept
+        yield from replies
         next_url = _next_link(response)
         if go_on and items and next_url and self.may_request_page(page + 1):
             yield self.request(next_url, self.parse_statuses, cb_kwargs={"key": key, "page": page + 1})
@@ -137,6 +142,20 @@ class MastodonSpider(SourceSpider):
             is_own=own,
             html=True,
             extra={"status_id": str(status["id"]), "edited_at": status.get("edited_at")},
+        )
+
+
+    def reply(self, status: dict[str, Any]) -> ReplyItem:
+        account = status.get("account") or {}
+        return ReplyItem(
+            mention_ref=str(status["in_reply_to_id"]),
+            match_on="status_id",
+            text=status.get("content") or "",
+            reply_key=str(status.get("uri") or status["id"]),
+            author=account.get("acct") or self.context.options.get("own_account"),
+            replied_at=parse_date(status.get("created_at")),
+            url=status.get("url") or status.get("uri"),
+            html=True,
         )
 
 

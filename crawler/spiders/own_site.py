@@ -17,6 +17,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler.claims import find_claims
+from crawler.response_claims import find_response_promises
 from crawler.items import ClaimItem
 from crawler.schema import find, number, rating_on_scale, structured_nodes
 from crawler.spiders.base import SourceSpider
@@ -50,6 +51,16 @@ class OwnSiteSpider(SourceSpider):
                 level=found.level,
                 evidence_url=response.url,
                 evidence_text=found.sentence,
+            )
+        for promise in find_response_promises(clean_text(html_to_text(body))):
+            yield ClaimItem(  # "we answer every review within 24 hours": the hours as its scale
+                claim_key=claim_key(response.url, promise.sentence, "response_within_hours"),
+                metric="response_within_hours",
+                value=promise.share,
+                scale=promise.hours,
+                level="explicit",
+                evidence_url=response.url,
+                evidence_text=promise.sentence,
             )
         yield from self.links(html, response)
 

@@ -1,6 +1,7 @@
 """trustpilot: a business's review pages; reviews come from the page's `__NEXT_DATA__` JSON.
 
-Per-review language, 1-5 stars, the business's reply kept apart (`reply_text`); pages
+Per-review language, 1-5 stars, the business's reply kept apart (`reply_text`) and yielded as a
+`ReplyItem` with its own date (it marks the review's follow-up item replied); pages
 `?page=N` up to the page limit. Settings: `crawl.first_crawl_pages`, `crawl.max_pages`.
 """
 
@@ -15,7 +16,7 @@ from parsel import Selector
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.items import MentionItem
+from crawler.items import MentionItem, ReplyItem
 from crawler.spiders.base import SourceSpider
 from crawler.text import language_code, parse_date
 
@@ -44,6 +45,11 @@ class TrustpilotSpider(SourceSpider):
         items = [i for r in reviews if isinstance(r, dict) and (i := self.review(r))]
         kept, go_on = self.keep(items)
         yield from kept
+        replies = {str(r.get("id")): r for r in reviews if isinstance(r, dict)}
+        for item in kept:
+            found = self.reply(replies.get(item.external_id) or {}, item)
+            if found is not None:
+                yield found
         pagination = (props.get("filters") or {}).get("pagination") or {}
         total = pagination.get("totalPages") or page
         if go_on and page < int(total) and self.may_request_page(page + 1):
@@ -71,6 +77,19 @@ class TrustpilotSpider(SourceSpider):
             published_at=parse_date(dates.get("publishedDate") or dates.get("updatedDate")),
             reply_text=reply.get("message") if isinstance(reply, dict) else None,
             extra={"updated": dates.get("updatedDate")} if dates.get("updatedDate") else {},
+        )
+
+
+    def reply(self, review: dict[str, Any], item: MentionItem) -> ReplyItem | None:
+        reply = review.get("reply")
+        if not isinstance(reply, dict) or not reply.get("message"):
+            return None
+        return ReplyItem(
+            mention_ref=item.external_id,
+            text=str(reply["message"]),
+            author=self.context.business_slug,
+            replied_at=parse_date(reply.get("publishedDate") or reply.get("updatedDate")),
+            url=item.url,
         )
 
 

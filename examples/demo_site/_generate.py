@@ -7,6 +7,7 @@ JSON feed, and each business's own site with its service claims.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from pathlib import Path
@@ -207,6 +208,15 @@ def aurora_pages() -> None:
     write("reviews/cafe-aurora/page-3.html", page("Café Aurora reviews (3/3)", body))
 
 
+# When the hotel answered (hours after the review): the follow-up's response times.
+REPLY_HOURS = {"tp-l02": 5, "tp-l04": 20, "tp-l07": 52}
+
+
+def _later(date: str, hours: int) -> str:
+    at = dt.datetime.fromisoformat(date.replace("Z", "+00:00")) + dt.timedelta(hours=hours)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def lumiere_pages() -> None:
     per_page = 6
     chunks = [LUMIERE[i:i + per_page] for i in range(0, len(LUMIERE), per_page)]
@@ -215,7 +225,8 @@ def lumiere_pages() -> None:
             "id": rid, "title": title, "text": text, "rating": stars, "language": lang,
             "consumer": {"displayName": author, "countryCode": "FR", "numberOfReviews": 3},
             "dates": {"publishedDate": date, "experiencedDate": date[:10], "updatedDate": None},
-            "reply": {"message": reply, "publishedDate": date} if reply else None,
+            "reply": {"message": reply, "publishedDate": _later(date, REPLY_HOURS.get(rid, 0))}
+            if reply else None,
             "labels": {"verification": {"isVerified": True}},
         } for rid, author, date, stars, lang, title, text, reply in chunk]
         data = {"props": {"pageProps": {
@@ -263,11 +274,18 @@ def rapidride_files() -> None:
         "url": f"https://social.example/@rapidride/{sid}", "content": content,
         "account": {"id": "7", "acct": "rapidride", "display_name": "RapidRide"},
         "reblog": None, "spoiler_text": "", "edited_at": None,
-    } for sid, date, content in [
+        # a reply to a customer's post: it marks that post's follow-up item replied
+        "in_reply_to_id": reply_to,
+    } for sid, date, content, reply_to in [
+        ("113500000000000011", "2026-11-21T11:20:00.000Z",
+         "<p><span class=\"h-card\"><a href=\"https://social.example/@commuter\">@commuter</a></span> "
+         "Sorry! Version 4.2.1 fixes the missing notifications; a ride credit is on its way.</p>",
+         "113500000000000005"),
         ("113500000000000010", "2026-11-20T10:00:00.000Z",
-         "<p>Version 4.2.1 fixes missing cancellation notifications. Sorry for the trouble! #RapidRide</p>"),
+         "<p>Version 4.2.1 fixes missing cancellation notifications. Sorry for the trouble! #RapidRide</p>",
+         None),
         ("113500000000000009", "2026-11-05T09:00:00.000Z",
-         "<p>We are always on time: the fastest pick-up in Berlin. #RapidRide</p>"),
+         "<p>We are always on time: the fastest pick-up in Berlin. #RapidRide</p>", None),
     ]]
     write("mastodon/api/v1/accounts/7/statuses.json", json.dumps(own, ensure_ascii=False, indent=1))
     items = "".join(
@@ -295,6 +313,7 @@ OWN_SITES = {
                   "Le meilleur accueil de Paris, 24 heures sur 24.",
                   "Check-in takes less than five minutes: no waiting, always fast."],
         "services": ["98 % de nos clients sont satisfaits de leur séjour.",
+                     "Nous répondons à chaque avis sous 48 heures.",
                      "Las habitaciones más limpias del barrio.",
                      "Petit-déjeuner servi de 7h à 11h."],
     }),

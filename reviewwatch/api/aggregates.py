@@ -83,7 +83,9 @@ async def claims_perceived(
     report = await _gap_report(request, store, flt.business, flt.since, flt.until)
     correction = report["method"].get("share_correction")
     described = None if correction is None else correction["description"]
-    return [claim_row(claim, described) for claim in report["claims"]]
+    # A response-time promise is no opinion of customers: the follow-up panel shows it.
+    return [claim_row(claim, described) for claim in report["claims"]
+            if claim["metric"] != "response_within_hours"]
 
 
 def claim_row(claim: dict[str, Any], correction: str | None = None) -> dict[str, Any]:

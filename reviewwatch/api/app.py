@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from jinja2 import Environment, FileSystemLoader
 
-from reviewwatch.api import aggregates, asked, feedback, mentions, overview
+from reviewwatch.api import aggregates, asked, feedback, followup, followup_link, mentions, overview
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import only_declared_query
@@ -87,11 +87,13 @@ def create_app(
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
-    for router in (mentions.router, aggregates.router, asked.router, overview.router):
+    for router in (mentions.router, aggregates.router, asked.router, overview.router,
+                   followup.router):
         app.include_router(
             router, dependencies=[Depends(require_reader), Depends(only_declared_query)]
         )
     app.include_router(feedback.router)  # no API token: the signed link is the credential
+    app.include_router(followup_link.router)  # the same: a digest's signed link
     _errors(app)
     _dashboard(app)
     if settings.api.cors_origins:

@@ -151,3 +151,8 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
     slug = settings.business(business_id).id if business_id else None
     store = app.store()
     score_store(store, ScorerLoader(settings), chunk, show_progress=not no_progress, business_slug=slug)
+    from reviewwatch.followup.stage import open_followups
+
+    opened = open_followups(store, slug).opened  # as the cycle's score stage does
+    if opened:
+        click.echo(f"{opened} follow-up item{'s' if opened != 1 else ''} opened for negative mentions")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -40,6 +41,7 @@ class MentionView:
     excerpted: bool
     url: str | None
     topics: list[str] = field(default_factory=list)  # the topics it is negative about, in words
+    mention_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,8 @@ class DigestContent:
     feedback: list[MentionView] = field(default_factory=list)  # answers to feedback requests
     topics: list[TopicCount] = field(default_factory=list)
     language: str = DEFAULT_LANGUAGE
+    # Per mention id: its follow-up (reviewwatch.digest.followup.FollowupView), for the partials.
+    followup: dict[int, Any] = field(default_factory=dict)
 
     @property
     def negative_count(self) -> int:

@@ -299,6 +299,7 @@ def message_for(session: Session, settings: Settings, digest: Digest) -> EmailMe
         until=digest.created_at,
         gap=gap_for(session, settings, business, digest.gap_snapshot_id, previous),
         language=recipient_language(settings, business.slug, digest.recipient),
+        recipient=digest.recipient,
     )
     return build_message(
         content,

@@ -40,9 +40,12 @@ def build_content(
     until: dt.datetime,
     gap: GapSection,
     language: str = DEFAULT_LANGUAGE,
+    recipient: str | None = None,
 ) -> DigestContent:
     """What one recipient's digest shows, in their language: each mention once and numbered
     (answers to feedback requests first, then the public mentions, newest first)."""
+    from reviewwatch.digest.followup import followup_views
+
     config = digest_config(settings, business.slug)
     tz = ZoneInfo(business.timezone or "UTC")
     t = Texts(language)
@@ -60,6 +63,9 @@ def build_content(
         feedback=views[: len(told)],
         topics=topic_counts(told + public, t),
         language=t.language,
+        followup=followup_views(
+            session, settings, [item.mention.id for item in selected], recipient, until
+        ) if recipient else {},
     )
 
 
@@ -143,6 +149,7 @@ def mention_view(
         excerpted=cut or mention.truncated,
         url=url,
         topics=[one_line(t.topic(topic), 64) for topic in item.topics if topic != NO_TOPIC],
+        mention_id=mention.id,
     )
 
 

@@ -101,6 +101,7 @@ def _preview(
         until=now,
         gap=gap,
         language=language,
+        recipient=recipient,
     )
     message = build_message(
         content,

@@ -20,6 +20,8 @@ from reviewwatch.gap import quantify, shares
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.fold import OTHER, fold_small
 from reviewwatch.gap.periods import parse_period, trend_granularity
+from reviewwatch.gap import response_claim
+from reviewwatch.gap.responses import load_answered, report_of
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
 from reviewwatch.gap.verdict import ClaimResult, evaluate
 from storage.labels import stored_rule
@@ -61,8 +63,15 @@ def compute_gap(
         correct = partial(shares.shares_of, corrector=corrector)
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
+    answered = load_answered(session, business.id, since, until)
     for claim in active_claims(session, business.id):
         window = claim_window(claim, (since, until))
+        if claim.metric == response_claim.METRIC:  # answered, not said: the follow-up items
+            found = answered if window == (since, until) else load_answered(
+                session, business.id, *window)
+            results.append(response_claim.evaluate_response_claim(
+                claim, found, gs, window=window, granularity=granularity, now=now))
+            continue
         claim_obs, claim_weights, _ = observed(window)
         result = evaluate(
             claim,
@@ -101,6 +110,7 @@ def compute_gap(
         breakdowns=breakdowns,
         claims=results,
         calibration=calibration,
+        responses=report_of(answered, granularity),
     )
 
 

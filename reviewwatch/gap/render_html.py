@@ -17,10 +17,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
-from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
+from reviewwatch.gap.render_table import SHARE_METRICS, figure, gap_text, interval, label_basis, share_method
 from reviewwatch.gap.summary import method_words, summary_entries
 
-MEASURED = ("positive_share", "average_rating")
+MEASURED = ("positive_share", "average_rating", "response_within_hours")
 # Sized so that two bar charts, or three trends, stand side by side at 1366 px (the page is at
 # most 1240 px wide); on a phone they scale down to the width (viewBox).
 ROW_WIDTH, TRACK_LEFT, TRACK_WIDTH = 580, 230, 330
@@ -56,7 +56,7 @@ class Trend:
 
 
 def _axis(metric: str, scale: float | None) -> tuple[float, float]:
-    return (0.0, 1.0) if metric == "positive_share" else (1.0, float(scale or 5))
+    return (0.0, 1.0) if metric in SHARE_METRICS else (1.0, float(scale or 5))
 
 
 def _x(value: float, lo: float, hi: float) -> float:

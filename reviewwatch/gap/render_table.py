@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from reviewwatch.gap.render_responses import print_responses
 from reviewwatch.gap.summary import summary_entries
 from reviewwatch.terminal import safe_text
 
@@ -22,10 +23,14 @@ VERDICT_STYLE = {
 }
 
 
+# Claims whose figures are shares of 0..1 (response_within_hours: the share answered in time).
+SHARE_METRICS = ("positive_share", "response_within_hours")
+
+
 def figure(value: float | None, metric: str) -> str:
     if value is None:
         return "–"
-    return f"{value:.0%}" if metric == "positive_share" else f"{value:.2f}"
+    return f"{value:.0%}" if metric in SHARE_METRICS else f"{value:.2f}"
 
 
 def interval(estimate: dict[str, float] | None, metric: str) -> str:
@@ -40,7 +45,7 @@ def interval(estimate: dict[str, float] | None, metric: str) -> str:
 def gap_text(gap: dict[str, float] | None, metric: str) -> str:
     if gap is None:
         return "–"
-    if metric == "positive_share":
+    if metric in SHARE_METRICS:
         return f"{gap['value'] * 100:+.0f} pts ({gap['low'] * 100:+.0f}…{gap['high'] * 100:+.0f})"
     return f"{gap['value']:+.2f} ({gap['low']:+.2f}…{gap['high']:+.2f})"
 
@@ -173,5 +178,6 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         console.print("no claims: declare some in the configuration or import a survey")
     console.print(topics_table(report))
     console.print(safe_text(share_method(report), style="dim"))
+    print_responses(report, console)
     if report["calibration"]:
         console.print(claims_table(report, report["calibration"], "predictions versus what came"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from reviewwatch.gap import quantify
 from reviewwatch.gap.perceived import Perceived
+from reviewwatch.gap.responses import ResponseReport, report_of
 from reviewwatch.gap.summary import summary_entries
 from reviewwatch.gap.verdict import ClaimResult
 from storage.labels import RatingRule
@@ -22,6 +23,8 @@ from storage.labels import RatingRule
 # 3: shares corrected for the model's errors (bootstrap intervals), `neutral_share`,
 # `share_method` and the method's `share_correction`; claims state their `method`.
 # 4: `summary` (one line per claim), breakdowns' small groups folded into "other" (`folded`).
+# 4: `responses` (follow-up of negative mentions: response rate, time to first response) and
+# claims of metric `response_within_hours`.
 SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
@@ -119,6 +122,7 @@ class GapReport:
     breakdowns: dict[str, list[Group]] = field(default_factory=dict)
     claims: list[ClaimResult] = field(default_factory=list)
     calibration: list[ClaimResult] = field(default_factory=list)
+    responses: ResponseReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         claims = [c.to_dict() for c in self.claims]
@@ -140,7 +144,11 @@ class GapReport:
             "summary": summary_entries(claims),
             "claims": claims,
             "calibration": [c.to_dict() for c in self.calibration],
+            "responses": self._responses(),
         }
+
+    def _responses(self) -> dict[str, Any]:
+        return (self.responses or report_of([])).to_dict()
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

@@ -153,8 +153,11 @@ def close_abandoned_runs(rt: WorkerRuntime, cycle: Cycle) -> int:
 
 def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
     """Scored with the other score tasks this process holds (`scoring.py`), model loaded once."""
+    from reviewwatch.followup.stage import open_followups
+
     scored = rt.scorer().score(cycle.slug)
     metrics.SCORES.inc(scored)
+    open_followups(rt.store, cycle.slug)  # idempotent: a redelivered task opens nothing twice
     return True, f"{scored} scored"
 
 

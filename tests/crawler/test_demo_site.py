@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from crawler.demo_site import DEMO_ROOT, serve
 from storage.db import Store
-from storage.models import Business, Claim, Mention, Source
+from storage.models import Business, Claim, Mention, PublicReply, Source
 from tests.conftest import REPO
 from tests.crawler.conftest import run_crawl
 
@@ -42,6 +42,13 @@ def test_demo_site_crawls_end_to_end(tmp_path: Path) -> None:
                 .join(Business).where(Business.slug == "cafe-aurora", Mention.rating <= 2))
             own_posts = session.scalar(
                 select(func.count()).select_from(Mention).where(Mention.is_own.is_(True)))
+            replies = {  # the business's public replies found
+                (slug, kind): n for slug, kind, n in session.execute(
+                    select(Business.slug, Source.type, func.count(PublicReply.id))
+                    .join(Source, Source.business_id == Business.id)
+                    .join(Mention, Mention.source_id == Source.id)
+                    .join(PublicReply, PublicReply.mention_id == Mention.id)
+                    .group_by(Business.slug, Source.type))}
             own_claims = dict(session.execute(
                 select(Business.slug, func.count(Claim.id)).join(Claim, Claim.business_id == Business.id)
                 .where(Claim.origin == "own_site").group_by(Business.slug)).all())
@@ -51,12 +58,14 @@ def test_demo_site_crawls_end_to_end(tmp_path: Path) -> None:
         "cafe-aurora/schema_org": 18,
         "hotel-lumiere/trustpilot": 12,
         "rapidride/app_store": 9,
-        "rapidride/mastodon": 6,
+        "rapidride/mastodon": 7,
         "rapidride/feed": 2,
     }
     assert {"en", "fr", "sv", "ru", "de", "es"} <= languages
     assert hostile.author == "Mallory Bcc: leak@example.com" and "\r" not in hostile.author
     assert "<script>alert(1)</script>" in hostile.text and hostile.rating == 1
     assert negative >= 10  # the café claims 95 % positive service; its guests disagree
-    assert own_posts == 2  # RapidRide's own account: kept, never counted as a customer
-    assert own_claims == {"cafe-aurora": 5, "hotel-lumiere": 6, "rapidride": 5}
+    assert own_posts == 3  # RapidRide's own account: kept, never counted as a customer
+    assert replies == {("hotel-lumiere", "trustpilot"): 3, ("rapidride", "mastodon"): 1}
+    # hotel-lumiere: 6 service claims and its promise to answer every review within 48 hours
+    assert own_claims == {"cafe-aurora": 5, "hotel-lumiere": 7, "rapidride": 5}
