@@ -16,6 +16,7 @@ from reviewwatch.config import Settings
 from reviewwatch.errors import InputError
 from reviewwatch.gap import perceived as pc
 from reviewwatch.gap import quantify, shares
+from reviewwatch.gap.benchmark import Observed, compute_benchmark
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.periods import parse_period, trend_granularity
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
@@ -103,6 +104,9 @@ def compute_gap(
         breakdowns=breakdowns,
         claims=results,
         calibration=calibration,
+        benchmark=compute_benchmark(
+            session, settings, Observed(business.slug, business.name, observations, weights,
+                                        corrector), since, until, share_corrector),
     )
 
 

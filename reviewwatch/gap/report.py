@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from reviewwatch.gap import quantify
+from reviewwatch.gap.benchmark import Benchmark
 from reviewwatch.gap.perceived import Perceived
 from reviewwatch.gap.verdict import ClaimResult
 from storage.labels import RatingRule
@@ -20,7 +21,8 @@ from storage.labels import RatingRule
 # mentions counted at first seen; `label_sources` and `method.rating_labels` added.
 # 3: shares corrected for the model's errors (bootstrap intervals), `neutral_share`,
 # `share_method` and the method's `share_correction`; claims state their `method`.
-SCHEMA_VERSION = 3
+# 4: `benchmark`, the business beside its competitors (benchmark.py); null without competitors.
+SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
 
@@ -115,6 +117,7 @@ class GapReport:
     breakdowns: dict[str, list[Group]] = field(default_factory=dict)
     claims: list[ClaimResult] = field(default_factory=list)
     calibration: list[ClaimResult] = field(default_factory=list)
+    benchmark: Benchmark | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +137,7 @@ class GapReport:
             },
             "claims": [c.to_dict() for c in self.claims],
             "calibration": [c.to_dict() for c in self.calibration],
+            "benchmark": None if self.benchmark is None else self.benchmark.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
