@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from reviewwatch.api import aggregates, asked, feedback, mentions
+from reviewwatch.api import benchmark
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import only_declared_query
@@ -67,7 +68,7 @@ def create_app(
     app.state.auth = TokenAuth(settings.api)
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
-    for router in (mentions.router, aggregates.router, asked.router):
+    for router in (mentions.router, aggregates.router, asked.router, benchmark.router):
         app.include_router(
             router, dependencies=[Depends(require_reader), Depends(only_declared_query)]
         )

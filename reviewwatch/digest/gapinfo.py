@@ -46,6 +46,7 @@ class GapSection:
     summary: list[str] = field(default_factory=list)
     at_risk: list[RiskView] = field(default_factory=list)
     note: str | None = None
+    benchmark: str | None = None  # the business beside its competitors, in one line
 
 
 def take_snapshot(session: Session, settings: Settings, business_slug: str) -> int:
@@ -78,15 +79,18 @@ def gap_section(
     snapshot = session.get(GapSnapshot, snapshot_id) if snapshot_id is not None else None
     since = session.get(GapSnapshot, since_snapshot_id) if since_snapshot_id is not None else None
     summary = summary_lines(snapshot.report) if snapshot is not None else []
+    benchmark = benchmark_line(snapshot.report) if snapshot is not None else None
     try:
         from reviewwatch.gap import claims_at_risk
 
         risks = claims_at_risk(session, settings, business.slug, since)
     except Exception as exc:  # noqa: BLE001 - the digest still goes out without this section
         log.warning("%s: claims at risk unavailable: %s", business.slug, exc)
-        return GapSection(summary, [], "The comparison with the claims could not be computed.")
+        return GapSection(
+            summary, [], "The comparison with the claims could not be computed.", benchmark
+        )
     note = None if snapshot is not None else "No gap snapshot has been taken yet."
-    return GapSection(summary, [_risk_view(risk) for risk in risks], note)
+    return GapSection(summary, [_risk_view(risk) for risk in risks], note, benchmark)
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -106,6 +110,19 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         if isinstance(item, dict):
             lines.append(_claim_line(item))
     return lines
+
+
+def benchmark_line(report: dict[str, Any]) -> str | None:
+    """A stored gap report's benchmark in one line (gap/benchmark.py); None without competitors."""
+    from reviewwatch.gap.benchmark import headline
+
+    benchmark = report.get("benchmark")
+    if not isinstance(benchmark, dict):
+        return None
+    line = headline(benchmark)
+    if line is None:
+        return f"fewer than {benchmark.get('min_mentions')} mentions on every side, nothing to compare yet"
+    return one_line(line, 300)
 
 
 def _claim_line(item: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
+from reviewwatch.gap.render_benchmark import TEMPLATE_GLOBALS as BENCHMARK_GLOBALS
 from reviewwatch.gap.render_table import figure, gap_text, interval, label_basis, share_method
 
 MEASURED = ("positive_share", "average_rating")
@@ -144,6 +145,7 @@ def _environment() -> Environment:
         interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis,
         share_method=share_method,
     )
+    env.globals.update(BENCHMARK_GLOBALS)
     return env
 
 

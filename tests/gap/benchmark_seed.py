@@ -13,6 +13,8 @@ to be compared (min_mentions = 10).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
 from reviewwatch.config import BusinessConfig, Settings
@@ -31,7 +33,9 @@ SHARES: dict[str, dict[str, tuple[int, int]]] = {
 MIN_MENTIONS = 10
 
 
-def settings(share_method: str = "counts", competitors: list[str] | None = None) -> Settings:
+def settings(
+    share_method: str = "counts", competitors: list[str] | None = None, **api: object
+) -> Settings:
     named = ["rival-a", "rival-b", "rival-small"] if competitors is None else competitors
     businesses = [
         BusinessConfig(
@@ -43,13 +47,15 @@ def settings(share_method: str = "counts", competitors: list[str] | None = None)
         for slug in SLUGS
     ]
     return Settings(
+        api=api,
         businesses=businesses,
         gap={"share_method": share_method, "min_mentions": MIN_MENTIONS, "prior_strength": 0},
     )
 
 
-def populate(session: Session, config: Settings) -> None:
-    """The mentions of the table above, each about one topic, all inside seed's window."""
+def populate(session: Session, config: Settings, at: dt.datetime | None = None) -> None:
+    """The mentions of the table above, each about one topic, published `at` (default: inside
+    seed's window)."""
     sync_settings(session, config)
     for slug, topics in SHARES.items():
         business = session.query(Business).filter_by(slug=slug).one()
@@ -60,4 +66,5 @@ def populate(session: Session, config: Settings) -> None:
                 seed.add(
                     session, business, source, label, topics=[topic],
                     rating=5.0 if label == "positive" else 1.0, scale=5.0,
+                    at=at or seed.UNTIL - dt.timedelta(days=10),
                 )

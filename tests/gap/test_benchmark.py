@@ -114,3 +114,21 @@ def test_a_business_with_too_few_mentions_gets_no_verdict(store: Store) -> None:
         assert not found["business"]["comparable"] and found["business"]["mentions"] < MIN_MENTIONS
         assert found["median"]["comparisons"]["positive_share"]["verdict"] == "not comparable"
         assert not found["median"]["comparable"]
+
+
+def test_the_table_and_the_html_report_show_it(store: Store) -> None:
+    from rich.console import Console
+
+    from reviewwatch.gap.render_benchmark import print_benchmark
+    from reviewwatch.gap.render_html import render_html
+
+    report = report_of(store)
+    console = Console(record=True, width=200, no_color=True)
+    print_benchmark(report, console)
+    text = console.export_text()
+    line = "Cleanliness: 30 % positive, competitors' median 78 %: lower, beyond the uncertainty"
+    assert f"against its competitors: {line}" in text
+    assert "-50 pts (-65…-29)" in text and "not comparable" in text
+    page = render_html([report])
+    assert "Beside its competitors" in page and line.replace("'", "&#39;") in page
+    assert page.count('class="scope-start"') == 3  # overall, cleanliness, service

@@ -1,0 +1,117 @@
+"""The gap report's benchmark (the business beside its competitors) as a terminal table, and the
+cells the HTML report's partial (`templates/_benchmark.html.j2`) prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from reviewwatch.gap.benchmark import NOT_COMPARABLE, SIMILAR, headline, topic_words
+from reviewwatch.gap.render_table import gap_text, interval
+
+# (metric, column title, how `render_table` formats it)
+COLUMNS = (
+    ("positive_share", "positive", "positive_share"),
+    ("negative_share", "negative", "positive_share"),
+    ("mean_stars", "stars", "stars"),
+)
+VERDICT_STYLE = {"higher": "bold", "lower": "bold", SIMILAR: "", NOT_COMPARABLE: "dim"}
+
+
+def rows(scope: dict[str, Any], business_name: str) -> list[dict[str, Any]]:
+    """The scope's rows: the business, each competitor, the competitors' median; each with its
+    figures and (but the business's) its comparison with the business, per metric."""
+    out = [{"who": business_name, "own": True, **scope["business"], "comparisons": None}]
+    out += [{"who": c["name"], "own": False, **c} for c in scope["competitors"]]
+    median = scope["median"]
+    counted = median["competitors_counted"]
+    out.append({
+        "who": f"competitors' median ({counted} compared)",
+        "own": False,
+        "mentions": None,
+        **median,
+    })
+    return out
+
+
+def figure_cell(row: dict[str, Any], metric: str, kind: str) -> str:
+    return interval(row.get(metric), kind)
+
+
+def difference_cell(row: dict[str, Any], metric: str, kind: str) -> str:
+    """The business minus this row, with its interval, and the verdict ("" on the business)."""
+    comparisons = row.get("comparisons")
+    if not comparisons:
+        return ""
+    comparison = comparisons[metric]
+    if comparison["difference"] is None:
+        return comparison["verdict"]
+    return f"{gap_text(comparison['difference'], kind)} {comparison['verdict']}"
+
+
+def verdict_class(row: dict[str, Any], metric: str) -> str:
+    comparisons = row.get("comparisons")
+    if not comparisons:
+        return ""
+    return "b-" + comparisons[metric]["verdict"].replace(" ", "-")
+
+
+def benchmark_table(report: dict[str, Any]) -> Table:
+    benchmark = report["benchmark"]
+    table = Table(
+        title=f"beside its competitors (differences: {escape(report['business']['name'])} minus "
+        "each; 95% intervals)",
+        title_justify="left",
+    )
+    for column in ("topic", "business", "n"):
+        table.add_column(column, justify="right" if column == "n" else "left")
+    for _, title, _ in COLUMNS:
+        table.add_column(f"{title} (95%)")
+        table.add_column("difference")
+    for scope in benchmark["scopes"]:
+        for index, row in enumerate(rows(scope, report["business"]["name"])):
+            cells = [
+                escape(topic_words(scope["key"])) if index == 0 else "",
+                f"[bold]{escape(row['who'])}[/]" if row["own"] else escape(row["who"]),
+                "" if row["mentions"] is None else str(row["mentions"]),
+            ]
+            for metric, _, kind in COLUMNS:
+                cells.append(figure_cell(row, metric, kind))
+                style = _style(row, metric)
+                text = escape(difference_cell(row, metric, kind))
+                cells.append(f"[{style}]{text}[/]" if style and text else text)
+            table.add_row(*cells, end_section=index == len(scope["competitors"]) + 1)
+    return table
+
+
+def _style(row: dict[str, Any], metric: str) -> str:
+    comparisons = row.get("comparisons")
+    return VERDICT_STYLE.get(comparisons[metric]["verdict"], "") if comparisons else ""
+
+
+def print_benchmark(report: dict[str, Any], console: Console) -> None:
+    """The benchmark table and its one line, when the business names competitors."""
+    benchmark = report.get("benchmark")
+    if not benchmark:
+        return
+    console.print(benchmark_table(report))
+    line = headline(benchmark)
+    console.print(
+        escape(f"against its competitors: {line}" if line else
+               f"against its competitors: fewer than {benchmark['min_mentions']} mentions on "
+               "every side, nothing to compare"),
+        highlight=False,
+    )
+
+
+# What `templates/_benchmark.html.j2` calls, as one template global: `benchmark.rows(...)`.
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "benchmark": {
+        "rows": rows, "figure": figure_cell, "difference": difference_cell,
+        "verdict_class": verdict_class, "columns": COLUMNS, "headline": headline,
+        "topic": topic_words,
+    }
+}
