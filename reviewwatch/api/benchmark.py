@@ -16,6 +16,7 @@ from reviewwatch.api.aggregates import _gap_report as gap_report  # one report, 
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import gate
 from reviewwatch.api.schemas import ERRORS
+from reviewwatch.gap.benchmark import headline
 
 router = APIRouter(prefix="/api/v1", tags=["aggregates"], responses=ERRORS)
 
@@ -100,6 +101,10 @@ class BenchmarkOut(BaseModel):
         description="null when the business names no competitors (`competitors` in its "
         "configuration)."
     )
+    line: str | None = Field(
+        description="The benchmark in one line, as the digest says it: the topic whose share "
+        "positive differs most from the competitors' median; null when nothing is comparable."
+    )
 
 
 @router.get("/benchmark", response_model=BenchmarkOut)
@@ -120,4 +125,5 @@ async def benchmark(
         "business": report["business"],
         "window": {"since": report["window"]["since"], "until": report["window"]["until"]},
         "benchmark": report.get("benchmark"),
+        "line": headline(report["benchmark"]) if report.get("benchmark") else None,
     }
