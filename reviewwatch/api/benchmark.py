@@ -16,7 +16,7 @@ from reviewwatch.api.aggregates import _gap_report as gap_report  # one report, 
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import gate
 from reviewwatch.api.schemas import ERRORS
-from reviewwatch.gap.benchmark import headline
+from reviewwatch.gap.benchmark_line import headline
 
 router = APIRouter(prefix="/api/v1", tags=["aggregates"], responses=ERRORS)
 

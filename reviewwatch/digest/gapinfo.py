@@ -114,7 +114,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 
 def benchmark_line(report: dict[str, Any]) -> str | None:
     """A stored gap report's benchmark in one line (gap/benchmark.py); None without competitors."""
-    from reviewwatch.gap.benchmark import headline
+    from reviewwatch.gap.benchmark_line import headline
 
     benchmark = report.get("benchmark")
     if not isinstance(benchmark, dict):

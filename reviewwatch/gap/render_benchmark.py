@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from reviewwatch.gap.benchmark import NOT_COMPARABLE, SIMILAR, headline, topic_words
+from reviewwatch.gap.benchmark import NOT_COMPARABLE, SIMILAR
+from reviewwatch.gap.benchmark_line import headline, topic_words
 from reviewwatch.gap.render_table import gap_text, interval
 
 # (metric, column title, how `render_table` formats it)
@@ -18,6 +19,8 @@ COLUMNS = (
     ("negative_share", "negative", "positive_share"),
     ("mean_stars", "stars", "stars"),
 )
+# The terminal's narrower table: share negative is in the JSON, the HTML and the dashboard.
+TABLE_COLUMNS = (COLUMNS[0], COLUMNS[2])
 VERDICT_STYLE = {"higher": "bold", "lower": "bold", SIMILAR: "", NOT_COMPARABLE: "dim"}
 
 
@@ -68,7 +71,7 @@ def benchmark_table(report: dict[str, Any]) -> Table:
     )
     for column in ("topic", "business", "n"):
         table.add_column(column, justify="right" if column == "n" else "left")
-    for _, title, _ in COLUMNS:
+    for _, title, _ in TABLE_COLUMNS:
         table.add_column(f"{title} (95%)")
         table.add_column("difference")
     for scope in benchmark["scopes"]:
@@ -78,7 +81,7 @@ def benchmark_table(report: dict[str, Any]) -> Table:
                 f"[bold]{escape(row['who'])}[/]" if row["own"] else escape(row["who"]),
                 "" if row["mentions"] is None else str(row["mentions"]),
             ]
-            for metric, _, kind in COLUMNS:
+            for metric, _, kind in TABLE_COLUMNS:
                 cells.append(figure_cell(row, metric, kind))
                 style = _style(row, metric)
                 text = escape(difference_cell(row, metric, kind))
