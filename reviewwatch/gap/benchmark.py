@@ -43,9 +43,10 @@ SHARES: Final = {"positive_share": "positive", "negative_share": "negative"}
 OVERALL: Final = "overall"
 HIGHER, LOWER, SIMILAR, NOT_COMPARABLE = "higher", "lower", "similar", "not comparable"
 CONFIDENCE: Final = 0.95
-PAIR_METHOD: Final = "newcomb (square-and-add of the two 95% intervals)"
+PAIR_METHOD: Final = "Newcomb's square-and-add of the two 95% intervals (MOVER)"
 MEDIAN_METHOD: Final = (
-    f"percentile bootstrap, {quantify.REPLICATES} replicates, mentions resampled within each business"
+    f"a percentile bootstrap, {quantify.REPLICATES} replicates, mentions resampled within each "
+    "business"
 )
 
 FloatArray = NDArray[np.float64]

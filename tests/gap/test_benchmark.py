@@ -132,3 +132,23 @@ def test_the_table_and_the_html_report_show_it(store: Store) -> None:
     page = render_html([report])
     assert "Beside its competitors" in page and line.replace("'", "&#39;") in page
     assert page.count('class="scope-start"') == 3  # overall, cleanliness, service
+
+
+def test_the_replicates_are_those_behind_the_shares_interval() -> None:
+    """The median's bootstrap reuses the shares' own: same replicates, same percentiles."""
+    import numpy as np
+
+    from reviewwatch.gap import quantify, shares
+
+    corrector = quantify.fit(shares.shipped_calibration(), "PCC", replicates=200)
+    rng = np.random.default_rng(3)
+    probabilities = rng.dirichlet([1, 1, 1], size=60)
+    known = [None if i % 3 else i % 2 * 2 for i in range(60)]  # a third labelled
+    estimate = quantify.estimate(corrector, known, probabilities, seed=5)
+    copies = quantify.replicate_shares(corrector, known, probabilities, seed=5)
+    assert copies.shape == (200, 3)
+    low, high = np.nanquantile(copies, [0.025, 0.975], axis=0)
+    for index, label in enumerate(quantify.LABELS):
+        share = estimate.share(label)
+        assert share.low == pytest.approx(min(max(low[index], 0), share.value))
+        assert share.high == pytest.approx(max(min(high[index], 1), share.value))
