@@ -54,7 +54,7 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     assert result.exit_code == 0, result.output
     assert f"demo site served on http://127.0.0.1:{port}/" in result.stdout
     out = " ".join(result.stdout.split())
-    for slug in ("cafe-aurora", "hotel-lumiere", "rapidride"):
+    for slug in ("cafe-aurora", "hotel-rivoli", "hotel-lumiere", "rapidride"):
         assert f"{slug} crawl yes" in " ".join(out.replace("│", " ").split())
     assert "overstated" in out and "NO" not in result.stdout.split()
 
@@ -64,7 +64,9 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        assert mentions == scored == 49  # every demo review and post, two answers, each scored once
+        # every demo review and post (the competitor's 10 reviews included), two answers, each
+        # scored once
+        assert mentions == scored == 59
         answers = session.scalars(
             select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
         ).all()
@@ -82,6 +84,9 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     assert "leak@example.com" not in str(message["To"]) and message["Bcc"] is None
     html = message.get_body(("html",)).get_content()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    # Hôtel Lumière beside its competitor, Hôtel Rivoli: in the digest and the gap table
+    assert "Against competitors: " in message.get_body(("plain",)).get_content()
+    assert "against its competitors: " in out and "competitors' median" in out
 
     report = (data / "gap-report.html").read_text(encoding="utf-8")
     assert "<svg" in report and "Café Aurora" in report and "<script>alert" not in report

@@ -24,6 +24,28 @@ TABLE_COLUMNS = (COLUMNS[0], COLUMNS[2])
 VERDICT_STYLE = {"higher": "bold", "lower": "bold", SIMILAR: "", NOT_COMPARABLE: "dim"}
 
 
+def shown_scopes(benchmark: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The scopes to show (overall, and each topic where someone has enough mentions to be
+    compared), and the keys of the others (the JSON keeps them all)."""
+    shown, hidden = [], []
+    for scope in benchmark["scopes"]:
+        sides = [scope["business"], *scope["competitors"]]
+        if scope["key"] == "overall" or any(side["comparable"] for side in sides):
+            shown.append(scope)
+        else:
+            hidden.append(scope["key"])
+    return shown, hidden
+
+
+def hidden_note(benchmark: dict[str, Any], hidden: list[str]) -> str:
+    if not hidden:
+        return ""
+    return (
+        f"Not shown (fewer than {benchmark['min_mentions']} mentions on every side): "
+        + ", ".join(topic_words(key) for key in hidden)
+    )
+
+
 def rows(scope: dict[str, Any], business_name: str) -> list[dict[str, Any]]:
     """The scope's rows: the business, each competitor, the competitors' median; each with its
     figures and (but the business's) its comparison with the business, per metric."""
@@ -74,7 +96,10 @@ def benchmark_table(report: dict[str, Any]) -> Table:
     for _, title, _ in TABLE_COLUMNS:
         table.add_column(f"{title} (95%)")
         table.add_column("difference")
-    for scope in benchmark["scopes"]:
+    scopes, hidden = shown_scopes(benchmark)
+    if hidden:
+        table.caption = escape(hidden_note(benchmark, hidden))
+    for scope in scopes:
         for index, row in enumerate(rows(scope, report["business"]["name"])):
             cells = [
                 escape(topic_words(scope["key"])) if index == 0 else "",
@@ -113,7 +138,7 @@ def print_benchmark(report: dict[str, Any], console: Console) -> None:
 # What `templates/_benchmark.html.j2` calls, as one template global: `benchmark.rows(...)`.
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "benchmark": {
-        "rows": rows, "figure": figure_cell, "difference": difference_cell,
+        "rows": rows, "shown": shown_scopes, "hidden_note": hidden_note, "figure": figure_cell, "difference": difference_cell,
         "verdict_class": verdict_class, "columns": COLUMNS, "headline": headline,
         "topic": topic_words,
     }

@@ -152,3 +152,14 @@ def test_the_replicates_are_those_behind_the_shares_interval() -> None:
         share = estimate.share(label)
         assert share.low == pytest.approx(min(max(low[index], 0), share.value))
         assert share.high == pytest.approx(max(min(high[index], 1), share.value))
+
+
+def test_topics_nobody_can_be_compared_on_are_folded_away(store: Store) -> None:
+    from reviewwatch.gap.render_html import render_html
+
+    report = report_of(store)
+    for side in [scope(report, "service")["business"], *scope(report, "service")["competitors"]]:
+        side["comparable"] = False  # as if every side had fewer than min_mentions
+    page = render_html([report])
+    assert page.count('class="scope-start"') == 2  # overall, cleanliness
+    assert f"Not shown (fewer than {MIN_MENTIONS} mentions on every side): Service." in page

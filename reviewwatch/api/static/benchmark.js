@@ -15,9 +15,9 @@
     mean_stars: { title: "mean stars (1–5)", share: false },
   };
   const VERDICT_WORDS = {
-    higher: "higher, beyond the uncertainty",
-    lower: "lower, beyond the uncertainty",
-    similar: "similar, within the uncertainty",
+    higher: "higher",
+    lower: "lower",
+    similar: "similar",
     "not comparable": "not comparable (too few mentions)",
   };
   let data = null;
@@ -50,12 +50,13 @@
     return figure(estimate.value, share) + " (" + figure(estimate.low, share) + "–" + figure(estimate.high, share) + ")";
   }
 
-  function difference(comparison, share) {
+  // "Cafe −26 pts (−40 to −11): lower": the business minus this row, its interval, the verdict.
+  function difference(comparison, share, businessName) {
     if (!comparison || !comparison.difference) return VERDICT_WORDS[comparison ? comparison.verdict : "not comparable"];
     const d = comparison.difference;
-    const signed = (x) => (x > 0 ? "+" : x < 0 ? "−" : "±") + (share ? Math.abs(Math.round(x * 100)) : Math.abs(x).toFixed(2));
+    const signed = (x) => (x > 0 ? "+" : x < 0 ? "−" : "±") + (share ? Math.round(Math.abs(x) * 100) : Math.abs(x).toFixed(2));
     const unit = share ? " pts" : "";
-    return signed(d.value) + unit + " (" + signed(d.low) + " to " + signed(d.high) + "): " + VERDICT_WORDS[comparison.verdict];
+    return businessName + " " + signed(d.value) + unit + " (" + signed(d.low) + " to " + signed(d.high) + "): " + VERDICT_WORDS[comparison.verdict];
   }
 
   function build() {
@@ -82,14 +83,18 @@
     label.append(select);
     head.append(title, label);
     const intro = el("p", "muted", "Each business's figures over the same period, counted as in the gap report, with 95% intervals. " +
-      "Higher or lower: the difference's interval excludes 0. The median is over the competitors with enough mentions.");
+      "Higher or lower: beyond the uncertainty (the difference's 95% interval excludes 0); similar: within it. " +
+      "The median is over the competitors with enough mentions; fewer than that: not comparable.");
     const line = el("p", "bm-line");
     line.id = "bm-line";
     line.setAttribute("aria-live", "polite");
     const body = el("div", "bm-scopes");
     body.id = "bm-scopes";
     panel.append(head, intro, line, body);
-    main.append(panel);
+    // Before the list of mentions when the page has one (an overview, not a detail), else last.
+    const mentions = byId("mentions-table");
+    const anchor = mentions ? mentions.closest("section") : null;
+    if (anchor && anchor.parentNode === main) main.insertBefore(panel, anchor); else main.append(panel);
   }
 
   function clear(message) {
@@ -132,10 +137,16 @@
     byId("bm-line").textContent = text(data.line ? data.line + "." :
       "Fewer than " + benchmark.min_mentions + " mentions on every side: nothing to compare yet.");
     const m = METRICS[metric];
-    scopes.replaceChildren(...benchmark.scopes.map((scope) => scopeCard(scope, data.business.name, m, benchmark.min_mentions)));
+    // Overall, and the topics where someone has enough mentions to be compared (as the report).
+    const comparable = (scope) => scope.key === "overall" || [scope.business, ...scope.competitors].some((side) => side.comparable);
+    const shown = benchmark.scopes.filter(comparable);
+    const hidden = benchmark.scopes.filter((scope) => !comparable(scope)).map((scope) => topicName(scope.key));
+    const cards = shown.map((scope) => scopeCard(scope, data.business.name, m));
+    if (hidden.length) cards.push(el("p", "muted bm-hidden", "Not shown (fewer than " + benchmark.min_mentions + " mentions on every side): " + hidden.join(", ") + "."));
+    scopes.replaceChildren(...cards);
   }
 
-  function scopeCard(scope, businessName, m, minimum) {
+  function scopeCard(scope, businessName, m) {
     const card = el("section", "bm-scope");
     card.dataset.scope = scope.key;
     card.append(el("h3", null, topicName(scope.key)));
@@ -149,23 +160,23 @@
     list.setAttribute("aria-label", topicName(scope.key) + ": " + m.title);
     const header = el("div", "bm-row bm-header");
     header.setAttribute("role", "row");
-    for (const [name, cls] of [["business", "bm-who"], ["mentions", "bm-n"], ["95% interval", "bm-track-head"], [m.title, "bm-fig"], [businessName + " minus it", "bm-diff"]]) {
+    for (const [name, cls] of [["business", "bm-who"], ["mentions", "bm-n"], ["95% interval", "bm-track-head"], [m.title, "bm-fig"], ["difference (" + businessName + " minus it)", "bm-diff"]]) {
       const cell = el("span", cls, name);
       cell.setAttribute("role", "columnheader");
       header.append(cell);
     }
     list.append(header);
-    for (const row of rows) list.append(rowNode(row, m, lo, hi, minimum));
+    for (const row of rows) list.append(rowNode(row, m, lo, hi, businessName));
     card.append(list);
     return card;
   }
 
-  function rowNode(row, m, lo, hi, minimum) {
+  function rowNode(row, m, lo, hi, businessName) {
     const estimate = row.side[metric];
     const node = el("div", "bm-row" + (row.own ? " bm-own" : "") + (row.median ? " bm-median" : "") + (row.side.comparable ? "" : " bm-thin"));
     node.setAttribute("role", "row");
     const who = el("span", "bm-who", row.who);
-    const n = el("span", "bm-n", row.side.mentions === null ? "" : "n=" + row.side.mentions + (row.side.comparable ? "" : " (< " + minimum + ")"));
+    const n = el("span", "bm-n", row.side.mentions === null ? "" : "n=" + row.side.mentions);
     const track = el("span", "bm-track");
     track.setAttribute("aria-hidden", "true");
     if (estimate) {
@@ -179,7 +190,7 @@
     }
     const fig = el("span", "bm-fig", interval(estimate, m.share));
     const diff = el("span", "bm-diff" + (row.comparison ? " bm-" + row.comparison.verdict.replace(" ", "-") : ""),
-      row.comparison ? difference(row.comparison, m.share) : "");
+      row.comparison ? difference(row.comparison, m.share, businessName) : "");
     for (const cell of [who, n, track, fig, diff]) cell.setAttribute("role", "cell");
     node.append(who, n, track, fig, diff);
     return node;
