@@ -35,11 +35,17 @@ READ = {"Authorization": "Bearer read-secret"}
 
 
 @pytest.fixture
-def seeded(store: Store) -> tuple[Store, Settings]:
+def seeded(tmp_path: Path) -> Iterator[tuple[Store, Settings]]:
+    """On SQLite only: what the page shows is the API's, which test_benchmark_api.py checks on
+    both backends."""
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     config = settings(read_tokens=["reader:read-secret"])
     with store.transaction() as session:
         populate(session, config, at=utcnow() - dt.timedelta(days=3))  # inside the default window
-    return store, config
+    try:
+        yield store, config
+    finally:
+        store.dispose()
 
 
 @pytest.fixture
