@@ -167,6 +167,12 @@ class BusinessConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     claims: list[ClaimConfig] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)
+    # Other businesses of this configuration to compare with (reviewwatch/gap/benchmark.py).
+    competitors: list[str] = Field(
+        default_factory=list,
+        description="ids of other businesses of this configuration to compare with (the gap "
+        "report's benchmark, the API, the dashboard and the digest; see [gap](gap.md#competitors))",
+    )
 
     @field_validator("id")
     @classmethod
@@ -451,6 +457,7 @@ class Settings(BaseSettings):
             if business.id in seen:
                 raise ValueError(f"duplicate business id {business.id!r}")
             seen.add(business.id)
+        _check_competitors(value)
         return value
 
     @classmethod
@@ -485,6 +492,23 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reviewwatch.db').as_posix()}"
+
+
+def _check_competitors(businesses: list[BusinessConfig]) -> None:
+    """Each competitor is another business of the same configuration, named once."""
+    known = {b.id for b in businesses}
+    for business in businesses:
+        named: set[str] = set()
+        for slug in business.competitors:
+            where = f"business {business.id!r}: competitor {slug!r}"
+            if slug == business.id:
+                raise ValueError(f"{where} is the business itself")
+            if slug not in known:
+                others = ", ".join(sorted(known - {business.id})) or "none"
+                raise ValueError(f"{where} is not a business of this configuration (known: {others})")
+            if slug in named:
+                raise ValueError(f"{where} is named twice")
+            named.add(slug)
 
 
 def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:

@@ -54,7 +54,7 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     assert result.exit_code == 0, result.output
     assert f"demo site served on http://127.0.0.1:{port}/" in result.stdout
     out = " ".join(result.stdout.split())
-    for slug in ("cafe-aurora", "hotel-lumiere", "rapidride"):
+    for slug in ("cafe-aurora", "hotel-rivoli", "hotel-lumiere", "rapidride"):
         assert f"{slug} crawl yes" in " ".join(out.replace("│", " ").split())
     assert "overstated" in out and "NO" not in result.stdout.split()
 
@@ -64,7 +64,9 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        assert mentions == scored == 50  # every demo review and post, two answers, each scored once
+        # every demo review and post (the competitor's 10 reviews included), two answers, each
+        # scored once
+        assert mentions == scored == 60
         answers = session.scalars(
             select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
         ).all()
@@ -90,6 +92,9 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     # the hotel's owner reads French (examples/demo.toml): subject, headings, topics, numbers
     assert "mentions négatives" in str(message["Subject"]) and '<html lang="fr">' in html
     assert "Mentions négatives, les plus récentes d&#39;abord" in html
+    # Hôtel Lumière beside its competitor, Hôtel Rivoli: in the digest and the gap table
+    assert "Against competitors: " in message.get_body(("plain",)).get_content()
+    assert "against its competitors: " in out and "competitors' median" in out
 
     report = (data / "gap-report.html").read_text(encoding="utf-8")
     assert "<svg" in report and "Café Aurora" in report and "<script>alert" not in report

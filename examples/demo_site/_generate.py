@@ -89,6 +89,33 @@ LUMIERE = [
      "Hôtel correct, propreté moyenne, personnel aimable mais débordé.", None),
 ]
 
+# ---- Hôtel Rivoli (Paris): Hôtel Lumière's competitor (`competitors` in demo.toml); spotless
+# rooms, the odd wait at check-in.
+RIVOLI = [
+    # (id, author, date, stars, language, title, body, reply)
+    ("tp-r01", "Hélène M.", "2026-11-19T10:05:00Z", 5, "fr", "Impeccable",
+     "Chambre d'une propreté irréprochable, salle de bain impeccable. Accueil souriant.", None),
+    ("tp-r02", "George P.", "2026-11-16T18:40:00Z", 5, "en", "Spotless room",
+     "The room was spotless and the bathroom sparkling clean. Friendly staff at the desk.", None),
+    ("tp-r03", "Katrin S.", "2026-11-12T08:15:00Z", 4, "de", "Sehr sauber",
+     "Sehr sauberes Zimmer und frische Handtücher jeden Tag. Das Frühstück war gut.", None),
+    ("tp-r04", "Javier L.", "2026-11-08T21:30:00Z", 5, "es", "Limpísimo",
+     "La habitación estaba limpísima y el baño impecable. Personal muy amable.", None),
+    ("tp-r05", "Elsa N.", "2026-11-03T13:00:00Z", 4, "sv", "Rent och fint",
+     "Mycket rent rum och trevlig personal. Frukosten var god.", None),
+    ("tp-r06", "Pierre D.", "2026-10-29T09:45:00Z", 3, "fr", "Attente à l'arrivée",
+     "Chambre propre, mais vingt minutes d'attente à la réception pour le check-in.",
+     "Merci Pierre, nous ajoutons une personne à la réception le soir."),
+    ("tp-r07", "Natalia V.", "2026-10-24T17:20:00Z", 5, "ru", "Очень чисто",
+     "Номер очень чистый, уборка каждый день. Персонал приветливый.", None),
+    ("tp-r08", "Tom H.", "2026-10-18T07:55:00Z", 4, "en", "Clean and quiet",
+     "Clean, quiet room with fresh sheets. Check-in was quick.", None),
+    ("tp-r09", "Sophie R.", "2026-10-10T15:10:00Z", 5, "fr", "Très propre",
+     "Hôtel très propre, literie confortable, personnel aux petits soins.", None),
+    ("tp-r10", "Marco B.", "2026-10-03T12:35:00Z", 2, "es", "Esperamos mucho",
+     "Tuvimos que esperar 40 minutos para el check-in, aunque la habitación estaba limpia.", None),
+]
+
 # ---- RapidRide (Berlin ride app): claims 80 % positive, communication 90 %.
 APP_REVIEWS = {
     "de": [
@@ -218,8 +245,16 @@ def _later(date: str, hours: int) -> str:
 
 
 def lumiere_pages() -> None:
+    trustpilot_pages("hotel-lumiere.example", "Hôtel Lumière", LUMIERE, 2.9)
+
+
+def rivoli_pages() -> None:
+    trustpilot_pages("hotel-rivoli.example", "Hôtel Rivoli", RIVOLI, 4.3)
+
+
+def trustpilot_pages(domain: str, name: str, entries: list, trust_score: float) -> None:
     per_page = 6
-    chunks = [LUMIERE[i:i + per_page] for i in range(0, len(LUMIERE), per_page)]
+    chunks = [entries[i:i + per_page] for i in range(0, len(entries), per_page)]
     for number, chunk in enumerate(chunks, start=1):
         reviews = [{
             "id": rid, "title": title, "text": text, "rating": stars, "language": lang,
@@ -230,16 +265,16 @@ def lumiere_pages() -> None:
             "labels": {"verification": {"isVerified": True}},
         } for rid, author, date, stars, lang, title, text, reply in chunk]
         data = {"props": {"pageProps": {
-            "businessUnit": {"displayName": "Hôtel Lumière", "identifyingName": "hotel-lumiere.example",
-                             "trustScore": 2.9, "numberOfReviews": len(LUMIERE)},
+            "businessUnit": {"displayName": name, "identifyingName": domain,
+                             "trustScore": trust_score, "numberOfReviews": len(entries)},
             "reviews": reviews,
             "filters": {"pagination": {"currentPage": number, "perPage": per_page,
-                                       "totalCount": len(LUMIERE), "totalPages": len(chunks)}},
+                                       "totalCount": len(entries), "totalPages": len(chunks)}},
         }}, "page": "/review/[businessUnit]", "buildId": "demo"}
-        body = ("<h1>Hôtel Lumière reviews</h1><div id=\"__next\"></div>\n"
+        body = (f"<h1>{html.escape(name)} reviews</h1><div id=\"__next\"></div>\n"
                 f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>')
-        name = "trustpilot/review/hotel-lumiere.example" + ("" if number == 1 else f"@page={number}")
-        write(f"{name}.html", page("Hôtel Lumière | Trustpilot", body))
+        path = f"trustpilot/review/{domain}" + ("" if number == 1 else f"@page={number}")
+        write(f"{path}.html", page(f"{name} | Trustpilot", body))
 
 
 def rapidride_files() -> None:
@@ -342,6 +377,7 @@ def own_sites() -> None:
 if __name__ == "__main__":
     aurora_pages()
     lumiere_pages()
+    rivoli_pages()
     rapidride_files()
     own_sites()
     write("robots.txt", "User-agent: *\nDisallow: /private/\n")

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from jinja2 import Environment, FileSystemLoader
 
-from reviewwatch.api import aggregates, asked, feedback, followup, followup_link, mentions, overview
+from reviewwatch.api import aggregates, asked, benchmark, feedback, followup, followup_link, mentions, overview
 from reviewwatch.api.auth import TokenAuth, require_reader
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import only_declared_query
@@ -88,7 +88,7 @@ def create_app(
     # The token is checked before anything else: a request without one learns nothing, not
     # even whether a filter's business or topic exists.
     for router in (mentions.router, aggregates.router, asked.router, overview.router,
-                   followup.router):
+                   followup.router, benchmark.router):
         app.include_router(
             router, dependencies=[Depends(require_reader), Depends(only_declared_query)]
         )

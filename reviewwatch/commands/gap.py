@@ -38,12 +38,14 @@ def gap_reports(
 
 
 def print_tables(reports: list[dict[str, Any]], output: Path | None = None) -> None:
+    from reviewwatch.gap.render_benchmark import print_benchmark
     from reviewwatch.gap.render_table import print_report
 
     if output is None:
         console = make_console()
         for report in reports:
             print_report(report, console)
+            print_benchmark(report, console)
         return
     with output.open("w", encoding="utf-8") as stream:
         from rich.console import Console
@@ -51,6 +53,7 @@ def print_tables(reports: list[dict[str, Any]], output: Path | None = None) -> N
         console = Console(file=stream, width=160, no_color=True)
         for report in reports:
             print_report(report, console)
+            print_benchmark(report, console)
 
 
 def write_html(reports: list[dict[str, Any]], output: Path) -> Path:

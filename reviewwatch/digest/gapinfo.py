@@ -80,6 +80,7 @@ class GapSection:
     at_risk: list[RiskView] = field(default_factory=list)
     note: str | None = None  # a catalogue key: "gap_failed", "no_snapshot"
     risk_threshold: float = 0.15
+    benchmark: str | None = None  # the business beside its competitors, in one line
 
 
 def take_snapshot(session: Session, settings: Settings, business_slug: str) -> int:
@@ -114,15 +115,16 @@ def gap_section(
     report = snapshot.report if snapshot is not None else {}
     overall, claims = overall_of(report), claim_lines(report)
     threshold = settings.gap.risk_threshold
+    benchmark = benchmark_line(report) if snapshot is not None else None
     try:
         from reviewwatch.gap import claims_at_risk
 
         risks = claims_at_risk(session, settings, business.slug, since)
     except Exception as exc:  # noqa: BLE001 - the digest still goes out without this section
         log.warning("%s: claims at risk unavailable: %s", business.slug, exc)
-        return GapSection(overall, claims, [], "gap_failed", threshold)
+        return GapSection(overall, claims, [], "gap_failed", threshold, benchmark)
     note = None if snapshot is not None else "no_snapshot"
-    return GapSection(overall, claims, [_risk_view(risk) for risk in risks], note, threshold)
+    return GapSection(overall, claims, [_risk_view(risk) for risk in risks], note, threshold, benchmark)
 
 
 def overall_of(report: dict[str, Any]) -> Overall | None:
@@ -167,6 +169,19 @@ def claim_lines(report: dict[str, Any]) -> list[ClaimLine]:
             )
         )
     return lines
+
+
+def benchmark_line(report: dict[str, Any]) -> str | None:
+    """A stored gap report's benchmark in one line (gap/benchmark.py); None without competitors."""
+    from reviewwatch.gap.benchmark_line import headline
+
+    benchmark = report.get("benchmark")
+    if not isinstance(benchmark, dict):
+        return None
+    line = headline(benchmark)
+    if line is None:
+        return f"fewer than {benchmark.get('min_mentions')} mentions on every side, nothing to compare yet"
+    return one_line(line, 300)
 
 
 def _value(estimate: Any) -> float | None:

@@ -17,6 +17,7 @@ from reviewwatch.config import GapSettings, Settings
 from reviewwatch.errors import InputError
 from reviewwatch.gap import perceived as pc
 from reviewwatch.gap import quantify, shares
+from reviewwatch.gap.benchmark import Observed, compute_benchmark
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.fold import OTHER, fold_small
 from reviewwatch.gap.periods import parse_period, trend_granularity
@@ -111,6 +112,9 @@ def compute_gap(
         claims=results,
         calibration=calibration,
         responses=report_of(answered, granularity),
+        benchmark=compute_benchmark(
+            session, settings, Observed(business.slug, business.name, observations, weights,
+                                        corrector), since, until, share_corrector),
     )
 
 

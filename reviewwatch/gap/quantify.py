@@ -212,24 +212,9 @@ def estimate(
     n = len(known)
     if n == 0:
         raise ValueError("no mentions to estimate shares of")
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    unknown = np.array([k is None for k in known], dtype=bool)
-    onehot = np.zeros((n, len(LABELS)))
-    for i, k in enumerate(known):
-        if k is not None:
-            onehot[i, k] = 1.0
-    probs = np.asarray(probabilities, dtype=float).reshape(n, len(LABELS))
-    count = replicates or corrector.replicate_rates.shape[0]
-    rng = np.random.default_rng(seed)
-    method, copy_rates = corrector.method, corrector.replicate_rates[:count]
-    if method == "EMQ":  # EM is not a mean of the mentions: resample them one by one
-        draws = _resample_counts(n, count, rng) * w[None, :]
-        point = _emq_shares(corrector.rates[None], onehot, probs, unknown, w[None, :])[0]
-        copies = _emq_shares(copy_rates, onehot, probs, unknown, draws)
-    else:
-        totals = _totals(onehot, adjust.features(method, probs), unknown, w)
-        point = _shares(method, corrector.rates[None], totals.sum(axis=0, keepdims=True))[0]
-        copies = _shares(method, copy_rates, _resampled_sums(totals, count, rng))
+    onehot, probs, unknown, w = _inputs(known, probabilities, weights)
+    method = corrector.method
+    point, copies = _point_and_copies(corrector, onehot, probs, unknown, w, replicates, seed)
     low, high = np.nanquantile(copies, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2], axis=0)
     low, high = _at_least_sampling(point, low, high, w)
     quantified = bool(unknown.any())
@@ -266,6 +251,67 @@ def _at_least_sampling(
             low[k] = min(low[k], sampling.low)
             high[k] = max(high[k], sampling.high)
     return low, high
+
+
+def replicate_shares(
+    corrector: Corrector,
+    known: Sequence[int | None],
+    probabilities: FloatArray,
+    weights: Sequence[float] | None = None,
+    *,
+    seed: int = 0,
+) -> FloatArray:
+    """The bootstrap replicates behind `estimate`'s interval (B, 3), for a statistic of several
+    estimates (the competitors' median, gap/benchmark.py). Where the calibration cannot support a
+    correction, the unlabelled mentions' share is drawn uniformly across every value they allow,
+    as wide as `estimate`'s open interval."""
+    onehot, probs, unknown, w = _inputs(known, probabilities, weights)
+    _, copies = _point_and_copies(corrector, onehot, probs, unknown, w, None, seed)
+    if unknown.any() and not corrector.reliable:
+        low, high = _open_bounds(onehot, unknown, w)
+        rng = np.random.default_rng(seed + 1)
+        copies = low + (high - low) * rng.random(copies.shape)
+    return copies
+
+
+def _inputs(
+    known: Sequence[int | None], probabilities: FloatArray, weights: Sequence[float] | None
+) -> tuple[FloatArray, FloatArray, BoolArray, FloatArray]:
+    """The known labels one-hot (n, 3), the probabilities (n, 3), which are unlabelled, weights."""
+    n = len(known)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    unknown = np.array([k is None for k in known], dtype=bool)
+    onehot = np.zeros((n, len(LABELS)))
+    for i, k in enumerate(known):
+        if k is not None:
+            onehot[i, k] = 1.0
+    probs = np.asarray(probabilities, dtype=float).reshape(n, len(LABELS))
+    return onehot, probs, unknown, w
+
+
+def _point_and_copies(
+    corrector: Corrector,
+    onehot: FloatArray,
+    probs: FloatArray,
+    unknown: BoolArray,
+    w: FloatArray,
+    replicates: int | None,
+    seed: int,
+) -> tuple[FloatArray, FloatArray]:
+    """The shares (3,) and their bootstrap replicates (B, 3)."""
+    n = onehot.shape[0]
+    count = replicates or corrector.replicate_rates.shape[0]
+    rng = np.random.default_rng(seed)
+    method, copy_rates = corrector.method, corrector.replicate_rates[:count]
+    if method == "EMQ":  # EM is not a mean of the mentions: resample them one by one
+        draws = _resample_counts(n, count, rng) * w[None, :]
+        point = _emq_shares(corrector.rates[None], onehot, probs, unknown, w[None, :])[0]
+        copies = _emq_shares(copy_rates, onehot, probs, unknown, draws)
+    else:
+        totals = _totals(onehot, adjust.features(method, probs), unknown, w)
+        point = _shares(method, corrector.rates[None], totals.sum(axis=0, keepdims=True))[0]
+        copies = _shares(method, copy_rates, _resampled_sums(totals, count, rng))
+    return point, copies
 
 
 def _estimate(value: float, low: float, high: float) -> Estimate:

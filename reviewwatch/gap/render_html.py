@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from reviewwatch.display import finalize
+from reviewwatch.gap.render_benchmark import TEMPLATE_GLOBALS as BENCHMARK_GLOBALS
 from reviewwatch.gap.render_table import SHARE_METRICS, figure, gap_text, interval, label_basis, share_method
 from reviewwatch.gap.summary import method_words, summary_entries
 
@@ -193,6 +194,7 @@ def _environment() -> Environment:
         interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis,
         share_method=share_method, method_words=method_words,
     )
+    env.globals.update(BENCHMARK_GLOBALS)
     return env
 
 

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from reviewwatch.gap import quantify
+from reviewwatch.gap.benchmark import Benchmark
 from reviewwatch.gap.perceived import Perceived
 from reviewwatch.gap.responses import ResponseReport, report_of
 from reviewwatch.gap.summary import summary_entries
@@ -25,6 +26,7 @@ from storage.labels import RatingRule
 # 4: `summary` (one line per claim), breakdowns' small groups folded into "other" (`folded`).
 # 4: `responses` (follow-up of negative mentions: response rate, time to first response) and
 # claims of metric `response_within_hours`.
+# 4: `benchmark`, the business beside its competitors (benchmark.py); null without competitors.
 SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
@@ -123,6 +125,7 @@ class GapReport:
     claims: list[ClaimResult] = field(default_factory=list)
     calibration: list[ClaimResult] = field(default_factory=list)
     responses: ResponseReport | None = None
+    benchmark: Benchmark | None = None
 
     def to_dict(self) -> dict[str, Any]:
         claims = [c.to_dict() for c in self.claims]
@@ -145,6 +148,7 @@ class GapReport:
             "claims": claims,
             "calibration": [c.to_dict() for c in self.calibration],
             "responses": self._responses(),
+            "benchmark": None if self.benchmark is None else self.benchmark.to_dict(),
         }
 
     def _responses(self) -> dict[str, Any]:

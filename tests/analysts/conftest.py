@@ -48,7 +48,7 @@ def analyst_settings(**api: object) -> Settings:
         api={"read_tokens": ["reader:read-secret"], "write_tokens": ["alice:write-secret"], **api},
         businesses=[
             {
-                "id": "cafe-a", "name": "Café A",
+                "id": "cafe-a", "name": "Café A", "competitors": ["shop-b"],
                 "sources": [{"type": "trustpilot", "url": "https://trustpilot.example/cafe-a"}],
                 "claims": [
                     {"positive_share": 0.9, "stated_at": "2026-10-01"},

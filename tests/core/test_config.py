@@ -27,7 +27,8 @@ owners = ["owner@example.com"]
 
 def test_example_and_demo_configurations_load() -> None:
     demo = load_settings(REPO / "examples" / "demo.toml", required=True)
-    assert [b.id for b in demo.businesses] == ["cafe-aurora", "hotel-lumiere", "rapidride"]
+    assert [b.id for b in demo.businesses] == ["cafe-aurora", "hotel-rivoli", "hotel-lumiere", "rapidride"]
+    assert demo.business("hotel-lumiere").competitors == ["hotel-rivoli"]
     assert demo.data_dir == (REPO / ".demo").resolve()
     example = load_settings(REPO / "reviewwatch" / "example.toml", required=True)
     assert example.businesses[0].claims[1].topic == "service"

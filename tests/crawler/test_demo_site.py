@@ -57,6 +57,7 @@ def test_demo_site_crawls_end_to_end(tmp_path: Path) -> None:
     assert counts == {
         "cafe-aurora/schema_org": 18,
         "hotel-lumiere/trustpilot": 12,
+        "hotel-rivoli/trustpilot": 10,  # Hôtel Lumière's competitor
         "rapidride/app_store": 9,
         "rapidride/mastodon": 7,
         "rapidride/feed": 2,
