@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from reviewwatch.config import Settings
 from reviewwatch.errors import InputError
 from reviewwatch.gap import perceived as pc
-from reviewwatch.gap import quantify, shares
+from reviewwatch.gap import channels, quantify, shares
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.periods import parse_period, trend_granularity
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
@@ -57,6 +58,7 @@ def compute_gap(
     correct: pc.ShareEstimator | None = None
     if corrector is not None:
         correct = partial(shares.shares_of, corrector=corrector)
+    answers = channels.AnswerCache(session, business.id)
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
     for claim in active_claims(session, business.id):
@@ -72,6 +74,10 @@ def compute_gap(
             now=now,
             correct=correct,
         )
+        result = replace(result, channels=channels.claim_channels(
+            result.metric, result.topic, (result.mentions, result.perceived, result.method),
+            claim_obs, claim_weights, gs, correct, answers.of(window),
+        ))
         (calibration if claim.kind == "prediction" else results).append(result)
     breakdowns = {
         name: [

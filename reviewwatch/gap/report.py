@@ -20,7 +20,8 @@ from storage.labels import RatingRule
 # mentions counted at first seen; `label_sources` and `method.rating_labels` added.
 # 3: shares corrected for the model's errors (bootstrap intervals), `neutral_share`,
 # `share_method` and the method's `share_correction`; claims state their `method`.
-SCHEMA_VERSION = 3
+# 4: each claim's `channels`, public beside asked (reviewwatch/gap/channels.py).
+SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
 

@@ -214,7 +214,7 @@ def test_the_gap_counts_what_the_views_count_and_says_which_labels(hotel: Hotel)
 
         observations, _unscored = load_observations(s, business_id(s), SINCE, UNTIL)
     assert not errors(report, json_schema())
-    assert report["schema_version"] == 3
+    assert report["schema_version"] == 4
     assert report["method"]["rating_labels"] == {
         "ratings_decide": True, "negative_below": 0.375, "positive_above": 0.625}
     overall = report["overall"]
