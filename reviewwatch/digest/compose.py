@@ -60,10 +60,12 @@ class DigestContent:
     gap: GapSection
     failures: list[FailureView] = field(default_factory=list)
     since: str | None = None
+    # Negative answers to feedback requests: listed first (templates/feedback_first.*.j2).
+    feedback: list[MentionView] = field(default_factory=list)
 
     @property
     def negative_count(self) -> int:
-        return sum(len(group.mentions) for group in self.groups)
+        return sum(len(group.mentions) for group in self.groups) + len(self.feedback)
 
 
 def subject_for(business_name: str, negative: int, at_risk: int) -> str:

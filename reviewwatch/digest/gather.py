@@ -23,8 +23,6 @@ from storage.sources import FEEDBACK
 
 # crawl_runs statuses the digest reports (besides any run that counted errors); `suspect`: the
 # pages answered without any review although earlier runs found some (a changed markup?).
-# The first group of a digest: negative answers to feedback requests (`reviewwatch ask`).
-FEEDBACK_GROUP = "feedback: customers who told you first"
 FAILED_STATUSES = ("failed", "error", "errors", "partial", "timeout", "suspect")
 MAX_FAILURES = 50
 
@@ -44,6 +42,7 @@ def build_content(
     return DigestContent(
         business_name=business.name,
         groups=group_by_topic(selected, config, tz),
+        feedback=told_first(selected, config, tz),
         gap=gap,
         failures=crawl_failures(session, business.id, since, until, tz),
         since=_local(since, tz, "%Y-%m-%d %H:%M %Z") if since else None,
@@ -82,21 +81,26 @@ def previous_digest(
 def group_by_topic(
     selected: list[Selected], config: DigestConfig, tz: ZoneInfo
 ) -> list[TopicGroup]:
-    """Mentions grouped under the topics they are negative about (one may be in several groups):
-    largest groups first, "other" last. Negative answers to feedback requests come before them
-    all, in a group of their own: a customer told the owner before telling the world."""
+    """Public mentions grouped under the topics they are negative about (one may be in several
+    groups): largest groups first, "other" last. Answers to feedback requests are `told_first`."""
     groups: dict[str, list[MentionView]] = defaultdict(list)
-    told: list[MentionView] = []
     for item in selected:
-        view = mention_view(item, config, tz)
         if item.source_type == FEEDBACK:
-            told.append(view)
             continue
+        view = mention_view(item, config, tz)
         for topic in item.topics:
             groups[topic].append(view)
     order = sorted(groups, key=lambda t: (t == NO_TOPIC, -len(groups[t]), t))
-    first = [TopicGroup(topic=FEEDBACK_GROUP, mentions=told)] if told else []
-    return first + [TopicGroup(topic=one_line(t, 64), mentions=groups[t]) for t in order]
+    return [TopicGroup(topic=one_line(t, 64), mentions=groups[t]) for t in order]
+
+
+def told_first(selected: list[Selected], config: DigestConfig, tz: ZoneInfo) -> list[MentionView]:
+    """The new negative answers to feedback requests, newest first: the digest lists them before
+    anything else (a customer told the owner before telling the world)."""
+    told = [item for item in selected if item.source_type == FEEDBACK]
+    told.sort(key=lambda i: (i.mention.published_at or i.mention.first_seen_at, i.mention.id),
+              reverse=True)
+    return [mention_view(item, config, tz) for item in told]
 
 
 def mention_view(item: Selected, config: DigestConfig, tz: ZoneInfo) -> MentionView:
