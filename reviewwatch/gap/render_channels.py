@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from reviewwatch.terminal import safe_text
 
+EVIDENCE_CHARS = 40
 COLUMNS = ("claim", "public n", "public positive (95%)", "asked", "answered (rate, 95%)",
            "asked positive (95%)", "NPS (95%)")
 
@@ -40,6 +42,17 @@ def asked_positive_text(asked: dict[str, Any]) -> str:
     return f"{interval(asked['share_positive'], 'positive_share')}, n={asked['answers_counted']}"
 
 
+def claim_label(claim: dict[str, Any]) -> Text:
+    """The claim's label and, for one read off a page, the start of its sentence: two claims on
+    one topic at one level are told apart by it (as in the claims table)."""
+    cell = safe_text(claim["label"])
+    evidence = " ".join((claim.get("evidence_text") or "").split())
+    if evidence:
+        short = evidence if len(evidence) <= EVIDENCE_CHARS else evidence[: EVIDENCE_CHARS - 1] + "…"
+        cell.append_text(safe_text(f"\n“{short}”", style="dim"))
+    return cell
+
+
 def anyone_asked(report: dict[str, Any]) -> bool:
     return any((c.get("channels") or {}).get("asked", {}).get("asked") for c in report["claims"])
 
@@ -57,7 +70,7 @@ def channels_table(report: dict[str, Any]) -> Table | str | None:
     for claim in claims:
         public, asked = claim["channels"]["public"], claim["channels"]["asked"]
         table.add_row(
-            safe_text(claim["label"]),
+            claim_label(claim),
             str(public["mentions"]),
             interval(public["share_positive"], "positive_share"),
             str(asked["asked"]),
