@@ -125,6 +125,10 @@ class BusinessConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     claims: list[ClaimConfig] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)
+    feedback_question: Literal["recommend", "satisfaction"] | None = Field(
+        default=None,
+        description="the question this business's customers are asked (default: feedback.question)",
+    )
 
     @field_validator("id")
     @classmethod
@@ -415,6 +419,14 @@ class Settings(BaseSettings):
     @property
     def source_file(self) -> Path | None:
         return self._source_file
+
+    def feedback_question(self, business_id: str) -> str:
+        """The business's own feedback question, else `feedback.question` (also for a business
+        that has left the configuration while its links still work)."""
+        for business in self.businesses:
+            if business.id == business_id and business.feedback_question:
+                return business.feedback_question
+        return self.feedback.question
 
     def business(self, business_id: str) -> BusinessConfig:
         for business in self.businesses:
