@@ -173,6 +173,10 @@ class BusinessConfig(_Strict):
         description="ids of other businesses of this configuration to compare with (the gap "
         "report's benchmark, the API, the dashboard and the digest; see [gap](gap.md#competitors))",
     )
+    feedback_question: Literal["recommend", "satisfaction"] | None = Field(
+        default=None,
+        description="the question this business's customers are asked (default: feedback.question)",
+    )
 
     @field_validator("id")
     @classmethod
@@ -475,6 +479,14 @@ class Settings(BaseSettings):
     @property
     def source_file(self) -> Path | None:
         return self._source_file
+
+    def feedback_question(self, business_id: str) -> str:
+        """The business's own feedback question, else `feedback.question` (also for a business
+        that has left the configuration while its links still work)."""
+        for business in self.businesses:
+            if business.id == business_id and business.feedback_question:
+                return business.feedback_question
+        return self.feedback.question
 
     def business(self, business_id: str) -> BusinessConfig:
         for business in self.businesses:

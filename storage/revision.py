@@ -4,7 +4,8 @@ Caches of derived results (the API's gap reports) key on it. Every change a repo
 either adds a row (mentions, revisions, scores, corrections, claims, crawl runs) or, for a
 mention marked deleted or edited in place, happens inside a crawl run whose row is added and
 then finished; claims are updated with `updated_at`; a follow-up item's every change of state
-adds a `followup_changes` row (the response figures). Each part is an index lookup or a small
+adds a `followup_changes` row (the response figures); a feedback request is added, then sent
+(`sent_at`), and its answer adds a mention. Each part is an index lookup or a small
 table's scan, so a request can afford it.
 """
 
@@ -19,6 +20,7 @@ from storage.models import (
     Claim,
     Correction,
     CrawlRun,
+    FeedbackInvitation,
     FollowupChange,
     Mention,
     MentionRevision,
@@ -27,7 +29,8 @@ from storage.models import (
 
 
 def store_revision(session: Session) -> tuple[Any, ...]:
-    """A tuple that differs after any change to mentions, scores, corrections, claims or crawls."""
+    """A tuple that differs after any change to mentions, scores, corrections, claims, crawls or
+    feedback requests."""
     parts = [
         *(select(func.max(model.id))
           for model in (Mention, MentionRevision, Score, Correction, FollowupChange)),
@@ -36,5 +39,8 @@ def store_revision(session: Session) -> tuple[Any, ...]:
         select(func.count(Claim.id)),
         select(func.max(Claim.id)),
         select(func.max(Claim.updated_at)),
+        # The gap report's asked channel counts the requests delivered (reviewwatch/gap/channels.py).
+        select(func.max(FeedbackInvitation.id)),
+        select(func.count(FeedbackInvitation.sent_at)),
     ]
     return tuple(session.execute(select(*(part.scalar_subquery() for part in parts))).one())

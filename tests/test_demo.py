@@ -80,8 +80,14 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     store.dispose()
 
     requests = sorted((data / "outbox").glob("feedback-*.eml"))
-    assert len(requests) == 6  # one per bundled customer (examples/demo_customers.csv)
-    assert "6 feedback requests written" in out and "2 answered" in out
+    # Each business asks each bundled customer once (examples/demo_customers.csv).
+    assert len(requests) == 18
+    for slug in ("cafe-aurora", "hotel-lumiere", "rapidride"):
+        assert f"{slug}: 6 feedback requests written" in out
+    assert "cafe-aurora: 2 answered on the feedback page: score 2, score 9" in out
+    # The gap tables show each claim in public beside when asked; the answers stay private.
+    assert out.count("in public versus when asked") == 3
+    assert "Vi väntade 40 minuter" not in result.stdout
     emls = sorted(p for p in (data / "outbox").glob("*.eml") if not p.name.startswith("feedback-"))
     assert len(emls) == 3
     lumiere = next(p for p in emls if p.name.startswith("hotel-lumiere"))

@@ -76,7 +76,8 @@ async def claims_perceived(
     """Each claim of a business beside what its customers show, from the gap computation that
     `reviewwatch gap` and `/gap/{business}` use (the same report, kept per store revision): over
     `since`..`until` (default: the last `gap.period_days` days), a survey claim over its own
-    period. Other filters do not apply."""
+    period. Other filters do not apply. `channels`: the claim in public beside when asked
+    (feedback requests: asked, answered, response rate, share positive, NPS; docs/feedback.md)."""
     flt = filtered.flt
     if not flt.business:
         raise HTTPException(422, "business is required")
@@ -101,6 +102,8 @@ def claim_row(claim: dict[str, Any], correction: str | None = None) -> dict[str,
         "high": perceived.get("high"), "mentions": claim["mentions"], "period": claim["period"],
         "window": claim["window"], "verdict": claim["verdict"],
         "method": _method_text(claim["method"], correction), "method_note": claim["method_note"],
+        # In public beside when asked (reviewwatch/gap/channels.py): counts and shares only.
+        "channels": claim.get("channels"),
     }
 
 
@@ -122,7 +125,8 @@ async def gap(
     until: dt.date | None = Query(None, description="Last day (UTC), inclusive."),
     store: StoreGate = Depends(gate),
 ) -> dict[str, Any]:
-    """The gap report of the gap stage (its documented JSON schema), kept per store revision."""
+    """The gap report of the gap stage (its documented JSON schema), kept per store revision;
+    each claim's `channels` shows it in public beside when asked (docs/feedback.md)."""
     if since and until and since > until:
         raise HTTPException(422, f"since ({since}) is after until ({until})")
     return await _gap_report(request, store, business, since, until)

@@ -78,6 +78,7 @@ class Invitation:
     business: str
     language: str
     answered: bool
+    slug: str = ""
 
 
 @router.get("/f/{token}", response_class=HTMLResponse)
@@ -103,7 +104,7 @@ def _answer(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
         return found
     if not _tokens(request).csrf_ok(found.token_id, form.get("csrf_token", "")):
         return _page(request, "error", found.language, found.business, status=403, key="invalid")
-    question = settings.feedback.question
+    question = settings.feedback_question(found.slug)
     low, high = SCALES[question]
     score = form.get("score", "")
     comment = clean_comment(form.get("comment", ""))
@@ -191,14 +192,14 @@ def _lookup(request: Request, token_id: str) -> Invitation | None:
             return None
         business = session.get_one(Business, invitation.business_id)
         return Invitation(invitation.id, invitation.token_id, business.name,
-                          invitation.language, invitation.answered_at is not None)
+                          invitation.language, invitation.answered_at is not None, business.slug)
 
 
 def _form(
     request: Request, token: str, found: Invitation, *, key: str | None = None, status: int = 200
 ) -> HTMLResponse:
     settings: Settings = request.app.state.settings
-    question = settings.feedback.question
+    question = settings.feedback_question(found.slug)
     low, high = SCALES[question]
     w = words(found.language, found.business)
     return _page(

@@ -109,17 +109,21 @@ def command(ctx: click.Context, port: int) -> None:
 
 
 def _feedback(store: Store, settings: Settings, outbox: Path) -> None:
-    """Ask the first business's bundled customers (dry run); two of them answer on the page."""
+    """Every business asks the bundled customers (dry run); two of the first business's answer on
+    the feedback page. The gap tables then show each claim in public beside when asked."""
     from reviewwatch.commands.demo_feedback import ask_and_answer, free_port, with_demo_key
 
     console = make_console()
     if not CUSTOMERS.is_file():
         console.print(f"feedback requests skipped: no {CUSTOMERS}")
         return
-    slug = settings.businesses[0].id
-    done = ask_and_answer(store, with_demo_key(settings, free_port()), slug, CUSTOMERS, outbox)
+    slugs = [b.id for b in settings.businesses]
+    done = ask_and_answer(store, with_demo_key(settings, free_port()), slugs, CUSTOMERS, outbox)
+    for run in done.runs:
+        console.print(
+            f"{run.business}: {run.count('written')} feedback requests written to {outbox} "
+            f"({run.cooldown} asked recently, skipped)", markup=False, highlight=False)
     console.print(
-        f"{slug}: {len(done.run.asked)} feedback requests written to {outbox} "
-        f"({done.run.cooldown} asked recently, skipped); {len(done.answered)} answered on the "
-        "feedback page: " + ", ".join(f"score {score}" for _name, score in done.answered),
+        f"{slugs[0]}: {len(done.answered)} answered on the feedback page: "
+        + (", ".join(f"score {score}" for _name, score in done.answered) or "none"),
         markup=False, highlight=False)

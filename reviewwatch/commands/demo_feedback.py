@@ -1,4 +1,5 @@
-"""The demo's feedback step: ask the bundled customers (dry run), answer two as customers would.
+"""The demo's feedback step: each demo business asks the bundled customers (dry run); two of the
+first business's customers answer as customers would.
 
 The feedback page runs in a real uvicorn on a free port of 127.0.0.1; the two answers are
 posted to it over HTTP from the links in the written .eml files, like a customer's browser
@@ -38,8 +39,8 @@ _LINK = re.compile(r"https?://\S+?/f/[A-Za-z0-9._-]+")
 
 @dataclass(frozen=True, slots=True)
 class DemoFeedback:
-    run: AskRun
-    answered: list[tuple[str, int]]
+    runs: list[AskRun]
+    answered: list[tuple[str, int]]  # (the .eml answered, its score), of the first business
 
 
 def with_demo_key(settings: Settings, port: int) -> Settings:
@@ -78,26 +79,35 @@ def feedback_server(settings: Settings, store: Store, port: int) -> Iterator[str
 
 
 def ask_and_answer(
-    store: Store, settings: Settings, slug: str, customers: Path, outbox: Path
+    store: Store, settings: Settings, slugs: list[str], customers: Path, outbox: Path
 ) -> DemoFeedback:
     """`settings` carries the demo's key and public_url (`with_demo_key`)."""
-    writer = OutboxTransport(outbox, prefix=f"feedback-{slug}")
     port = int(settings.feedback.public_url.rsplit(":", 1)[1])
+    listed = read_customers(customers)
     with feedback_server(settings, store, port):
-        run = ask_customers(store, settings, slug, read_customers(customers), writer)
+        runs, written = [], []
+        for slug in slugs:
+            writer = OutboxTransport(outbox, prefix=f"feedback-{slug}")
+            runs.append(ask_customers(store, settings, slug, listed, writer))
+            written.append(writer.written)
         answered = []
         with httpx.Client(timeout=10) as client:
-            for path, (score, comment) in zip(writer.written, ANSWERS, strict=False):
-                link = _link(path)
-                form = client.get(link).text
-                csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
-                if csrf is None:
-                    raise RuntimeError(f"no feedback form at {link}")
-                posted = client.post(link, data={"score": str(score), "comment": comment,
-                                                 "csrf_token": csrf.group(1)})
-                posted.raise_for_status()
+            for path, (score, comment) in zip(written[0] if written else [], ANSWERS, strict=False):
+                answer(client, _link(path), score, comment)
                 answered.append((path.name, score))
-    return DemoFeedback(run, answered)
+    return DemoFeedback(runs, answered)
+
+
+def answer(client: httpx.Client, link: str, score: int, comment: str) -> None:
+    """What a customer's browser does: GET the page, POST its form with the csrf_token."""
+    form = client.get(link)
+    form.raise_for_status()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    if csrf is None:
+        raise RuntimeError(f"no feedback form at {link}")
+    posted = client.post(link, data={"score": str(score), "comment": comment,
+                                     "csrf_token": csrf.group(1)})
+    posted.raise_for_status()
 
 
 def _link(path: Path) -> str:

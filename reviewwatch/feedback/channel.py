@@ -3,25 +3,24 @@
 For the requests stored in a period: how many were delivered (sent, or written by a dry run),
 how many answered, the response rate, the share of positive answers (by the store's rating rule,
 `gap.rating_labels`) and, for answers to the 0-10 question, the Net Promoter Score. Every interval
-is 95%: Wilson for shares; for NPS the normal approximation of a difference of two shares of one
-sample (var = (p+ + p- - (p+ - p-)^2) / n), clipped to [-100, 100]: rough below ~30 answers.
+is 95%: Wilson for shares; for NPS the adjusted Wald (`reviewwatch.gap.channels.net_promoter`).
+The gap report shows the same channel beside each claim (`reviewwatch.gap.channels`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reviewwatch.gap.stats import Z95, Estimate, wilson
+from reviewwatch.gap.channels import DELIVERED, net_promoter
+from reviewwatch.gap.stats import Estimate, wilson
 from storage.labels import stored_rule
 from storage.models import FeedbackInvitation, Mention
 
-DELIVERED = ("sent", "written")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +69,3 @@ def asked_channel(
         nps_answers=len(zero_to_ten),
         nps=net_promoter(zero_to_ten),
     )
-
-
-def net_promoter(scores: list[float]) -> Estimate | None:
-    """NPS (-100..100): promoters score 9-10, detractors 0-6."""
-    n = len(scores)
-    if n == 0:
-        return None
-    promoters = sum(1 for s in scores if s >= 9) / n
-    detractors = sum(1 for s in scores if s <= 6) / n
-    value = promoters - detractors
-    half = Z95 * math.sqrt(max(0.0, promoters + detractors - value * value) / n)
-    return Estimate(100 * value, 100 * max(-1.0, value - half), 100 * min(1.0, value + half))

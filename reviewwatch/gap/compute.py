@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from reviewwatch.config import GapSettings, Settings
 from reviewwatch.errors import InputError
 from reviewwatch.gap import perceived as pc
-from reviewwatch.gap import quantify, shares
+from reviewwatch.gap import channels, quantify, shares
 from reviewwatch.gap.benchmark import Observed, compute_benchmark
 from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.fold import OTHER, fold_small
@@ -62,6 +63,7 @@ def compute_gap(
     correct: pc.ShareEstimator | None = None
     if corrector is not None:
         correct = partial(shares.shares_of, corrector=corrector)
+    answers = channels.AnswerCache(session, business.id)
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
     answered = load_answered(session, business.id, since, until)
@@ -84,6 +86,10 @@ def compute_gap(
             now=now,
             correct=correct,
         )
+        result = replace(result, channels=channels.claim_channels(
+            result.metric, result.topic, (result.mentions, result.perceived, result.method),
+            claim_obs, claim_weights, gs, correct, answers.of(window),
+        ))
         (calibration if claim.kind == "prediction" else results).append(result)
     claimed_topics = {c.topic for c in results + calibration if c.topic}
     breakdowns = {

@@ -128,13 +128,15 @@ def counted_at() -> Any:
 
 
 def _counted(
-    query: Select[Unpack[tuple[Any, ...]]], business_id: int, since: dt.datetime | None, until: dt.datetime | None
+    query: Select[Unpack[tuple[Any, ...]]], business_id: int, since: dt.datetime | None, until: dt.datetime | None,
+    private: bool = False,
 ) -> Select[Unpack[tuple[Any, ...]]]:
     query = query.where(
         Mention.business_id == business_id,
         Mention.is_own.is_(False),
-        # What customers say when asked is the other channel, not the public voice.
-        Mention.is_private.is_(False),
+        # What customers say when asked is the other channel, not the public voice: `private`
+        # loads that channel alone (answers to feedback requests, reviewwatch/gap/channels.py).
+        Mention.is_private.is_(private),
         Mention.deleted_at.is_(None),
         Mention.duplicate_of_id.is_(None),
     )
@@ -150,8 +152,11 @@ def load_observations(
     business_id: int,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    *,
+    private: bool = False,
 ) -> tuple[list[Observation], int]:
-    """The counted observations in [since, until), and how many mentions await a score."""
+    """The counted observations in [since, until), and how many mentions await a score; with
+    `private`, those of the answers to feedback requests instead of the public voice."""
     rule = stored_rule(session)
     current = and_(Score.mention_id == Mention.id, Score.is_current.is_(True))
     rows = session.execute(
@@ -178,10 +183,11 @@ def load_observations(
             business_id,
             since,
             until,
+            private,
         ).order_by(Mention.id)
     ).all()
-    topics = _model_topics(session, business_id, since, until)
-    corrections = _corrections(session, business_id, since, until)
+    topics = _model_topics(session, business_id, since, until, private)
+    corrections = _corrections(session, business_id, since, until, private)
     observations: list[Observation] = []
     unscored = 0
     for row in rows:
@@ -254,7 +260,8 @@ def _stars(rating_normalised: float | None, model_stars: float | None) -> float 
 
 
 def _model_topics(
-    session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None
+    session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None,
+    private: bool = False,
 ) -> dict[int, dict[str, str | None]]:
     """score id -> {topic: its own polarity, or None when the score has none}."""
     query = _counted(
@@ -265,6 +272,7 @@ def _model_topics(
         business_id,
         since,
         until,
+        private,
     )
     topics: dict[int, dict[str, str | None]] = defaultdict(dict)
     for score_id, topic, polarity in session.execute(query):
@@ -273,7 +281,8 @@ def _model_topics(
 
 
 def _corrections(
-    session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None
+    session: Session, business_id: int, since: dt.datetime | None, until: dt.datetime | None,
+    private: bool = False,
 ) -> dict[int, tuple[str | None, list[str] | None]]:
     query = _counted(
         select(Correction.mention_id, Correction.label_after, Correction.topics_after).join(
@@ -282,6 +291,7 @@ def _corrections(
         business_id,
         since,
         until,
+        private,
     ).order_by(Correction.created_at, Correction.id)
     fixed: dict[int, tuple[str | None, list[str] | None]] = {}
     for mention_id, label, topics in session.execute(query):

@@ -155,6 +155,15 @@ def summary_lines(report: dict[str, Any]) -> list[Text]:
     return lines
 
 
+def print_channels(report: dict[str, Any], console: Console) -> None:
+    """Each claim in public beside when asked (render_channels.py)."""
+    from reviewwatch.gap.render_channels import channels_table
+
+    table = channels_table(report)
+    if table is not None:
+        console.print(table, markup=False, highlight=False)
+
+
 def print_report(report: dict[str, Any], console: Console) -> None:
     """Print one business's report (the dict of `GapReport.to_dict()`)."""
     business = report["business"]
@@ -174,6 +183,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         console.print(line)
     if report["claims"]:
         console.print(claims_table(report, report["claims"], "claimed versus perceived"))
+        print_channels(report, console)
     else:
         console.print("no claims: declare some in the configuration or import a survey")
     console.print(topics_table(report))

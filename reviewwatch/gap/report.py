@@ -27,6 +27,7 @@ from storage.labels import RatingRule
 # 4: `responses` (follow-up of negative mentions: response rate, time to first response) and
 # claims of metric `response_within_hours`.
 # 4: `benchmark`, the business beside its competitors (benchmark.py); null without competitors.
+# 4: each claim's `channels`, public beside asked (reviewwatch/gap/channels.py).
 SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")

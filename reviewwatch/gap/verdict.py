@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewwatch.config import GapSettings
 from reviewwatch.gap import perceived as pc
@@ -21,6 +21,9 @@ from reviewwatch.gap.periods import period_start
 from reviewwatch.gap.stats import Estimate
 from storage.ratings import rescale_stars
 from storage.models import Claim
+
+if TYPE_CHECKING:
+    from reviewwatch.gap.channels import Channels
 
 SUPPORTED, OVERSTATED, UNDERSTATED, NOT_ENOUGH = (
     "supported",
@@ -108,6 +111,8 @@ class ClaimResult:
     label_sources: Mapping[str, int] = field(default_factory=dict)
     # The newest mentions that speak against the claim, for quoting; not part of the JSON.
     against: tuple[pc.Observation, ...] = ()
+    # Public beside asked (reviewwatch/gap/channels.py); set by compute_gap.
+    channels: Channels | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +142,7 @@ class ClaimResult:
             "by_source": [s.to_dict() for s in self.by_source],
             "by_language": [s.to_dict() for s in self.by_language],
             "label_sources": dict(sorted(self.label_sources.items())),
+            "channels": None if self.channels is None else self.channels.to_dict(),
         }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from reviewwatch.api import create_app
 from reviewwatch.config import Settings
 from reviewwatch.digest.send import OutboxTransport
-from reviewwatch.feedback.channel import net_promoter
+from reviewwatch.gap.channels import net_promoter
 from reviewwatch.feedback.customers import parse_customers
 from reviewwatch.feedback.invite import ask_customers
 from storage.db import Store
@@ -21,13 +21,23 @@ from storage.models import FeedbackInvitation, utcnow
 from tests.feedback.conftest import BUSINESS
 
 
-def test_net_promoter_score_and_interval() -> None:
+def test_net_promoter_score_and_adjusted_wald_interval() -> None:
     nps = net_promoter([10, 9, 3])
     assert nps is not None
     assert math.isclose(nps.value, 100 / 3)
-    half = 1.959963984540054 * math.sqrt((1 - 1 / 9) / 3)
-    assert math.isclose(nps.low, 100 * (1 / 3 - half)) and nps.high == 100
+    # Rocks (2016): 3/4 promoter and 3/4 detractor added, n + 3.
+    p, d = 2.75 / 6, 1.75 / 6
+    half = 1.959963984540054 * math.sqrt((p + d - (p - d) ** 2) / 6)
+    assert math.isclose(nps.low, 100 * (p - d - half)) and math.isclose(nps.high, 100 * (p - d + half))
     assert net_promoter([]) is None
+    # One happy answer: the observed 100 stays inside an interval that is anything but narrow.
+    one = net_promoter([10])
+    assert one is not None and one.value == one.high == 100 and one.low < 0
+    # Many answers: close to the plain multinomial interval.
+    many = net_promoter([10] * 500 + [8] * 300 + [2] * 200)
+    assert many is not None and math.isclose(many.value, 30)
+    plain = 100 * 1.959963984540054 * math.sqrt((0.5 + 0.2 - 0.09) / 1000)
+    assert math.isclose(many.high - many.low, 2 * plain, rel_tol=0.01)
 
 
 def test_asked_channel_over_the_api(

@@ -19,6 +19,9 @@ from tests.digest.smtpserver import SmtpServer
 from tests.feedback.conftest import BUSINESS, OWNER
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+# Stored as the page's clean_comment would leave it, but for a reordering control a mail client
+# might still meet: the digest strips it, and escapes the markup.
+HOSTILE = "Private: cold soup <script>alert(1)</script> \u202egnirts"
 
 
 def test_negative_feedback_comes_first(
@@ -36,7 +39,7 @@ def test_negative_feedback_comes_first(
             MentionData(external_id="r1", text="Public complaint: slow", rating=1,
                         rating_scale=5, published_at=NOW - dt.timedelta(days=1))])
         invitation = session.scalars(select(FeedbackInvitation)).one()
-        record_answer(session, invitation.id, score=1, comment="Private: cold soup",
+        record_answer(session, invitation.id, score=1, comment=HOSTILE,
                       question="recommend", now=NOW)
 
     run = send_digests(synced, settings, BUSINESS, transport=SmtpTransport(settings.smtp))
@@ -45,4 +48,9 @@ def test_negative_feedback_comes_first(
     [digest] = smtp_server.recorder.to(OWNER)
     body = digest.get_body(("plain",)).get_content()
     told, public_at = body.index("Private: cold soup"), body.index("Public complaint: slow")
-    assert body.index("customers who told you first") < told < public_at
+    assert body.index("Customers who told you first") < told < body.index("Negative mentions")
+    assert told < public_at
+    assert "\u202e" not in body
+    html = digest.get_body(("html",)).get_content()
+    assert "<script>" not in html and "cold soup &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.index("Customers who told you first") < html.index("Public complaint: slow")

@@ -136,3 +136,24 @@ def test_secret_key_refused_in_the_file(write_config, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "REVIEWWATCH_FEEDBACK__SECRET_KEY" in result.stderr
     assert KEY not in result.stderr
+
+
+def test_bad_lines_send_nothing_through_smtp(
+    database_url: str, write_config, tmp_path: Path, synced: Store, smtp_server, env: None
+) -> None:
+    """Without --dry-run: a file with one bad line among good ones asks nobody (exit 2)."""
+    config = write_config(
+        f'data_dir = "{tmp_path.as_posix()}"\ndatabase_url = "{database_url}"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\nsecurity = "none"\n'
+        f'[feedback]\npublic_url = "http://127.0.0.1:9"\n'
+        f'[[businesses]]\nid = "{BUSINESS}"\nname = "Café"\n'
+    )
+    customers = tmp_path / "bad.csv"
+    customers.write_text("email,name,language\nok@example.com,Ok,en\nbad@,X,en\n", encoding="utf-8")
+
+    result = _run(config, "ask", "--business", BUSINESS, "--customers", str(customers))
+
+    assert result.exit_code == 2 and "line 3: email" in result.stderr
+    assert smtp_server.recorder.received == []
+    with synced.session() as session:
+        assert session.scalar(select(func.count()).select_from(FeedbackInvitation)) == 0
