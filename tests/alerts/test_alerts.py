@@ -1,0 +1,138 @@
+"""Spike alerts on a real store (SQLite and PostgreSQL) through the real SMTP server of the digest
+tests: a burst alerts once per topic and day, a steady history never, a dry run stores nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+
+from reviewwatch.alerts.deliver import check_business, retry_due_alerts, store_alert
+from reviewwatch.config import Settings
+from reviewwatch.digest.send import SmtpTransport
+from storage.db import Store
+from storage.models import Alert, Business
+from tests.alerts.conftest import BUSINESS, NOW, OWNER, Day, History, steady
+from tests.digest.mail import html, plain, tokens
+from tests.digest.smtpserver import SmtpServer
+
+
+def alerts(store: Store) -> list[Alert]:
+    with store.session() as session:
+        return list(session.scalars(select(Alert).order_by(Alert.id)))
+
+
+def test_a_burst_alerts_the_owners_once_per_topic_and_day(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    history(steady())
+    burst = history([Day(ago=0, negative=12, topic="wait_time")])
+    # Rated mentions count by their rating (the gap's label): 5 stars is not negative whatever
+    # the model says, 1 star is negative whatever the model says.
+    history([Day(ago=0, negative=3, rating=5, positive=0)])
+    one_star = history([Day(ago=0, negative=1, rating=1, model_label="positive", positive=0)])
+
+    run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
+
+    found = {f.spike.topic: f for f in run.found}
+    assert set(found) == {"", "wait_time"}
+    assert found[""].spike.observed == 13 and found["wait_time"].spike.observed == 12
+    assert found[""].spike.expected < 4 and found[""].spike.bound < 13
+    assert [f.outcome.status for f in run.found if f.outcome] == ["sent", "sent"]
+    messages = smtp_server.recorder.to(OWNER)
+    assert len(messages) == 2
+    overall = next(m for m in messages if "about" not in str(m["Subject"]))
+    assert str(overall["Subject"]) == "Spike alert: Café Test: 13 negative mentions in 24 hours"
+    assert tokens(overall) == set(burst) | set(one_star)
+    assert "Spike alert: Café Test: 12 negative mentions about wait time in 24 hours" in {
+        str(m["Subject"]) for m in messages}
+    stored = alerts(store)
+    assert {a.message_id for a in stored} == {str(m["Message-ID"]) for m in messages}
+    assert all(a.status == "sent" and a.delivered_to == [OWNER] for a in stored)
+    assert sorted(stored[0].mention_ids) == sorted(set(burst) | set(one_star))
+
+    # Checked again the same day (a second crawl, a second daemon): nothing new is sent.
+    again = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
+                           now=NOW + dt.timedelta(hours=2))
+    assert again.found == [] and len(smtp_server.recorder.received) == 2
+    # Two daemons racing past the check: the unique key lets one of them store the alert.
+    with store.session() as session:
+        business = session.scalars(select(Business).where(Business.slug == BUSINESS)).one()
+        session.expunge(business)
+    assert store_alert(store, settings, business, found[""].spike, NOW) is None
+    assert len(alerts(store)) == 2
+
+
+def test_a_steady_history_and_a_small_count_do_not_alert(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    history(steady())
+    history([Day(ago=0, negative=4)])  # a busy day for this business, within its history
+
+    run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
+    assert run.found == [] and alerts(store) == [] and smtp_server.recorder.received == []
+
+    # No history at all: 4 negative mentions in a day are below the minimum count (5) ...
+    later = NOW + dt.timedelta(days=60)
+    history([Day(ago=0, negative=4, positive=0)], now=later)
+    quiet = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
+                           now=later)
+    assert quiet.found == []
+    # ... and a fifth makes it an alert: nothing in the history predicts any.
+    history([Day(ago=0, negative=1, positive=0)], now=later)
+    spike = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
+                           now=later)
+    assert [(f.spike.observed, f.spike.expected) for f in spike.found] == [(5, 0.0)]
+
+
+def test_a_dry_run_writes_eml_files_sends_and_stores_nothing(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History, tmp_path: Path
+) -> None:
+    history(steady())
+    hostile = "Rude staff <script>alert(1)</script> \u202eevil\u202c token mention-{n}."
+    history([Day(ago=0, negative=9, text=hostile)])
+    outbox = tmp_path / "outbox"
+
+    dry = check_business(store, settings, BUSINESS, dry_run=True, outbox=outbox, now=NOW)
+
+    assert [f.outcome.status for f in dry.found if f.outcome] == ["written"]
+    [eml] = list(outbox.glob("alert-*.eml"))
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    body = html(message)  # type: ignore[arg-type]
+    assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "\u202e" not in body and "\u202e" not in plain(message)  # type: ignore[arg-type]
+    assert smtp_server.recorder.received == [] and alerts(store) == []
+
+    # Nothing blocks the real alert afterwards.
+    real = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
+    assert [f.outcome.status for f in real.found if f.outcome] == ["sent"]
+    assert len(smtp_server.recorder.to(OWNER)) == 1
+
+
+def test_a_failed_send_is_retried_with_back_off_under_the_same_message_id(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    history(steady())
+    history([Day(ago=0, negative=10)])
+    smtp_server.recorder.mode = "data_451"
+
+    run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
+
+    [alert] = alerts(store)
+    assert [f.outcome.status for f in run.found if f.outcome] == ["pending"]
+    assert alert.status == "pending" and alert.attempts == 1 and "451" in (alert.last_error or "")
+    assert alert.next_attempt_at == NOW + dt.timedelta(minutes=5)
+    assert retry_due_alerts(store, settings, now=NOW + dt.timedelta(minutes=1)) == []  # backing off
+
+    smtp_server.recorder.mode = "ok"
+    [outcome] = retry_due_alerts(store, settings, now=NOW + dt.timedelta(minutes=6))
+    assert outcome.status == "sent"
+    [message] = smtp_server.recorder.to(OWNER)
+    assert str(message["Message-ID"]) == alert.message_id
+    [sent] = alerts(store)
+    assert dataclasses.asdict(outcome)["message_id"] == sent.message_id and sent.status == "sent"
