@@ -64,7 +64,9 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        assert mentions == scored == 49  # every demo review and post, two answers, each scored once
+        # every demo review and post (45 of them RapidRide's UK reviews, dated relative to the
+        # demo's run), two answers, each scored once
+        assert mentions == scored == 94
         answers = session.scalars(
             select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
         ).all()
@@ -75,8 +77,16 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     requests = sorted((data / "outbox").glob("feedback-*.eml"))
     assert len(requests) == 6  # one per bundled customer (examples/demo_customers.csv)
     assert "6 feedback requests written" in out and "2 answered" in out
-    emls = sorted(p for p in (data / "outbox").glob("*.eml") if not p.name.startswith("feedback-"))
+    emls = sorted(p for p in (data / "outbox").glob("*.eml")
+                  if not p.name.startswith(("feedback-", "alert-")))
     assert len(emls) == 3
+    # RapidRide's UK reviews end with a burst in the last 24 hours: the check after its crawl
+    # wrote the owners' alert (dry run) and the demo shows it.
+    alerts = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+              for p in sorted((data / "outbox").glob("alert-rapidride-*.eml"))]
+    subjects = {str(m["Subject"]) for m in alerts}
+    assert "Spike alert: RapidRide: 8 negative mentions in 24 hours" in subjects
+    assert "spike alerts" in out and "written" in out
     lumiere = next(p for p in emls if p.name.startswith("hotel-lumiere"))
     message = email.message_from_bytes(lumiere.read_bytes(), policy=policy.default)
     assert "leak@example.com" not in str(message["To"]) and message["Bcc"] is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
+from email import policy
 from pathlib import Path
 
 from sqlalchemy import select
@@ -99,9 +101,6 @@ def test_a_dry_run_writes_eml_files_sends_and_stores_nothing(
 
     assert [f.outcome.status for f in dry.found if f.outcome] == ["written"]
     [eml] = list(outbox.glob("alert-*.eml"))
-    import email
-    from email import policy
-
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     body = html(message)  # type: ignore[arg-type]
     assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
