@@ -212,7 +212,9 @@ def attempt(
         except Exception as exc:  # noqa: BLE001 - any failure leaves the alert pending
             errors.append(f"{recipient}: {exc or type(exc).__name__}")
     error = "; ".join(errors) or None
-    status = _record(store, alert_id, delivered, error, now, nobody=not wanted)
+    # Nobody left to send it to and nobody served before: cancelled rather than sent.
+    status = _record(store, alert_id, delivered, error, now,
+                     nobody=not wanted and not alert.delivered_to)
     if error:
         log.warning("%s: alert %s not sent: %s", slug, alert.message_id, error)
     else:
