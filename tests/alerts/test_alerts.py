@@ -135,3 +135,22 @@ def test_a_failed_send_is_retried_with_back_off_under_the_same_message_id(
     assert str(message["Message-ID"]) == alert.message_id
     [sent] = alerts(store)
     assert dataclasses.asdict(outcome)["message_id"] == sent.message_id and sent.status == "sent"
+
+
+def test_an_alert_for_an_owner_removed_meanwhile_is_cancelled_not_sent(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    history(steady())
+    history([Day(ago=0, negative=10)])
+    smtp_server.recorder.mode = "rcpt_550"
+    check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
+    [pending] = alerts(store)
+    assert pending.status == "pending" and "550" in (pending.last_error or "")
+
+    smtp_server.recorder.mode = "ok"
+    without = settings.model_copy(update={"businesses": [
+        settings.businesses[0].model_copy(update={"owners": []})]})
+    [outcome] = retry_due_alerts(store, without, now=NOW + dt.timedelta(hours=1))
+    assert outcome.status == "cancelled" and smtp_server.recorder.received == []
+    [cancelled] = alerts(store)
+    assert cancelled.status == "cancelled" and cancelled.sent_at is None
