@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email
+import threading
 from email import policy
 from pathlib import Path
 
@@ -154,3 +155,27 @@ def test_an_alert_for_an_owner_removed_meanwhile_is_cancelled_not_sent(
     assert outcome.status == "cancelled" and smtp_server.recorder.received == []
     [cancelled] = alerts(store)
     assert cancelled.status == "cancelled" and cancelled.sent_at is None
+
+
+def test_two_checks_racing_send_one_alert(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    """Two daemons checking the same business at the same moment: the unique key keeps one."""
+    history(steady())
+    history([Day(ago=0, negative=10)])
+    start = threading.Barrier(2)
+    runs = []
+
+    def check() -> None:
+        start.wait(timeout=10)
+        runs.append(check_business(store, settings, BUSINESS,
+                                   transport=SmtpTransport(settings.smtp), now=NOW))
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(runs) == 2
+    assert len(alerts(store)) == 1 and len(smtp_server.recorder.to(OWNER)) == 1
+    assert sum(o.status == "sent" for run in runs for o in run.outcomes) == 1
