@@ -13,9 +13,11 @@ Med. 32:1206), fitted per business on its trailing 24-hour windows:
   the uncertainty of mu0 itself (delta method: + mu0^2 * Var(eta0)), since 28 days give only
   four of each weekday.
 
-The weekday factor needs counts to be estimated: with fewer than `WEEKDAY_MIN_TOTAL` negative
-mentions in the history, or a weekday without any, the model is the mean alone. The threshold
-`level` and the minimum count that goes with it are chosen in bench/alerts.py (docs/alerts.md).
+The weekday factor costs precision and needs counts to be estimated: it is kept only when the
+history holds `WEEKDAY_MIN_TOTAL` negative mentions, some on every weekday, and a drop-in-deviance
+F test against the mean alone gives p < `WEEKDAY_TEST_P`; otherwise the model is the mean alone.
+The threshold `level` and the minimum count that goes with it were chosen on one seed of
+bench/alerts.py and are reported on another (docs/alerts.md).
 """
 
 from __future__ import annotations
