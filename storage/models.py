@@ -519,6 +519,9 @@ class Alert(Base):
     bound: Mapped[float] = mapped_column(Float)
     method: Mapped[str] = mapped_column(String(200))
     mention_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Topics that spiked with the whole business (topic "" only), told in this email and not
+    # alerted again that day: {"topic", "observed", "expected", "bound"} each.
+    topics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     delivered_to: Mapped[list[str]] = mapped_column(JSON, default=list)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)

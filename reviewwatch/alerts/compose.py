@@ -35,6 +35,15 @@ TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 
 
 @dataclass(frozen=True, slots=True)
+class TopicLine:
+    """A topic that spiked with the whole business, told in its alert."""
+
+    topic: str
+    observed: int
+    expected: float
+
+
+@dataclass(frozen=True, slots=True)
 class AlertContent:
     business_name: str
     topic: str  # in words; "" for all mentions
@@ -47,6 +56,7 @@ class AlertContent:
     history_days: int
     rarity: int  # 1 / (1 - alerts.level): the bound is exceeded once in this many days
     mentions: list[MentionView]
+    also: list[TopicLine]
     total: int  # triggering mentions, of which `mentions` lists the newest
 
 
@@ -80,6 +90,8 @@ def content_for(session: Session, settings: Settings, alert: Alert) -> AlertCont
         history_days=settings.alerts.history_days,
         rarity=round(1 / (1 - settings.alerts.level)),
         mentions=[mention_view(item, config, tz) for item in described],
+        also=[TopicLine(topic_words(str(t["topic"])), int(t["observed"]), float(t["expected"]))
+              for t in alert.topics or []],
         total=len(alert.mention_ids),
     )
 

@@ -145,6 +145,7 @@ def new_alert(settings: Settings, business: Business, spike: Spike, now: dt.date
         bound=spike.bound,
         method=spike.method[:200],
         mention_ids=list(spike.mention_ids),
+        topics=list(spike.topics),
         recipients=recipients(config) if config is not None else [],
         delivered_to=[],
         message_id=new_message_id(settings.smtp.sender),

@@ -1,5 +1,6 @@
 """Find a business's spikes now: its negative mentions of the last 24 hours, overall and per topic,
-judged against its own history (`model.py`), leaving out topics already alerted today.
+judged against its own history (`model.py`), leaving out topics already alerted today. Topics
+that spike with the whole business are told in its alert (`judge.alerts_from`).
 
 "Today" is the business's local date: at most one alert per business, topic and day (the
 `alerts` table's unique key enforces it when two checks race). Settings: `[alerts]`.
@@ -8,14 +9,15 @@ judged against its own history (`model.py`), leaving out topics already alerted 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewwatch.alerts.history import OVERALL, negative_history
-from reviewwatch.alerts.judge import judge
+from reviewwatch.alerts.judge import Verdict, alerts_from, judge
 from reviewwatch.config import AlertSettings
 from storage.models import Alert, Business
 
@@ -32,6 +34,9 @@ class Spike:
     bound: float
     method: str
     mention_ids: list[int]  # the negative mentions of the window, newest first
+    # Topics that spiked with the whole business, told in the same email:
+    # {"topic", "observed", "expected", "bound"} each.
+    topics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def overall(self) -> bool:
@@ -44,36 +49,48 @@ def find_spikes(
     """The spikes of the last 24 hours not yet alerted today: overall first, then by topic."""
     history = negative_history(session, business.id, business.timezone, now, settings.history_days)
     day = alert_day(business, now)
-    alerted = set(
-        session.scalars(
-            select(Alert.topic).where(Alert.business_id == business.id, Alert.alert_day == day)
+    alerted: set[str] = set()
+    for topic, folded in session.execute(
+        select(Alert.topic, Alert.topics).where(
+            Alert.business_id == business.id, Alert.alert_day == day
         )
-    )
-    spikes = []
-    for topic in sorted(history.series):  # "" (overall) sorts first
-        series = history.series[topic]
+    ):
+        alerted.add(topic)
+        alerted.update(str(t["topic"]) for t in folded or [])  # told in that email already
+    verdicts: dict[str, Verdict] = {}
+    for topic in sorted(history.series):
         if topic in alerted:
             continue
-        verdict = judge(
+        series = history.series[topic]
+        verdicts[topic] = judge(
             series.counts[0], series.counts[1:], history.weekdays[1:], history.weekdays[0],
             level=settings.level, min_count=settings.min_count,
         )
-        if not verdict.spike or verdict.prediction is None:
-            continue
+    spikes = []
+    for topic, folded in alerts_from(verdicts, OVERALL):
+        prediction = verdicts[topic].prediction
+        assert prediction is not None  # a spike was predicted
         spikes.append(Spike(
             business_id=business.id,
             topic=topic,
             alert_day=day,
             window_start=history.start,
             window_end=history.end,
-            observed=verdict.observed,
-            expected=verdict.prediction.expected,
-            bound=verdict.prediction.bound,
-            method=f"{verdict.prediction.method}; bound: {settings.level} quantile, "
+            observed=verdicts[topic].observed,
+            expected=prediction.expected,
+            bound=prediction.bound,
+            method=f"{prediction.method}; bound: {settings.level} quantile, "
             f"at least {settings.min_count}",
-            mention_ids=list(series.recent),
+            mention_ids=list(history.series[topic].recent),
+            topics=[_figures(t, verdicts[t]) for t in folded],
         ))
     return spikes
+
+
+def _figures(topic: str, verdict: Verdict) -> dict[str, Any]:
+    assert verdict.prediction is not None
+    return {"topic": topic, "observed": verdict.observed,
+            "expected": round(verdict.prediction.expected, 3), "bound": verdict.prediction.bound}
 
 
 def alert_day(business: Business, now: dt.datetime) -> dt.date:

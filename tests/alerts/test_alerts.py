@@ -39,33 +39,44 @@ def test_a_burst_alerts_the_owners_once_per_topic_and_day(
 
     run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
 
-    found = {f.spike.topic: f for f in run.found}
-    assert set(found) == {"", "wait_time"}
-    assert found[""].spike.observed == 13 and found["wait_time"].spike.observed == 12
-    assert found[""].spike.expected < 4 and found[""].spike.bound < 13
-    assert [f.outcome.status for f in run.found if f.outcome] == ["sent", "sent"]
-    messages = smtp_server.recorder.to(OWNER)
-    assert len(messages) == 2
-    overall = next(m for m in messages if "about" not in str(m["Subject"]))
-    assert str(overall["Subject"]) == "Spike alert: Café Test: 13 negative mentions in 24 hours"
-    assert tokens(overall) == set(burst) | set(one_star)
-    assert "Spike alert: Café Test: 12 negative mentions about wait time in 24 hours" in {
-        str(m["Subject"]) for m in messages}
-    stored = alerts(store)
-    assert {a.message_id for a in stored} == {str(m["Message-ID"]) for m in messages}
-    assert all(a.status == "sent" and a.delivered_to == [OWNER] for a in stored)
-    assert sorted(stored[0].mention_ids) == sorted(set(burst) | set(one_star))
+    # One email: the topic that rose with the whole business is told in it.
+    [found] = run.found
+    assert found.spike.topic == "" and found.spike.observed == 13
+    assert [(t["topic"], t["observed"]) for t in found.spike.topics] == [("wait_time", 12)]
+    assert found.spike.expected < 4 and found.spike.bound < 13
+    assert found.outcome is not None and found.outcome.status == "sent"
+    [message] = smtp_server.recorder.to(OWNER)
+    assert str(message["Subject"]) == "Spike alert: Café Test: 13 negative mentions in 24 hours"
+    assert tokens(message) == set(burst) | set(one_star)
+    assert "Rising with it: wait time (12; 0.0 expected)." in plain(message)
+    [stored] = alerts(store)
+    assert stored.message_id == str(message["Message-ID"]) and stored.status == "sent"
+    assert stored.delivered_to == [OWNER] and stored.topics[0]["topic"] == "wait_time"
+    assert sorted(stored.mention_ids) == sorted(set(burst) | set(one_star))
 
     # Checked again the same day (a second crawl, a second daemon): nothing new is sent.
     again = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
                            now=NOW + dt.timedelta(hours=2))
-    assert again.found == [] and len(smtp_server.recorder.received) == 2
+    assert again.found == [] and len(smtp_server.recorder.received) == 1
     # Two daemons racing past the check: the unique key lets one of them store the alert.
     with store.session() as session:
         business = session.scalars(select(Business).where(Business.slug == BUSINESS)).one()
         session.expunge(business)
-    assert store_alert(store, settings, business, found[""].spike, NOW) is None
-    assert len(alerts(store)) == 2
+    assert store_alert(store, settings, business, found.spike, NOW) is None
+    assert len(alerts(store)) == 1
+
+
+def test_a_topic_rising_alone_has_an_alert_of_its_own(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    history(steady(per_day=(18, 22, 20, 19, 21, 20, 20)))  # about nothing in particular
+    history([Day(ago=0, negative=14), Day(ago=0, negative=7, topic="hygiene", positive=0)])
+
+    run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
+
+    assert [(f.spike.topic, f.spike.observed) for f in run.found] == [("hygiene", 7)]
+    [message] = smtp_server.recorder.to(OWNER)
+    assert "7 negative mentions about hygiene in 24 hours" in str(message["Subject"])
 
 
 def test_a_steady_history_and_a_small_count_do_not_alert(

@@ -5,8 +5,9 @@ Revises: 0012
 Create Date: 2026-12-06
 
 `alerts` holds one spike per business, topic ("" for all mentions) and local day (a unique
-key, so two daemons cannot both alert), with what was observed and predicted, the triggering
-mentions, and the email's delivery state and Message-ID (stored before the first attempt).
+key, so two daemons cannot both alert), with what was observed and predicted, the topics that
+spiked with it, the triggering mentions, and the email's delivery state and Message-ID (stored
+before the first attempt).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def upgrade() -> None:
         sa.Column("bound", sa.Float(), nullable=False),
         sa.Column("method", sa.String(length=200), nullable=False),
         sa.Column("mention_ids", sa.JSON(), nullable=False),
+        sa.Column("topics", sa.JSON(), nullable=False),
         sa.Column("recipients", sa.JSON(), nullable=False),
         sa.Column("delivered_to", sa.JSON(), nullable=False),
         sa.Column("message_id", sa.String(length=255), nullable=False),
