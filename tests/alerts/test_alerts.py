@@ -119,6 +119,15 @@ def test_a_dry_run_writes_eml_files_sends_and_stores_nothing(
     assert "\u202e" not in body and "\u202e" not in plain(message)  # type: ignore[arg-type]
     assert smtp_server.recorder.received == [] and alerts(store) == []
 
+    # The email quotes at most alerts.max_listed mentions, the newest.
+    short = settings.model_copy(update={"alerts": settings.alerts.model_copy(
+        update={"max_listed": 3})})
+    check_business(store, short, BUSINESS, dry_run=True, outbox=tmp_path / "short", now=NOW)
+    [brief] = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+               for p in (tmp_path / "short").glob("*.eml")]
+    assert "The 3 newest of the 9 mentions" in plain(brief)  # type: ignore[arg-type]
+    assert len(tokens(brief)) == 3  # type: ignore[arg-type]
+
     # Nothing blocks the real alert afterwards.
     real = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
     assert [f.outcome.status for f in real.found if f.outcome] == ["sent"]
