@@ -224,6 +224,7 @@ def plan_job() -> None:
 
 
 def retry_job() -> None:
+    from reviewwatch.alerts.deliver import retry_due_alerts
     from reviewwatch.digest.deliver import retry_due
 
     daemon = _current()
@@ -236,6 +237,7 @@ def retry_job() -> None:
         publish_retry(daemon.settings)
         return
     retry_due(daemon.store, daemon.settings)
+    retry_due_alerts(daemon.store, daemon.settings)
 
 
 def _current() -> Daemon:

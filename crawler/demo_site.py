@@ -4,10 +4,14 @@
 the way the recorded sites need: `/a/b?q=1` is served from `a/b@q=1[.html|.json|.xml]` when
 it exists, else from `a/b`, `a/b.html`, `a/b.json`, `a/b.xml` or `a/b/index.html` (so the
 Mastodon API path `/mastodon/api/v1/timelines/tag/rapidride` is the file `... /rapidride.json`).
+A file may hold dates relative to the moment it is served, written `@@now-<minutes>@@`: they
+are served as ISO 8601 UTC times (the demo's burst of reviews is always in the last 24 hours).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +23,7 @@ DEMO_ROOT = Path(__file__).resolve().parent.parent / "examples" / "demo_site"
 DEMO_HOST = "127.0.0.1"
 DEMO_PORT = 8765
 SUFFIXES = ("", ".html", ".json", ".xml", "/index.html")
+RELATIVE_DATE = re.compile(rb"@@now-(\d{1,7})@@")
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".json": "application/json; charset=utf-8",
@@ -42,6 +47,15 @@ def resolve(root: Path, raw_path: str) -> Path | None:
     return None
 
 
+def relative_dates(body: bytes, now: dt.datetime) -> bytes:
+    """`@@now-<minutes>@@` replaced by that many minutes before `now` (ISO 8601, UTC)."""
+    def at(match: re.Match[bytes]) -> bytes:
+        when = now - dt.timedelta(minutes=int(match.group(1)))
+        return when.astimezone(dt.UTC).isoformat(timespec="seconds").encode()
+
+    return RELATIVE_DATE.sub(at, body)
+
+
 def content_type(path: Path) -> str:
     if path.name.startswith("robots"):
         return CONTENT_TYPES[".txt"]
@@ -59,7 +73,8 @@ class StaticHandler(BaseHTTPRequestHandler):
         if path is None:
             self.reply(404, b"not found", "text/plain; charset=utf-8")
             return
-        self.reply(200, path.read_bytes(), content_type(path))
+        body = relative_dates(path.read_bytes(), dt.datetime.now(dt.UTC))
+        self.reply(200, body, content_type(path))
 
     def reply(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

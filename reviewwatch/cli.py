@@ -36,6 +36,7 @@ COMMANDS = {
     "serve": "serve",
     "ask": "ask",
     "worker": "worker",
+    "alerts": "alerts",
 }
 
 

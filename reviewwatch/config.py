@@ -410,6 +410,30 @@ class WorkerSettings(_Strict):
     )
 
 
+class AlertSettings(_Strict):
+    """Section `[alerts]`: spike alerts after each crawl (`reviewwatch alerts`, docs/alerts.md)."""
+
+    enabled: bool = Field(
+        default=True, description="check for spikes after every crawl of the daemon's cycle"
+    )
+    history_days: int = Field(
+        default=28, ge=14, le=120,
+        description="trailing days (24-hour windows) the count model is fitted on",
+    )
+    level: float = Field(
+        default=0.999, ge=0.9, lt=1.0,
+        description="an alert needs more negative mentions in the last 24 hours than this "
+        "quantile of the predicted count",
+    )
+    min_count: int = Field(
+        default=5, ge=1,
+        description="and at least this many (a business with little history alerts on no less)",
+    )
+    max_listed: int = Field(
+        default=20, ge=1, le=200, description="mentions an alert email quotes at most"
+    )
+
+
 class Settings(BaseSettings):
     """Everything reviewwatch reads from outside, validated once at start-up."""
 
@@ -448,6 +472,7 @@ class Settings(BaseSettings):
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     followup: FollowupSettings = Field(default_factory=FollowupSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
     # Where the settings came from; not a setting itself.

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from reviewwatch.alerts.deliver import AlertRun, check_after_crawl
 from reviewwatch.config import Settings
 from reviewwatch.digest.deliver import DigestRun, send_digests
 from reviewwatch.digest.preview import preview_digests
@@ -50,6 +51,7 @@ class CycleResult:
     business: str
     stages: list[StageResult] = field(default_factory=list)
     digest: DigestRun | None = None
+    alerts: AlertRun | None = None  # the spike check after the crawl (and its scoring)
     stopped: bool = False  # a stop was requested: the later stages did not run
 
     @property
@@ -91,7 +93,9 @@ def run_cycle(
     result = CycleResult(business_slug)
     stages: dict[str, Callable[[], tuple[bool, str]]] = {
         "crawl": lambda: run_crawl(store, settings, business_slug, crawl(settings, business_slug)),
-        "score": lambda: _score(store, settings, business_slug, score or score_new),
+        "score": lambda: _score_then_alert(
+            result, store, settings, business_slug, score or score_new, dry_run, outbox, transport
+        ),
         "snapshot": lambda: (True, f"snapshot {take_snapshot(store, settings, business_slug)}"),
         "digest": lambda: (
             _digest(result, store, settings, business_slug, dry_run, outbox, transport)
@@ -215,15 +219,6 @@ def score_new(store: Store, settings: Settings, business_slug: str) -> int:
         )
 
 
-def _score(store: Store, settings: Settings, business_slug: str, score: Scorer) -> tuple[bool, str]:
-    """Score what is new, then open a follow-up item for each newly negative mention."""
-    from reviewwatch.followup.stage import open_followups
-
-    scored = score(store, settings, business_slug)
-    open_followups(store, business_slug)
-    return True, f"{scored} scored"
-
-
 def take_snapshot(store: Store, settings: Settings, business_slug: str) -> int:
     from reviewwatch.digest.gapinfo import take_snapshot as snapshot
 
@@ -233,6 +228,30 @@ def take_snapshot(store: Store, settings: Settings, business_slug: str) -> int:
 
 def default_outbox(settings: Settings) -> Path:
     return settings.data_dir / "outbox"
+
+
+def _score_then_alert(
+    result: CycleResult,
+    store: Store,
+    settings: Settings,
+    business_slug: str,
+    score: Scorer,
+    dry_run: bool,
+    outbox: Path | None,
+    transport: Transport | None,
+) -> tuple[bool, str]:
+    """Score what the crawl brought, then check for spikes at once: a new mention counts (and
+    can alert) once it is scored, and the owners should not wait for the digest."""
+    from reviewwatch.followup.stage import open_followups
+
+    scored = score(store, settings, business_slug)
+    open_followups(store, business_slug)  # each newly negative mention gets its follow-up item
+    folder = (outbox or default_outbox(settings)) if dry_run else None
+    result.alerts = check_after_crawl(
+        store, settings, business_slug, dry_run=dry_run, outbox=folder, transport=transport
+    )
+    found = result.alerts.summary()
+    return True, f"{scored} scored" + (f"; {found}" if found else "")
 
 
 def _digest(

@@ -566,3 +566,47 @@ class PublicReply(Base):
     found_url: Mapped[str | None] = mapped_column(String(2000))
     source_type: Mapped[str] = mapped_column(String(32))
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """A spike of negative mentions (overall, or about one topic) and its email to the owners.
+
+    `topic` is "" for the business's mentions as a whole. The unique key (business, topic,
+    alert_day) makes "at most one alert per business and topic per day" a constraint: two
+    daemons detecting the same spike race to insert it and one of them loses. Like a digest,
+    the alert is stored (pending, its Message-ID minted) before its first delivery attempt;
+    `delivered_to` lists the owners whose server accepted it, so a retry resends to the others.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("business_id", "topic", "alert_day"),
+        Index("ix_alerts_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(64), default="")
+    # The business's local date when the spike was found: the "per day" of the unique key.
+    alert_day: Mapped[dt.date] = mapped_column(Date)
+    window_start: Mapped[dt.datetime]
+    window_end: Mapped[dt.datetime]
+    observed: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)
+    bound: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(200))
+    mention_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Topics that spiked with the whole business (topic "" only), told in this email and not
+    # alerted again that day: {"topic", "observed", "expected", "bound"} each.
+    topics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    delivered_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    # pending (stored, not accepted by every owner's server yet), sent, cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

@@ -64,9 +64,10 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
         scored = session.scalar(
             select(func.count()).select_from(Score).where(Score.is_current.is_(True))
         )
-        # every demo review and post (the competitor's 10 reviews included), two answers, each
+        # every demo review and post (the competitor's 10 reviews and RapidRide's
+        # 45 UK ones, dated relative to the demo's run, included), two answers, each
         # scored once
-        assert mentions == scored == 60
+        assert mentions == scored == 105
         answers = session.scalars(
             select(Mention.rating).where(Mention.is_private.is_(True)).order_by(Mention.rating)
         ).all()
@@ -88,8 +89,15 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path, real_data_dir: Path, monkeypa
     # The gap tables show each claim in public beside when asked; the answers stay private.
     assert out.count("in public versus when asked") == 3
     assert "Vi väntade 40 minuter" not in result.stdout
-    emls = sorted(p for p in (data / "outbox").glob("*.eml") if not p.name.startswith("feedback-"))
+    emls = sorted(p for p in (data / "outbox").glob("*.eml") if not p.name.startswith(("feedback-", "alert-")))
     assert len(emls) == 3
+    # RapidRide's UK reviews end with a burst in the last 24 hours: the check after its crawl
+    # wrote the owners' alert (dry run) and the demo shows it.
+    alerts = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+              for p in sorted((data / "outbox").glob("alert-rapidride-*.eml"))]
+    subjects = {str(m["Subject"]) for m in alerts}
+    assert "Spike alert: RapidRide: 8 negative mentions in 24 hours" in subjects
+    assert "spike alerts" in out and "written" in out
     lumiere = next(p for p in emls if p.name.startswith("hotel-lumiere"))
     message = email.message_from_bytes(lumiere.read_bytes(), policy=policy.default)
     assert "leak@example.com" not in str(message["To"]) and message["Bcc"] is None

@@ -168,6 +168,52 @@ FEED = [
 ]
 
 
+# The App Store in the UK: a month of ordinary reviews, then the last day's burst of one-star
+# reviews after a broken update. Dates are relative to the moment the demo site serves the
+# feed (`@@now-<minutes>@@`, crawler/demo_site.py), so the burst is always in the last 24
+# hours when `make demo` runs, and `reviewwatch alerts` finds it.
+UK_ORDINARY = [
+    (5, "Reliable", "Driver arrived in four minutes and the car was spotless."),
+    (4, "Good value", "Fair prices and polite drivers. The map is a bit slow to load."),
+    (5, "Great for airport runs", "Booked at 5am, the driver was early and helped with the bags."),
+    (4, "Does the job", "Quick pick-up most evenings, friendly drivers."),
+    (2, "Long wait", "Waited 25 minutes on a Friday night with no update in the app."),
+    (5, "Love it", "Clean cars, kind drivers and the receipt arrives straight away."),
+    (3, "Okay", "Works fine but the estimated price is often lower than the final one."),
+    (4, "Solid app", "Easy to book and to pay. Customer support answered within a day."),
+    (5, "Best in town", "Never had a problem, always on time."),
+    (1, "Charged twice", "I was charged twice for one ride and support has not replied."),
+    (4, "Handy", "Good for short trips across town, drivers know the way."),
+    (5, "Friendly", "The driver waited while I picked up my mother, no extra charge."),
+]
+UK_BURST = [
+    "Since the update the app crashes every time I try to pay. Stuck on the street.",
+    "New version 4.3.0 crashes at checkout. Missed my train because of it.",
+    "App freezes after the update, cannot book anything. Fix it please!",
+    "Crashes on launch since this morning's update. Useless.",
+    "Payment screen crashes, tried five times. Booked a competitor instead.",
+    "Updated today and now the app closes as soon as I choose a destination.",
+    "Cannot pay, app crashes. No message from support either.",
+    "The update broke everything: crash on every booking attempt.",
+]
+
+
+def uk_reviews() -> list[tuple[str, str, str, int, str, str]]:
+    """(id, author, date placeholder, stars, title, text): 28 days of ordinary reviews, then
+    eight one- and two-star reviews within the last 20 hours."""
+    reviews = []
+    for day in range(1, 29):
+        for k in range(1 + (day * 7) % 3 // 2):  # one or two a day, always the same
+            stars, title, text = UK_ORDINARY[(day * 5 + k * 7) % len(UK_ORDINARY)]
+            minutes = day * 1440 + (day * 137 + k * 311) % 1200 + 60
+            reviews.append((f"95{day:02d}{k}", f"uk_rider_{day}_{k}", f"@@now-{minutes}@@", stars,
+                            title, text))
+    for i, text in enumerate(UK_BURST):
+        reviews.append((f"9600{i}", f"angry_rider_{i}", f"@@now-{40 + i * 140}@@", 1 + i % 2,
+                        "App crashes since the update", text))
+    return sorted(reviews, key=lambda r: int(r[2][6:-2]))  # newest first, as Apple lists them
+
+
 def script_json(data: object) -> str:
     """JSON safe inside a <script> element, as Next.js and most sites write it."""
     return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
@@ -278,7 +324,9 @@ def trustpilot_pages(domain: str, name: str, entries: list, trust_score: float) 
 
 
 def rapidride_files() -> None:
-    for country, reviews in APP_REVIEWS.items():
+    uk = [(rid, author, date, stars, title, text, "4.3.0") for rid, author, date, stars, title, text
+          in uk_reviews()]
+    for country, reviews in {**APP_REVIEWS, "gb": uk}.items():
         entries = [{"author": {"name": {"label": "RapidRide"}}, "im:name": {"label": "RapidRide"}}]
         for rid, author, date, stars, title, text, version in reviews:
             entries.append({

@@ -2,7 +2,8 @@
 
 It serves the bundled demo web site on 127.0.0.1 (a real HTTP server in a thread), then runs
 each demo business's cycle exactly as `reviewwatch run --dry-run` does (the crawl in a child
-process, scoring with the embedded model, a gap snapshot, the digest written as .eml files),
+process, scoring with the embedded model and the spike check, a gap snapshot, the digest
+written as .eml files),
 and ends with the gap table of each business and the HTML report.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from reviewwatch.commands.alerts import print_alerts
 from reviewwatch.commands.digest import print_runs
 from reviewwatch.commands.gap import gap_reports, print_tables, write_html
 from reviewwatch.commands.run import print_results
@@ -98,6 +100,7 @@ def command(ctx: click.Context, port: int) -> None:
     ctx.invoke(status)
     print_runs([r.digest for r in results if r.digest is not None])
     console.print(f"digests (dry run): .eml files in {outbox}")
+    print_alerts([r.alerts for r in results if r.alerts is not None])  # checked after each crawl
 
     reports = gap_reports(store, settings, [b.id for b in settings.businesses])
     print_tables(reports)

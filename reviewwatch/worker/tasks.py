@@ -153,12 +153,14 @@ def close_abandoned_runs(rt: WorkerRuntime, cycle: Cycle) -> int:
 
 def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
     """Scored with the other score tasks this process holds (`scoring.py`), model loaded once."""
+    from reviewwatch.alerts.deliver import check_after_crawl
     from reviewwatch.followup.stage import open_followups
 
     scored = rt.scorer().score(cycle.slug)
     metrics.SCORES.inc(scored)
     open_followups(rt.store, cycle.slug)  # idempotent: a redelivered task opens nothing twice
-    return True, f"{scored} scored"
+    found = check_after_crawl(rt.store, rt.settings, cycle.slug).summary()  # scored: now countable
+    return True, f"{scored} scored" + (f"; {found}" if found else "")
 
 
 def snapshot_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
@@ -256,7 +258,10 @@ STAGE_WORK: dict[str, Callable[[WorkerRuntime, Cycle, StageStart], tuple[bool, s
 
 def retry_pending_digests() -> str:
     from reviewwatch.digest.deliver import retry_due
+    from reviewwatch.alerts.deliver import retry_due_alerts
 
     rt = current()
     outcomes = retry_due(rt.store, rt.settings)
-    return f"{sum(o.status == 'sent' for o in outcomes)} of {len(outcomes)} pending digests sent"
+    alerts = retry_due_alerts(rt.store, rt.settings)
+    return (f"{sum(o.status == 'sent' for o in outcomes)} of {len(outcomes)} pending digests sent, "
+            f"{sum(o.status == 'sent' for o in alerts)} of {len(alerts)} pending alerts")

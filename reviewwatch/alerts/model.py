@@ -1,0 +1,146 @@
+"""The count model: how many negative mentions a business's own history predicts for the last 24 hours.
+
+The method is the one public-health surveillance uses to flag outbreaks in daily case counts
+(Farrington et al. 1996, J. R. Stat. Soc. A 159:547; improved by Noufaily et al. 2013, Stat.
+Med. 32:1206), fitted per business on its trailing 24-hour windows:
+
+- a log-linear quasi-Poisson GLM (statsmodels) of the window counts with a weekday factor, so a
+  café whose Saturdays bring three times the reviews of a Tuesday is compared with its own
+  Saturdays; the overdispersion phi = max(1, Pearson chi2 / residual df) absorbs day-to-day
+  noise beyond Poisson's;
+- the upper prediction bound: the `level` quantile of a negative binomial with the fitted mean
+  mu0 of the window being judged and the variance phi * mu0 (Noufaily's threshold), widened by
+  the uncertainty of mu0 itself (delta method: + mu0^2 * Var(eta0)), since 28 days give only
+  four of each weekday.
+
+The weekday factor costs precision and needs counts to be estimated: it is kept only when the
+history holds `WEEKDAY_MIN_TOTAL` negative mentions, some on every weekday, and a drop-in-deviance
+F test against the mean alone gives p < `WEEKDAY_TEST_P`; otherwise the model is the mean alone.
+The threshold `level` and the minimum count that goes with it were chosen on one seed of
+bench/alerts.py and are reported on another (docs/alerts.md).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Negative mentions the history must hold before weekday effects are estimated (5 per weekday).
+WEEKDAY_MIN_TOTAL = 35
+# The weekday factor is kept when its F test gives a p-value below this.
+WEEKDAY_TEST_P = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What the history predicts for the window judged: mean, dispersion and upper bound."""
+
+    expected: float
+    dispersion: float
+    bound: float  # the `level` quantile of the predictive distribution
+    method: str
+
+
+def predict(
+    history: Sequence[int],
+    weekdays: Sequence[int],
+    weekday_now: int,
+    level: float,
+) -> Prediction:
+    """The prediction for a window on `weekday_now` from the counts of earlier windows.
+
+    `history[i]` is the count of a window whose weekday (0 Monday .. 6 Sunday) is `weekdays[i]`.
+    """
+    counts = np.asarray(history, dtype=float)
+    if len(counts) != len(weekdays) or len(counts) < 7:
+        raise ValueError("history: one weekday per count, and at least 7 windows")
+    if counts.sum() == 0:
+        # Nothing negative in the whole history: the model cannot be fitted, and any count
+        # above zero is more than predicted; the minimum count decides alone.
+        return Prediction(0.0, 1.0, 0.0, "no negative mention in the history")
+    mean_only = np.ones((len(counts), 1))
+    fit = _fit(counts, mean_only, _row(weekday_now, 1))
+    kind = "mean"
+    by_weekday = _weekday_design(weekdays, counts)
+    if by_weekday is not None:
+        weekly = _fit(counts, by_weekday, _row(weekday_now, 7))
+        if _weekdays_matter(fit, weekly, len(counts)):
+            fit, kind = weekly, "weekday"
+    eta0, var_eta0, phi = fit.eta0, fit.var_eta0, fit.phi
+    mu0 = math.exp(eta0)
+    bound = upper_bound(mu0, phi * mu0 + mu0 * mu0 * var_eta0, level)
+    return Prediction(mu0, phi, bound, f"quasi-Poisson GLM ({kind}), {len(counts)} days")
+
+
+def upper_bound(mean: float, variance: float, level: float) -> float:
+    """The `level` quantile of the negative binomial with this mean and variance (Poisson when
+    the variance does not exceed the mean)."""
+    from scipy import stats  # imported when a history is judged, not with the command line
+
+    if mean <= 0:
+        return 0.0
+    if variance <= mean * (1 + 1e-9):
+        return float(stats.poisson.ppf(level, mean))
+    size = mean * mean / (variance - mean)
+    return float(stats.nbinom.ppf(level, size, mean / variance))
+
+
+def _weekday_design(weekdays: Sequence[int], counts: np.ndarray) -> np.ndarray | None:
+    """Intercept and six weekday indicators, or None when the history cannot carry them."""
+    days = np.asarray(weekdays, dtype=int)
+    if counts.sum() < WEEKDAY_MIN_TOTAL:
+        return None
+    totals = np.bincount(days, weights=counts, minlength=7)
+    present = np.bincount(days, minlength=7) > 0
+    if not present.all() or (totals[present] == 0).any():
+        return None  # a weekday never seen, or never negative: its effect has no estimate
+    design = np.zeros((len(days), 7))
+    design[:, 0] = 1.0
+    for level in range(1, 7):
+        design[:, level] = days == level
+    return design
+
+
+def _row(weekday: int, columns: int) -> np.ndarray:
+    row = np.zeros(columns)
+    row[0] = 1.0
+    if columns == 7 and weekday > 0:
+        row[weekday] = 1.0
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    eta0: float
+    var_eta0: float
+    phi: float
+    deviance: float
+
+
+def _weekdays_matter(mean: _Fit, weekly: _Fit, n: int) -> bool:
+    """The drop-in-deviance F test of the weekday factor (6 and n - 7 degrees of freedom): kept
+    only when it explains more than noise, since its four days a weekday cost precision."""
+    from scipy import stats
+
+    f = (mean.deviance - weekly.deviance) / 6 / weekly.phi
+    return bool(stats.f.sf(f, 6, n - 7) < WEEKDAY_TEST_P)
+
+
+def _fit(counts: np.ndarray, design: np.ndarray, x0: np.ndarray) -> _Fit:
+    """The quasi-Poisson fit: eta0, Var(eta0), phi and the deviance."""
+    # The GLM alone: statsmodels.api would import its time-series models too.
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter on near-empty weekdays
+        result = GLM(counts, design, family=families.Poisson()).fit(scale="X2")
+    phi = max(1.0, float(result.scale))
+    # cov_params() is scaled by the fitted scale; use phi (never below Poisson's) instead.
+    cov = np.asarray(result.cov_params()) / float(result.scale or 1.0) * phi
+    eta0 = float(x0 @ np.asarray(result.params))
+    return _Fit(eta0, float(x0 @ cov @ x0), phi, float(result.deviance))
