@@ -81,6 +81,7 @@ class GapView:
     summary: list[str] = field(default_factory=list)
     at_risk: list[RiskLine] = field(default_factory=list)
     note: str | None = None
+    benchmark: str | None = None  # the business beside its competitors (English, one line)
 
 
 @dataclass(frozen=True, slots=True)

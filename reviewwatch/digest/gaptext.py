@@ -22,7 +22,7 @@ def gap_view(section: GapSection, t: Texts, numbers: dict[int, int]) -> GapView:
     for risk in section.at_risk:
         line, next_number = risk_line(risk, t, quoted, next_number, section.risk_threshold)
         risks.append(line)
-    return GapView(summary, risks, t(section.note) if section.note else None)
+    return GapView(summary, risks, t(section.note) if section.note else None, section.benchmark)
 
 
 def overall_line(overall: Overall, t: Texts) -> str:
