@@ -237,16 +237,17 @@ def test_a_site_whose_markup_changed_is_suspect(site: RecordedSite, database_url
     from zoneinfo import ZoneInfo
 
     from reviewwatch.digest.gather import crawl_failures
+    from reviewwatch.digest.locale import Texts
 
     store = Store(database_url)
     try:
         with store.session() as session:
             business_id = session.scalar(select(Source.business_id))
             failures = crawl_failures(session, business_id, runs[0].finished_at,
-                                      dt.datetime.now(dt.UTC), ZoneInfo("UTC"))
+                                      dt.datetime.now(dt.UTC), ZoneInfo("UTC"), Texts("en"))
     finally:
         store.dispose()
-    assert [f.status for f in failures] == ["suspect"]
+    assert [f.status for f in failures] == ["suspect: no reviews found"]  # the status in words
 
 
 def test_network_errors_are_one_line_and_dns_is_not_retried(site: RecordedSite, tmp_path: Path) -> None:
