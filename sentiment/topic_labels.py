@@ -31,7 +31,7 @@ LABELS_FILE = HERE / "data" / "topic_labels.jsonl"
 FIXES_FILE = HERE / "data" / "topic_label_fixes.json"
 TEST_FILE = HERE / "eval" / "topics_test.jsonl"
 TEST_FIXES_FILE = HERE / "eval" / "topics_test_fixes.json"
-TEST_LANGS = ("en", "fr", "es", "ru")
+TEST_LANGS = ("en", "fr", "es", "ru", "nl", "tr")
 
 # Phrases the rules match that are not about the topic (found reading the matches)
 EXCLUDE = {
@@ -50,8 +50,8 @@ EXCLUDE = {
     "ru": r"как ни странно|не ожидал|ожидал(?:и|а)? (?:большего|лучшего|большее)|за (?:такие|эти) деньги|час пик"
           r"|в первый час|называ|(?:первую|свою) очередь|чисто \w+ски\w*|чисто по[- ]русски|отвечают (?:этому|своему|качеству)"
           r"|ответ на вопрос \W",
-    "nl": r"niet te wachten|snel weer|snelle hap|vuile dieven",
-    "tr": r"saat (?:gibi|de)",
+    "nl": r"niet te wachten|snel weer|snelle hap|snelle lunch|vuile dieven|(?:de|vol|met) boeken",
+    "tr": r"saat (?:gibi|de)|beklenti\w*|yava[şs] yava[şs]|yan[ıi] s[ıi]ra",
 }
 _EXCLUDE = {lang: re.compile(p, re.IGNORECASE) for lang, p in EXCLUDE.items()}
 

@@ -50,9 +50,9 @@ RULES: dict[str, dict[str, str]] = {
         "ru": rf"{_W}жд(?:ать|али|ал|ала|ём|ем|ут|ешь)\b|{_W}ожидани|{_W}подожд|{_W}прожд|{_W}дожд(?:ались|аться|ешься)"
               rf"|{_W}долго\b|{_W}медленн|{_W}медлит|{_W}скорост|{_W}быстр|{_W}минут|(?:\d[\d,.]*|полтора|два|пару|больше|целый|почти|около) час"
               rf"|{_W}полчаса|{_W}очеред|{_W}задерж|{_W}моментально|{_W}мгновенно|{_W}оперативн",
-        "nl": rf"{_W}wacht(?:en|tijd|tijden|te|ten)?\b|{_W}gewacht\b|{_W}traag|{_W}snel(?:le|heid)?\b"
-              rf"|{_W}minuten\b|{_W}uur\b|{_W}lang op\b|{_W}vlot\b|{_W}meteen\b|{_W}direct\b",
-        "tr": rf"{_W}bekle|{_W}yavaş|{_W}hızlı|{_W}hızla|{_W}dakika|{_W}saat\b|{_W}saatte|{_W}geç\b|{_W}gecik"
+        "nl": rf"{_W}wacht(?:en|tijd|tijden|te|ten|rij)?\b|{_W}gewacht\b|{_W}traag|{_W}snel(?:le|heid)?\b"
+              rf"|{_W}minuten\b|{_W}uur\b|{_W}lang op\b|{_W}vlot(?:te)?\b|{_W}meteen\b|{_W}rap\b",
+        "tr": rf"{_W}bekle|{_W}yava[şs]|{_W}h[ıi]zl[ıi]|{_W}h[ıi]zla|{_W}dakika|{_W}saat\b|{_W}ge[çc]\b|{_W}gecik"
               rf"|{_W}sıra\b|{_W}kuyruk|{_W}çabuk",
     },
     "cleanliness": {
@@ -94,7 +94,7 @@ RULES: dict[str, dict[str, str]] = {
         "es": rf"{_W}reserv(?:a|ar|amos|ado|ada|as|aron|é|ó|ación|aciones)?\b|{_W}cancel",
         "ru": rf"{_W}брон(?:ь|и|ью|ировал|ировали|ировать|ирование|ированию|ирования|ировала)|{_W}зарезерв|{_W}резерв"
               rf"|{_W}забронир|{_W}отмен(?!н)|{_W}заказ(?:ал|али|ала|ать|ывали)? столик|{_W}столик\w*(?: \w+)? заказ",
-        "nl": rf"{_W}reserv|{_W}geboekt|{_W}boeken|{_W}boeking|{_W}annul",
+        "nl": rf"{_W}reserv|{_W}gereserveerd|{_W}geboekt|{_W}boeken|{_W}boeking|{_W}annul",
         "tr": rf"{_W}rezerv|{_W}iptal",
     },
 }
