@@ -4,10 +4,10 @@ hand-checked test split.
     python -m sentiment.topic_labels [--data-dir ../shared/data] [--show TOPIC --lang en --part train]
 
 - `sentiment/data/topic_labels.jsonl` (train and dev parts, six languages; id + the four new topics):
-  the keyword rules of `sentiment/topic_rules.py`, minus the phrases in `EXCLUDE` (read in the
-  matches: "can't wait", "wait staff", ...), then the corrections of `sentiment/data/topic_label_fixes.json`
-  (sentences read: topics removed where the rule was wrong, added where a sentence it missed
-  talks about the topic).
+  the keyword rules of `sentiment/topic_rules.py`, minus the phrases in `EXCLUDE` (found reading
+  the matches and samples of the non-matches: "can't wait", "wait staff", ...), then per-sentence
+  corrections from `sentiment/data/topic_label_fixes.json` where one exists (none so far: the
+  rules were corrected instead).
 - `sentiment/eval/topics_test.jsonl` (the SemEval "test" part, en fr es ru; id + all nine topics):
   SemEval's own categories for the five it annotates; the four new ones from the rules, with
   every sentence read and corrected in `sentiment/eval/topics_test_fixes.json`. It trains nothing.
