@@ -2,8 +2,9 @@
 
 Prints macro-F1 per data set and language, with its 95% interval (a cluster bootstrap: SemEval
 reviews resampled whole, see sentiment/bootstrap.py), next to the published figures (SOURCES.md),
-topic micro-F1 on the SemEval held-out split (split by review id; see sentiment/data.py), and ends
-with ONE JSON object on the last stdout line.
+topic micro-F1 on the SemEval held-out split (split by review id; see sentiment/data.py), the
+per-opinion polarity given the gold topic and the nine-topic F1 on the hand-checked test split
+(bench/quality_topics.py), and ends with ONE JSON object on the last stdout line.
 
     .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N]
 """
@@ -23,6 +24,7 @@ from sentiment.bootstrap import macro_f1_interval  # noqa: E402
 from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits, semeval_review_id  # noqa: E402
 from sentiment.metrics import macro_f1, micro_f1_multilabel, per_class_f1  # noqa: E402
 from bench.quality_shares import share_section  # noqa: E402
+from bench.quality_topics import topic_section  # noqa: E402
 
 PUBLISHED = {
     "umsab-en": {"XLM-T": 70.6, "XLM-R": 68.5, "FastText": 50.9},
@@ -133,6 +135,15 @@ def main(argv=None) -> dict:
            for lang in ("en", "fr", "es", "ru")},
     }
     result.update(share_section(scorer, splits, a.shares_limit))  # bench/quality_shares.py
+    # per-opinion polarity given the gold topic, and the nine topics (bench/quality_topics.py)
+    result.update(topic_section(scorer, a.data_dir))
+    for lang, v in result["polarity_given_topic"].items():
+        if "target_met" in v:
+            result["targets_met"][f"semeval-{lang} polarity given topic>={v['target']}"] = v["target_met"]
+    for lang, v in result["nine_topics"].items():
+        if isinstance(v, dict):
+            for k, met in v["targets_met"].items():
+                result["targets_met"][f"topics_test-{lang} {k}"] = met
     result["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(result, ensure_ascii=False))
     return result

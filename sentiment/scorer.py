@@ -5,7 +5,9 @@
 
 Two kinds of model work behind the same interface:
 - an encoder (the embedded multilingual-e5-small by default, or any `AutoModel`) with the trained
-  heads and LoRA adapter from `weights_dir` (default: `sentiment/weights`, shipped);
+  heads and LoRA adapter from `weights_dir` (default: `sentiment/weights`, shipped), and the
+  per-topic heads where the weights have them (`topic_heads.json`, sentiment/topic_heads.py): the
+  topics they know and the opinion about each, read from the same encoder pass;
 - a sequence-classification sentiment model named by `sentiment.model`, its labels mapped from
   `id2label`; topics are then scored by similarity on its last hidden layer.
 Long texts are split into windows of at most `max_length` tokens; window results are combined
@@ -166,6 +168,8 @@ class TransformersScorer:
         self.detector = detector_for(tuple(languages))
         self.meta: dict = {}
         self.heads: Any = None  # the trained heads (a torch module) when the model has them
+        self.topic_heads: Any = None  # the per-topic heads (presence + polarity), where shipped
+        self.topic_meta: dict = {}
         self.prefix = ""
         if self.kind == "classifier":
             from transformers import AutoModelForSequenceClassification
@@ -201,6 +205,7 @@ class TransformersScorer:
                     self.model = adapted.merge_and_unload()
                 self.heads, self.meta = heads, meta
                 self.prefix = meta.get("query_prefix", "")
+                self._load_topic_heads(wdir, config.hidden_size)
             else:
                 raise ModelError(f"no trained heads in {wdir} (heads.json): run `reviewwatch train`")
             self.model_id = (EMBEDDED_ID if self.embedded else s.model) + "+heads"
@@ -244,20 +249,48 @@ class TransformersScorer:
         self.temperature = float(self.meta.get("temperature", 1.0))
         self._prototypes = None
 
+    def _load_topic_heads(self, wdir: Path, hidden: int) -> None:
+        from sentiment.topic_heads import load_topic_heads
+
+        loaded = load_topic_heads(wdir)
+        if loaded is None:
+            return
+        heads, meta = loaded
+        if heads.queries.shape[1] != hidden:
+            raise ModelError(f"the topic heads in {wdir} read {heads.queries.shape[1]}-wide states, "
+                             f"the encoder gives {hidden}")
+        self.topic_heads, self.topic_meta = heads, meta
+
     # -- topics --
     @property
     def topic_keys(self) -> list[str]:
         return list(self.settings.topics)
 
+    def _polarity_slots(self) -> dict[str, int]:
+        """Configured topics the per-topic heads give an opinion about: topic -> slot."""
+        if self.topic_heads is None:
+            return {}
+        skip = set(self.topic_meta.get("polarity_only", ()))
+        return {t: i for i, t in enumerate(self.topic_heads.slots) if t in self.settings.topics and t not in skip}
+
+    def _slot_topics(self) -> dict[str, int]:
+        """Configured topics whose presence the per-topic heads score: topic -> slot. Where dev
+        preferred the mean-pooled head for a topic (`presence_from_heads` in topic_heads.json
+        lists the others), that head keeps scoring its presence."""
+        kept = self.topic_meta.get("presence_from_heads")
+        return {t: i for t, i in self._polarity_slots().items() if kept is None or t in kept}
+
     def _head_topics(self) -> dict[str, int]:
+        """Configured topics the mean-pooled topic head scores (those the per-topic heads do not)."""
         trained = self.meta.get("trained_topics", [])
-        return {t: i for i, t in enumerate(trained) if t in self.settings.topics}
+        slots = self._slot_topics()
+        return {t: i for i, t in enumerate(trained) if t in self.settings.topics and t not in slots}
 
     def _similarity_prototypes(self):
         if self._prototypes is None:
             self._prototypes = self._kept_prototypes("load")
         if self._prototypes is None:
-            head = self._head_topics()
+            head = {**self._head_topics(), **self._slot_topics()}
             protos = {}
             for key, td in self.settings.topics.items():
                 if key in head:
@@ -278,7 +311,7 @@ class TransformersScorer:
             return None
         from sentiment import prepared as P
 
-        head = self._head_topics()
+        head = {**self._head_topics(), **self._slot_topics()}
         texts = {k: list(td.descriptions) + list(td.examples) for k, td in self.settings.topics.items()
                  if k not in head}
         path = P.prototypes_file(self._prepared_dir, [self.model_version, self.runtime, self.prefix], texts)
@@ -302,7 +335,10 @@ class TransformersScorer:
         return out
 
     def _run(self, texts: Sequence[str], progress=None):
-        """Per text: (pooled embedding, classifier probabilities or None).
+        """Per text: (pooled embedding, classifier probabilities or None, per-topic outputs or None).
+
+        The per-topic outputs ([texts, slots, 4]: presence probability, then the polarity's three
+        probabilities) come from the per-topic heads on the same hidden states, where loaded.
 
         On the CPU the texts are split into `self.workers` shards of like lengths, each run by its
         own thread with one torch thread: on two cores this did 2.3-2.5x the texts per CPU-second
@@ -331,11 +367,14 @@ class TransformersScorer:
         torch = self.torch
         pooled = torch.empty(len(texts), parts[0][0].shape[1])
         probs = torch.empty(len(texts), parts[0][1].shape[1]) if parts[0][1] is not None else None
-        for ids, (p, c) in zip(shards, parts):
+        per_topic = torch.empty(len(texts), *parts[0][2].shape[1:]) if parts[0][2] is not None else None
+        for ids, (p, c, t) in zip(shards, parts):
             pooled[ids] = p
             if probs is not None:
                 probs[ids] = c
-        return pooled, probs
+            if per_topic is not None:
+                per_topic[ids] = t
+        return pooled, probs, per_topic
 
     def _run_stream(self, texts: Sequence[str], progress=None):
         torch = self.torch
@@ -348,6 +387,12 @@ class TransformersScorer:
         pooled_sum: Any = None
         prob_sum: Any = None
         weight = torch.zeros(n)
+        slots = len(self.topic_heads.slots) if self.topic_heads is not None else 0
+        # per topic: presence is the most certain window's (a topic named in one window of a long
+        # text is named in the text); polarity averages the windows weighted by tokens x presence
+        presence = torch.zeros(n, slots)
+        polarity_sum = torch.zeros(n, slots, 3)
+        polarity_weight = torch.zeros(n, slots)
         done_texts = set()
         last_reported = 0
         with torch.inference_mode():
@@ -361,8 +406,12 @@ class TransformersScorer:
                     probs = torch.softmax(out.logits.float(), -1).cpu()
                 else:
                     out = self.model(input_ids=ids, attention_mask=mask)
-                    pooled = self.M.mean_pool(out.last_hidden_state.float(), mask)
+                    states = out.last_hidden_state.float()
+                    pooled = self.M.mean_pool(states, mask)
                     probs = None
+                    if slots:
+                        p_logit, q_logit = self.topic_heads(states.cpu(), mask.cpu())
+                        pres, pol = torch.sigmoid(p_logit), torch.softmax(q_logit, -1)
                 pooled = pooled.cpu()
                 if pooled_sum is None:
                     hidden = pooled.shape[1]
@@ -376,12 +425,22 @@ class TransformersScorer:
                         prob_sum[ti] += w * probs[j]
                     weight[ti] += w
                     done_texts.add(ti)
+                if slots:  # once per batch, not per text
+                    rows = torch.tensor([wins[wi][0] for wi in idx])
+                    wpres = torch.tensor([float(wins[wi][2]) for wi in idx])[:, None] * pres
+                    presence.scatter_reduce_(0, rows[:, None].expand_as(pres), pres, "amax")
+                    polarity_sum.index_add_(0, rows, wpres[..., None] * pol)
+                    polarity_weight.index_add_(0, rows, wpres)
                 if progress is not None and len(done_texts) - last_reported >= 1:
                     progress(len(done_texts) - last_reported)
                     last_reported = len(done_texts)
         pooled = pooled_sum / weight.unsqueeze(1)
         probs = prob_sum / weight.unsqueeze(1) if prob_sum is not None else None
-        return pooled, probs
+        per_topic = None
+        if slots:
+            polarity = polarity_sum / polarity_weight.clamp(min=1e-12).unsqueeze(-1)
+            per_topic = torch.cat([presence.unsqueeze(-1), polarity], dim=-1)
+        return pooled, probs, per_topic
 
     def embed(self, texts: Sequence[str]):
         """Mean-pooled (unnormalised) embeddings, windows combined; a torch tensor [n, hidden]."""
@@ -389,11 +448,13 @@ class TransformersScorer:
 
     # -- scoring --
     def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[SentimentScore]:
-        torch = self.torch
         texts = list(texts)
         if not texts:
             return []
-        pooled, cls_probs = self._run(texts, progress)
+        return self._scores(texts, *self._run(texts, progress))
+
+    def _scores(self, texts: list[str], pooled, cls_probs, per_topic) -> list[SentimentScore]:
+        torch = self.torch
         if self.kind == "classifier":
             probs3 = torch.zeros(len(texts), 3)
             stars = torch.zeros(len(texts))
@@ -406,30 +467,60 @@ class TransformersScorer:
                 s_logits, topic_logits = self.heads(pooled)
             probs3 = torch.softmax(s_logits / self.temperature, -1)
             stars = sum(STAR_OF[lab] * probs3[:, k] for k, lab in enumerate(LABELS))
-        topic_scores = self._topic_scores(pooled, topic_logits)
+        topic_scores = self._topic_scores(pooled, topic_logits, per_topic)
+        slots = self._polarity_slots()
         langs = self.detector.detect_many(texts)
         out = []
         for i in range(len(texts)):
             p = {lab: round(float(probs3[i, k]), 6) for k, lab in enumerate(LABELS)}
             ts = {k: round(float(v[i]), 6) for k, v in topic_scores.items()}
             chosen = tuple(k for k in self.settings.topics if ts.get(k, 0.0) >= self._threshold(k))
+            overall = max(p, key=p.__getitem__)
+            opinions: dict[str, str] = {}
+            if per_topic is not None:
+                # the per-topic polarity where the heads know the topic; a topic they do not know
+                # (scored by similarity) gets the text's overall label, as the store would count it
+                opinions = {k: LABELS[int(per_topic[i, slots[k], 1:].argmax())] if k in slots else overall
+                            for k in chosen}
             out.append(SentimentScore(
-                language=langs[i], sentiment=max(p, key=p.__getitem__), probabilities=p,
-                stars=round(float(stars[i]), 3), topics=chosen, topic_scores=ts,
+                language=langs[i], sentiment=overall, probabilities=p,
+                stars=round(float(stars[i]), 3), topics=chosen, topic_scores=ts, topic_sentiment=opinions,
             ))
         return out
+
+    def score_with_polarities(self, texts: Sequence[str]
+                              ) -> tuple[list[SentimentScore], list[dict[str, dict[str, float]]]]:
+        """`score`, and per text the polarity probabilities the per-topic heads give every slot,
+        present or not (what the benchmark reads to measure polarity given the gold topic; empty
+        dicts for a model without them), from one encoder pass."""
+        texts = list(texts)
+        if not texts:
+            return [], []
+        run = self._run(texts)
+        per_topic = run[2]
+        if self.topic_heads is None or per_topic is None:
+            return self._scores(texts, *run), [{} for _ in texts]
+        slots = self.topic_heads.slots
+        return self._scores(texts, *run), [
+            {slot: {lab: float(per_topic[i, j, 1 + k]) for k, lab in enumerate(LABELS)} for j, slot in enumerate(slots)}
+            for i in range(len(texts))]
 
     def _threshold(self, key: str) -> float:
         td: TopicDefinition = self.settings.topics[key]
         if td.threshold is not None:
             return td.threshold
+        if key in self._slot_topics():
+            return float(self.topic_meta.get("topic_thresholds", {}).get(key, 0.5))
         if key in self._head_topics():
             return float(self.meta.get("topic_thresholds", {}).get(key, 0.5))
         return 0.5
 
-    def _topic_scores(self, pooled, topic_logits) -> dict:
+    def _topic_scores(self, pooled, topic_logits, per_topic=None) -> dict:
         torch = self.torch
         out = {}
+        if per_topic is not None:
+            for key, j in self._slot_topics().items():
+                out[key] = per_topic[:, j, 0]
         head = self._head_topics() if topic_logits is not None else {}
         for key, j in head.items():
             out[key] = torch.sigmoid(topic_logits[:, j])
@@ -495,7 +586,10 @@ def model_version_of(config: Any, weights_dir: Path | None, meta: Mapping[str, A
     identity = {k: v for k, v in config.to_dict().items() if k != "_name_or_path"}
     h.update(json.dumps(identity, sort_keys=True, default=str).encode())
     if weights_dir is not None:
-        for f in ("heads.json", "heads.safetensors", "adapter_model.safetensors"):
+        # the per-topic heads are part of the model where present (files absent: nothing added,
+        # so weights without them keep their version)
+        for f in ("heads.json", "heads.safetensors", "adapter_model.safetensors", "topic_heads.json",
+                  "topic_heads.safetensors"):
             _file_digest(h, weights_dir / f)
     if int8:
         from sentiment.int8 import variant_for, version_tag

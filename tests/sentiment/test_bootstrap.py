@@ -72,3 +72,24 @@ def test_same_seed_same_interval_and_bad_input_is_refused():
         macro_f1_interval([], [], [], LABELS)
     with pytest.raises(ValueError, match="level"):
         macro_f1_interval(gold, pred, groups, LABELS, level=95)
+
+
+def test_accuracy_and_f1_intervals_hold_the_point_estimate_and_widen_with_whole_groups():
+    from sentiment.bootstrap import accuracy_interval, f1_interval
+
+    rnd = random.Random(5)
+    correct = [rnd.random() < 0.8 for _ in range(600)]
+    acc = sum(correct) / len(correct)
+    alone = accuracy_interval(correct, [str(i) for i in range(600)])
+    grouped = accuracy_interval(correct, [str(i // 20) for i in range(600)])  # 30 groups of 20
+    assert alone[0] < acc < alone[1] and grouped[0] <= acc <= grouped[1]
+    assert alone[1] - alone[0] < 0.1
+    # per-item (tp, fp, fn): micro-F1 2tp / (2tp + fp + fn) sits inside its interval
+    counts = [[1, 0, 0] if c else [0, 1, 1] for c in correct]
+    tp, fp, fn = (sum(c[k] for c in counts) for k in range(3))
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    low, high = f1_interval(counts, [str(i // 20) for i in range(600)])
+    assert low < f1 < high <= 1.0
+    assert f1_interval([[0, 1, 0], [0, 0, 1]], ["a", "b"]) == (0.0, 0.0)  # no true positive
+    with pytest.raises(ValueError):
+        accuracy_interval([True], ["a", "b"])

@@ -1,0 +1,180 @@
+"""bench/quality.py's topic section: the opinion about each topic, and the nine topics themselves.
+
+(a) Per-opinion polarity accuracy given the gold topic, on the SemEval held-out reviews (the
+    "test" part of the split by review id, sentiment/data.py), per language, beside the best
+    SemEval-2016 systems (the same measure: every annotated opinion, its category given). Each
+    opinion's category names a topic (sentiment/topic_rules.py) or, for RESTAURANT#GENERAL and
+    #MISCELLANEOUS, the restaurant as a whole (the heads' `general` slot); the prediction is the
+    per-topic heads' polarity for it. A model without per-topic heads answers every opinion with
+    the sentence's label (what the store counts then). `conflict` opinions (2 in all six files)
+    are left out, as SemEval-2016 scored three classes.
+(b) Nine-topic micro-F1 and per-topic F1 per language on `sentiment/eval/topics_test.jsonl` (the
+    hand-checked test split, SemEval test part, en fr es ru), with the scorer's topics at its
+    thresholds.
+Intervals: 95 % cluster bootstrap, reviews drawn whole (sentiment/bootstrap.py).
+
+Alone (ending with one JSON line):
+    .venv/bin/python bench/quality_topics.py [--data-dir ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sentiment.bootstrap import accuracy_interval, f1_interval  # noqa: E402
+from sentiment.data import read_jsonl, semeval_part, semeval_review_id  # noqa: E402
+from sentiment.topic_labels import TEST_FILE, read_labels  # noqa: E402
+from sentiment.topic_rules import NINE_TOPICS, category_topic  # noqa: E402
+
+BEST_2016 = {"en": 88.1, "es": 83.6, "fr": 78.8, "ru": 77.9}
+# the issue's targets: reach the best system in fr and ru, within 3 points of it in en and es
+POLARITY_TARGET = {"en": 88.1 - 3, "es": 83.6 - 3, "fr": 78.8, "ru": 77.9}
+MICRO_F1_TARGET, TOPIC_F1_TARGET = 75.0, 60.0
+POLARITY_LANGS = ("en", "es", "fr", "ru", "nl", "tr")
+
+
+def _test_rows(data_dir: Path, lang: str):
+    return [e for e in read_jsonl(data_dir / f"semeval16-restaurants-{lang}-train.jsonl", f"semeval-{lang}")
+            if semeval_part(e.id) == "test"]
+
+
+def _scored(scorer: Any, rows: list) -> tuple[list, list[dict]]:
+    """(scores, per-slot polarities) of the rows' texts, one encoder pass."""
+    texts = [r.text for r in rows]
+    if hasattr(scorer, "score_with_polarities"):
+        return scorer.score_with_polarities(texts)
+    return scorer.score(texts), [{} for _ in texts]
+
+
+def polarity_section(scorer: Any, data_dir: Path, scored: dict[str, tuple[list, list[dict]]]) -> dict:
+    out: dict = {}
+    for lang in POLARITY_LANGS:
+        rows = _test_rows(data_dir, lang)
+        results, per_slot = scored[lang]
+        fallback = None
+        if not any(per_slot):
+            fallback = [s.sentiment for s in results]
+        correct, groups = [], []
+        for i, r in enumerate(rows):
+            for o in r.meta.get("opinions", []):
+                gold = o.get("polarity")
+                if gold not in ("negative", "neutral", "positive"):
+                    continue
+                slot = category_topic(o.get("category", "")) or "general"
+                if fallback is not None:
+                    pred = fallback[i]
+                else:
+                    probs = per_slot[i][slot]
+                    pred = max(probs, key=probs.__getitem__)
+                correct.append(pred == gold)
+                groups.append(semeval_review_id(r.id))
+        acc = 100 * sum(correct) / len(correct)
+        low, high = accuracy_interval(correct, groups)
+        entry = {"accuracy": round(acc, 2), "ci95": [round(100 * low, 2), round(100 * high, 2)],
+                 "opinions": len(correct), "reviews": len(set(groups)),
+                 "method": "sentence label (no per-topic heads)" if fallback is not None else "per-topic heads"}
+        if lang in BEST_2016:
+            entry["best_2016"] = BEST_2016[lang]
+            entry["target"] = round(POLARITY_TARGET[lang], 1)
+            entry["target_met"] = acc >= POLARITY_TARGET[lang]
+        out[lang] = entry
+        print(f"polarity given the gold topic, SemEval held-out {lang}: {acc:5.1f} [95% {100 * low:.1f}-"
+              f"{100 * high:.1f}] on {len(correct)} opinions ({len(set(groups))} reviews)"
+              + (f"  best 2016: {BEST_2016[lang]}  target {POLARITY_TARGET[lang]:.1f}: "
+                 f"{'met' if acc >= POLARITY_TARGET[lang] else 'not met'}" if lang in BEST_2016 else ""),
+              flush=True)
+    return out
+
+
+def nine_topic_section(data_dir: Path, scored: dict[str, tuple[list, list[dict]]]) -> dict:
+    gold_of = read_labels(TEST_FILE)
+    langs = sorted({r["lang"] for r in map(json.loads, TEST_FILE.read_text(encoding="utf-8").splitlines())})
+    out: dict = {}
+    for lang in langs:
+        every_row = _test_rows(data_dir, lang)
+        keep = [i for i, r in enumerate(every_row) if r.id in gold_of]
+        rows = [every_row[i] for i in keep]
+        results = [scored[lang][0][i] for i in keep]
+        groups = [semeval_review_id(r.id) for r in rows]
+        gold = [set(gold_of[r.id]) for r in rows]
+        pred = [set(x.topics) & set(NINE_TOPICS) for x in results]
+        entry: dict = {"sentences": len(rows), "per_topic": {}}
+
+        def counts(topics: set[str]) -> list[list[int]]:
+            return [[len(g & p & topics), len((p - g) & topics), len((g - p) & topics)] for g, p in zip(gold, pred)]
+
+        every = counts(set(NINE_TOPICS))
+        tp, fp, fn = (sum(c[k] for c in every) for k in range(3))
+        micro = 100 * 2 * tp / max(1, 2 * tp + fp + fn)
+        low, high = f1_interval(every, groups)
+        entry.update(micro_f1=round(micro, 2), micro_ci95=[round(100 * low, 2), round(100 * high, 2)])
+        for t in NINE_TOPICS:
+            c = counts({t})
+            ttp, tfp, tfn = (sum(x[k] for x in c) for k in range(3))
+            n_gold = ttp + tfn
+            f1 = 100 * 2 * ttp / max(1, 2 * ttp + tfp + tfn) if n_gold else None
+            ci = [round(100 * v, 1) for v in f1_interval(c, groups)] if n_gold else None
+            entry["per_topic"][t] = {"f1": None if f1 is None else round(f1, 1), "ci95": ci, "gold": n_gold,
+                                     "predicted": ttp + tfp}
+        measured = {t: v for t, v in entry["per_topic"].items() if v["f1"] is not None}
+        entry["targets_met"] = {
+            f"micro>={MICRO_F1_TARGET:g}": micro >= MICRO_F1_TARGET,
+            f"every topic>={TOPIC_F1_TARGET:g}": bool(measured) and len(measured) == len(NINE_TOPICS)
+            and all(v["f1"] >= TOPIC_F1_TARGET for v in measured.values()),
+        }
+        out[lang] = entry
+        per = "  ".join(f"{t} {v['f1'] if v['f1'] is not None else '-'}(n={v['gold']})"
+                        for t, v in entry["per_topic"].items())
+        print(f"nine topics, {TEST_FILE.name} {lang}: micro-F1 {micro:5.1f} [95% {100 * low:.1f}-{100 * high:.1f}]"
+              f" n={len(rows)}  {per}", flush=True)
+    out["languages_meeting_targets"] = sorted(
+        lang for lang in langs if all(out[lang]["targets_met"].values()))
+    return out
+
+
+def topic_section(scorer: Any, data_dir: Path) -> dict:
+    """Both measures; each held-out sentence goes through the scorer once."""
+    scored = {}
+    for lang in POLARITY_LANGS:
+        t0 = time.time()
+        scored[lang] = _scored(scorer, _test_rows(data_dir, lang))
+        print(f"scored the SemEval held-out {lang} sentences in {time.time() - t0:.0f}s", flush=True)
+    return {"polarity_given_topic": polarity_section(scorer, data_dir, scored),
+            "nine_topics": nine_topic_section(data_dir, scored)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--weights", default="", help="sentiment.weights_dir (default: shipped)")
+    ap.add_argument("--models-dir", type=Path, default=REPO / ".train")
+    ap.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args(argv)
+    if not (a.data_dir / "semeval16-restaurants-en-train.jsonl").exists():
+        print(f"no SemEval files in {a.data_dir}", file=sys.stderr)
+        raise SystemExit(2)
+    from sentiment.scorer import load_scorer
+    from sentiment.settings import SentimentSettings
+
+    t0 = time.time()
+    scorer = load_scorer(SentimentSettings(weights_dir=a.weights, precision=a.precision, device="cpu",
+                                           threads=a.threads),
+                         languages=["en", "fr", "es", "ru", "nl", "tr"], data_dir=a.models_dir)
+    result = {"model_version": scorer.model_version, "precision": scorer.precision,
+              **topic_section(scorer, a.data_dir)}
+    result["seconds"] = round(time.time() - t0, 1)
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()

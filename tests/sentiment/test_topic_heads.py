@@ -1,0 +1,123 @@
+"""The per-topic heads: shipped files, labels, the tiny-model path with and without them, and the
+shipped model's opinion per topic on a few clear texts (real model, one load)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sentiment.data import semeval_part
+from sentiment.topic_labels import LABELS_FILE, TEST_FILE
+from sentiment.topic_rules import NEW_TOPICS, NINE_TOPICS
+from tests.sentiment.test_sentiment import _settings
+
+LABELS = {"negative", "neutral", "positive"}
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_shipped_topic_head_files_load():
+    from sentiment.scorer import SHIPPED_WEIGHTS
+    from sentiment.topic_heads import load_topic_heads
+
+    loaded = load_topic_heads(SHIPPED_WEIGHTS)
+    assert loaded is not None, "sentiment/weights/topic_heads.json is missing"
+    heads, meta = loaded
+    assert heads.slots == [*NINE_TOPICS, "general"] and meta["polarity_only"] == ["general"]
+    assert heads.queries.shape == (10, 384)
+    assert set(meta["topic_thresholds"]) == set(NINE_TOPICS)
+    assert all(0 < v < 1 for v in meta["topic_thresholds"].values())
+
+
+def test_label_files_hold_ids_and_known_topics_only():
+    train = _rows(LABELS_FILE)
+    test = _rows(TEST_FILE)
+    assert {"id", "lang", "part", "topics"} == set(train[0]) and {"id", "lang", "topics"} == set(test[0])
+    assert all(set(r["topics"]) <= set(NEW_TOPICS) for r in train)
+    assert all(set(r["topics"]) <= set(NINE_TOPICS) for r in test)
+    # the test split is the held-out part only, and nothing of it is in the training labels
+    assert all(semeval_part(r["id"]) == "test" for r in test)
+    assert all(r["part"] in ("train", "dev") and semeval_part(r["id"]) == r["part"] for r in train)
+    langs = Counter(r["lang"] for r in test)
+    assert all(langs[lang] >= 300 for lang in ("en", "fr", "es", "ru")), langs
+    assert {t for r in test for t in r["topics"]} == set(NINE_TOPICS)
+
+
+def test_tiny_model_without_topic_heads_keeps_the_fallback(tiny_model, tiny_weights):
+    from sentiment.scorer import load_scorer
+
+    sc = load_scorer(_settings(tiny_model, tiny_weights), languages=["en"])
+    assert sc.topic_heads is None
+    res = sc.score(["the food was great", "the staff were rude and slow"])
+    assert all(r.topic_sentiment == {} for r in res)  # the store counts the overall label then
+    scores, polarities = sc.score_with_polarities(["the food was great"])
+    assert polarities == [{}] and scores[0].sentiment in LABELS
+
+
+def test_tiny_model_with_topic_heads_gives_an_opinion_per_topic(tiny_model, tiny_weights, tmp_path):
+    import torch
+
+    from sentiment.scorer import load_scorer
+    from sentiment.topic_heads import TopicHeads, save_topic_heads
+
+    weights = tmp_path / "weights"
+    shutil.copytree(tiny_weights, weights)
+    before = load_scorer(_settings(tiny_model, weights), languages=["en"]).model_version
+    torch.manual_seed(1)
+    heads = TopicHeads(32, [*NINE_TOPICS, "general"], inner=8)
+    with torch.no_grad():
+        heads.presence_b.fill_(3.0)  # every topic present, so every one needs an opinion
+    save_topic_heads(weights, heads, {"polarity_only": ["general"],
+                                      "topic_thresholds": {t: 0.5 for t in NINE_TOPICS}})
+    sc = load_scorer(_settings(tiny_model, weights, max_length=16), languages=["en"])
+    assert sc.model_version != before  # the heads are part of the model
+    texts = ["the food was great", "the staff were rude and slow " * 8]  # the second: several windows
+    res = sc.score(texts)
+    for r in res:
+        assert set(r.topics) == set(NINE_TOPICS)
+        assert set(r.topic_sentiment) == set(r.topics) and set(r.topic_sentiment.values()) <= LABELS
+    # sharded scoring (two workers) gives what one stream gives
+    many = [f"the food was great {i}" for i in range(12)] + texts
+    small = _settings(tiny_model, weights, max_length=16).model_copy(update={"batch_size": 2})
+    one, two = load_scorer(small, languages=["en"]), load_scorer(small, languages=["en"])
+    one.workers, two.workers = 1, 2
+    a, b = one.score(many), two.score(many)
+    assert [x.topic_sentiment for x in a] == [x.topic_sentiment for x in b]
+    for x, y in zip(a, b):
+        assert x.topic_scores == pytest.approx(y.topic_scores, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def shipped(real_data_dir):
+    from sentiment.scorer import load_scorer
+    from sentiment.settings import SentimentSettings
+
+    return load_scorer(SentimentSettings(precision="fp32", device="cpu"), languages=["en", "fr", "de"],
+                       data_dir=real_data_dir)
+
+
+def test_shipped_model_gives_an_opinion_per_topic(shipped):
+    texts = ["The food was great but the bathroom was dirty.",
+             "La nourriture était excellente mais les toilettes étaient sales.",
+             "Das Essen war hervorragend, aber das Bad war schmutzig.",
+             "We waited an hour for our table and nobody apologised.",
+             "Check-in took 35 minutes.",
+             "Great staff, friendly and fast."]
+    res = shipped.score(texts)
+    for r in res:  # every topic found has the opinion about it
+        assert r.topics and set(r.topic_sentiment) == set(r.topics), (r.topics, r.topic_sentiment)
+        assert set(r.topic_sentiment.values()) <= LABELS
+    # the four topics SemEval does not annotate are found now (the issue's examples)
+    for r in res[:2]:
+        assert {"quality", "cleanliness"} <= set(r.topics), (r.topics, r.topic_scores)
+    assert "quality" in res[2].topics
+    assert "wait_time" in res[3].topics and res[3].topic_sentiment["wait_time"] == "negative"
+    assert "wait_time" in res[4].topics
+    assert res[5].topic_sentiment.get("service") == "positive"
+    assert not {"booking", "communication"} & set(res[5].topics)
