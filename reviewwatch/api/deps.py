@@ -72,7 +72,12 @@ async def mention_filter(
     request: Request,
     business: str | None = Query(None, max_length=64, description="Business id (slug)."),
     source: str | None = Query(None, max_length=32, description="Source type, e.g. trustpilot."),
-    language: str | None = Query(None, max_length=16, description="Language code, e.g. fr."),
+    # A language code (ISO 639, optionally a region): anything else is refused (422) rather
+    # than matching nothing; the API fuzzer's `language=true` was a 200 for an empty list.
+    language: str | None = Query(
+        None, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
+        description="Language code, e.g. fr.",
+    ),
     topic: str | None = Query(None, max_length=64, description="Topic key (see /api/v1/topics)."),
     sentiment: Sentiment | None = Query(
         None, description="The label that counts (correction, rating, model); with a topic, the "
