@@ -67,6 +67,7 @@ def test_demo_site_crawls_end_to_end(tmp_path: Path) -> None:
     assert "<script>alert(1)</script>" in hostile.text and hostile.rating == 1
     assert negative >= 10  # the café claims 95 % positive service; its guests disagree
     assert own_posts == 3  # RapidRide's own account: kept, never counted as a customer
-    assert replies == {("hotel-lumiere", "trustpilot"): 3, ("rapidride", "mastodon"): 1}
+    assert replies == {("hotel-lumiere", "trustpilot"): 3, ("hotel-rivoli", "trustpilot"): 1,
+                       ("rapidride", "mastodon"): 1}
     # hotel-lumiere: 6 service claims and its promise to answer every review within 48 hours
     assert own_claims == {"cafe-aurora": 5, "hotel-lumiere": 7, "rapidride": 5}

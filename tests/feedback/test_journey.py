@@ -119,6 +119,6 @@ def test_answer_from_the_email_to_the_store_the_gap_and_the_digest(
     assert digest.exit_code == 0, digest.output
     [message] = smtp_server.recorder.to(OWNER)
     text = message.get_body(("plain",)).get_content()
-    assert text.index("Customers who told you first") < text.index("Soupe froide")
+    assert text.index("customers who told you first") < text.index("Soupe froide")
     html = message.get_body(("html",)).get_content()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
