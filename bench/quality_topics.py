@@ -15,6 +15,8 @@ Intervals: 95 % cluster bootstrap, reviews drawn whole (sentiment/bootstrap.py).
 
 Alone (ending with one JSON line):
     .venv/bin/python bench/quality_topics.py [--data-dir ../shared/data]
+With `--write-quality sentiment/weights/topic_quality.json` it also writes (b)'s per-topic figures
+beside the weights, where `reviewwatch gap` reads them (sentiment/topic_quality.py).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def nine_topic_section(data_dir: Path, scored: dict[str, tuple[list, list[dict]]
             f1 = 100 * 2 * ttp / max(1, 2 * ttp + tfp + tfn) if n_gold else None
             ci = [round(100 * v, 1) for v in f1_interval(c, groups)] if n_gold else None
             entry["per_topic"][t] = {"f1": None if f1 is None else round(f1, 1), "ci95": ci, "gold": n_gold,
-                                     "predicted": ttp + tfp}
+                                     "predicted": ttp + tfp, "tp": ttp}
         measured = {t: v for t, v in entry["per_topic"].items() if v["f1"] is not None}
         entry["targets_met"] = {
             f"micro>={MICRO_F1_TARGET:g}": micro >= MICRO_F1_TARGET,
@@ -151,6 +153,19 @@ def topic_section(scorer: Any, data_dir: Path) -> dict:
             "nine_topics": nine_topic_section(data_dir, scored)}
 
 
+def _write_quality(path: Path, result: dict, argv: list[str], weights: str) -> None:
+    """The figures `reviewwatch gap` states beside topic claims, written by the run that printed them."""
+    from sentiment.topic_quality import quality_document
+
+    doc = quality_document(
+        result["nine_topics"],
+        command="python bench/quality_topics.py " + " ".join(argv),
+        model_version=result["model_version"], precision=result["precision"],
+        weights_dir=Path(weights) if weights else None, test_file=TEST_FILE.relative_to(REPO).as_posix())
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote the per-topic figures to {path}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
@@ -158,6 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--models-dir", type=Path, default=REPO / ".train")
     ap.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--write-quality", type=Path, default=None, metavar="FILE",
+                    help="also write the nine topics' per-language F1 to FILE (sentiment/topic_quality.py)")
     a = ap.parse_args(argv)
     if not (a.data_dir / "semeval16-restaurants-en-train.jsonl").exists():
         print(f"no SemEval files in {a.data_dir}", file=sys.stderr)
@@ -172,6 +189,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"model_version": scorer.model_version, "precision": scorer.precision,
               **topic_section(scorer, a.data_dir)}
     result["seconds"] = round(time.time() - t0, 1)
+    if a.write_quality is not None:
+        _write_quality(a.write_quality, result, argv if argv is not None else sys.argv[1:], a.weights)
     print(json.dumps(result, ensure_ascii=False))
     return result
 

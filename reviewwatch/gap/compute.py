@@ -23,6 +23,7 @@ from reviewwatch.gap.claims import active_claims, business_by_slug
 from reviewwatch.gap.fold import OTHER, fold_small
 from reviewwatch.gap.periods import parse_period, trend_granularity
 from reviewwatch.gap import response_claim
+from reviewwatch.gap import topic_quality as tq
 from reviewwatch.gap.responses import load_answered, report_of
 from reviewwatch.gap.report import BREAKDOWNS, GapReport, Group, Method, ShareCorrection
 from reviewwatch.gap.verdict import ClaimResult, evaluate
@@ -59,6 +60,7 @@ def compute_gap(
         return cache[window]
 
     observations, weights, unscored = observed((since, until))
+    quality = tq.topic_quality(settings.sentiment)
     corrector = share_corrector(observations, gs.share_method, gs.share_min_labelled)
     correct: pc.ShareEstimator | None = None
     if corrector is not None:
@@ -90,6 +92,7 @@ def compute_gap(
             result.metric, result.topic, (result.mentions, result.perceived, result.method),
             claim_obs, claim_weights, gs, correct, answers.of(window),
         ))
+        result = with_topic_note(result, quality)
         (calibration if claim.kind == "prediction" else results).append(result)
     claimed_topics = {c.topic for c in results + calibration if c.topic}
     breakdowns = {
@@ -111,6 +114,7 @@ def compute_gap(
             gs.risk_threshold,
             stored_rule(session),
             None if corrector is None else ShareCorrection.of(corrector, gs.share_method),
+            quality,
         ),
         overall=pc.aggregate(observations, weights, gs, correct),
         unscored=unscored,
@@ -148,6 +152,16 @@ def breakdown(
         )
         for key, (members, member_weights) in groups.items()
     ]
+
+
+def with_topic_note(result: ClaimResult, quality: tq.TopicQualityReport) -> ClaimResult:
+    """A topic claim on a topic the model detects weakly (or was never measured on) says so."""
+    if not result.topic:
+        return result
+    note = tq.method_note(quality.of(result.topic))
+    if note is None:
+        return result
+    return replace(result, method_note="; ".join(filter(None, (result.method_note, note))))
 
 
 def share_corrector(

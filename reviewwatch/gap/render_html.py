@@ -20,6 +20,7 @@ from reviewwatch.display import finalize
 from reviewwatch.gap.render_benchmark import TEMPLATE_GLOBALS as BENCHMARK_GLOBALS
 from reviewwatch.gap.render_table import SHARE_METRICS, figure, gap_text, interval, label_basis, share_method
 from reviewwatch.gap.summary import method_words, summary_entries
+from reviewwatch.gap.topic_quality import quality_line
 
 MEASURED = ("positive_share", "average_rating", "response_within_hours")
 # Sized so that two bar charts, or three trends, stand side by side at 1366 px (the page is at
@@ -194,6 +195,7 @@ def _environment() -> Environment:
         interval=interval, gap_text=gap_text, figure=figure, label_basis=label_basis,
         share_method=share_method, method_words=method_words,
     )
+    env.globals.update(topic_quality_line=quality_line)
     env.globals.update(BENCHMARK_GLOBALS)
     return env
 

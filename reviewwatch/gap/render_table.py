@@ -12,6 +12,7 @@ from rich.text import Text
 
 from reviewwatch.gap.render_responses import print_responses
 from reviewwatch.gap.summary import summary_entries
+from reviewwatch.gap.topic_quality import quality_line
 from reviewwatch.terminal import safe_text
 
 EVIDENCE_CHARS = 60
@@ -181,6 +182,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     )
     for line in summary_lines(report):
         console.print(line)
+    if (topics := quality_line(report)) is not None:
+        console.print(safe_text(topics, style="dim"))
     if report["claims"]:
         console.print(claims_table(report, report["claims"], "claimed versus perceived"))
         print_channels(report, console)

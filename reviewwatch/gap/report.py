@@ -16,6 +16,7 @@ from reviewwatch.gap.benchmark import Benchmark
 from reviewwatch.gap.perceived import Perceived
 from reviewwatch.gap.responses import ResponseReport, report_of
 from reviewwatch.gap.summary import summary_entries
+from reviewwatch.gap.topic_quality import TopicQualityReport
 from reviewwatch.gap.verdict import ClaimResult
 from storage.labels import RatingRule
 
@@ -28,6 +29,7 @@ from storage.labels import RatingRule
 # claims of metric `response_within_hours`.
 # 4: `benchmark`, the business beside its competitors (benchmark.py); null without competitors.
 # 4: each claim's `channels`, public beside asked (reviewwatch/gap/channels.py).
+# 4: `method.topic_quality`, how well the model detects each topic (topic_quality.py).
 SCHEMA_VERSION = 4
 CONFIDENCE = 0.95
 BREAKDOWNS = ("topic", "source", "language", "week", "month")
@@ -93,6 +95,7 @@ class Method:
     risk_threshold: float
     rating_labels: RatingRule = field(default_factory=RatingRule)
     share_correction: ShareCorrection | None = None
+    topic_quality: TopicQualityReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ class Method:
             "share_correction": None
             if self.share_correction is None
             else self.share_correction.to_dict(),
+            "topic_quality": None if self.topic_quality is None else self.topic_quality.to_dict(),
         }
 
 
