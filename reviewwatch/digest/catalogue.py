@@ -66,6 +66,27 @@ EN: dict[str, Entry] = {
     "status_timeout": "timed out",
     "status_suspect": "suspect: no reviews found",
     "errors": {"one": "{n} error", "other": "{n} errors"},
+    # the business beside its competitors (gaptext.benchmark_text)
+    "benchmark_label": "Against competitors",
+    "benchmark_line": "{scope}: {own} positive, competitors' median {median}: {verdict}",
+    "benchmark_overall": "Overall",
+    "benchmark_higher": "higher, beyond the uncertainty",
+    "benchmark_lower": "lower, beyond the uncertainty",
+    "benchmark_similar": "similar, within the uncertainty",
+    "benchmark_too_few": {
+        "one": "fewer than {n} mention on every side, nothing to compare yet",
+        "other": "fewer than {n} mentions on every side, nothing to compare yet",
+    },
+    # the follow-up under a negative mention (followup.py)
+    "reply_dated": "Your public reply ({date}), by {author}:",
+    "reply_undated": "Your public reply, by {author}:",
+    "followup_label": "Follow-up",
+    "followup_line": "Follow-up ({state}): {action}:",
+    "followup_action": "mark it {replied}, {resolved} or {dismissed}",
+    "state_open": "open",
+    "state_replied": "replied",
+    "state_resolved": "resolved",
+    "state_dismissed": "dismissed",
 }
 
 FR: dict[str, Entry] = {
@@ -127,6 +148,28 @@ FR: dict[str, Entry] = {
     "status_timeout": "délai dépassé",
     "status_suspect": "suspect : aucun avis trouvé",
     "errors": {"one": "{n} erreur", "other": "{n} erreurs"},
+    # the business beside its competitors (gaptext.benchmark_text)
+    "benchmark_label": "Face à la concurrence",
+    "benchmark_line": "{scope} : {own} d'avis positifs, médiane des concurrents {median} : "
+    "{verdict}",
+    "benchmark_overall": "Dans l'ensemble",
+    "benchmark_higher": "supérieur, au-delà de la marge d'incertitude",
+    "benchmark_lower": "inférieur, au-delà de la marge d'incertitude",
+    "benchmark_similar": "comparable, dans la marge d'incertitude",
+    "benchmark_too_few": {
+        "one": "moins de {n} mention de chaque côté, rien à comparer pour l'instant",
+        "other": "moins de {n} mentions de chaque côté, rien à comparer pour l'instant",
+    },
+    # the follow-up under a negative mention (followup.py)
+    "reply_dated": "Votre réponse publique ({date}), par {author} :",
+    "reply_undated": "Votre réponse publique, par {author} :",
+    "followup_label": "Suivi",
+    "followup_line": "Suivi ({state}) : {action} :",
+    "followup_action": "marquer comme {replied}, {resolved} ou {dismissed}",
+    "state_open": "ouvert",
+    "state_replied": "répondu",
+    "state_resolved": "résolu",
+    "state_dismissed": "écarté",
 }
 
 SV: dict[str, Entry] = {
@@ -185,6 +228,27 @@ SV: dict[str, Entry] = {
     "status_timeout": "tidsgränsen överskreds",
     "status_suspect": "misstänkt: inga recensioner hittades",
     "errors": {"one": "{n} fel", "other": "{n} fel"},
+    # the business beside its competitors (gaptext.benchmark_text)
+    "benchmark_label": "Jämfört med konkurrenterna",
+    "benchmark_line": "{scope}: {own} positiva, konkurrenternas median {median}: {verdict}",
+    "benchmark_overall": "Totalt",
+    "benchmark_higher": "högre, utanför osäkerhetsmarginalen",
+    "benchmark_lower": "lägre, utanför osäkerhetsmarginalen",
+    "benchmark_similar": "likvärdigt, inom osäkerhetsmarginalen",
+    "benchmark_too_few": {
+        "one": "färre än {n} omnämnande på varje sida, inget att jämföra än",
+        "other": "färre än {n} omnämnanden på varje sida, inget att jämföra än",
+    },
+    # the follow-up under a negative mention (followup.py)
+    "reply_dated": "Ert offentliga svar ({date}), av {author}:",
+    "reply_undated": "Ert offentliga svar, av {author}:",
+    "followup_label": "Uppföljning",
+    "followup_line": "Uppföljning ({state}): {action}:",
+    "followup_action": "markera som {replied}, {resolved} eller {dismissed}",
+    "state_open": "öppen",
+    "state_replied": "besvarad",
+    "state_resolved": "löst",
+    "state_dismissed": "avfärdad",
 }
 
 RU: dict[str, Entry] = {
@@ -267,6 +331,29 @@ RU: dict[str, Entry] = {
         "many": "{n} ошибок",
         "other": "{n} ошибки",
     },
+    # the business beside its competitors (gaptext.benchmark_text)
+    "benchmark_label": "В сравнении с конкурентами",
+    "benchmark_line": "{scope}: положительных {own}, медиана конкурентов {median}: {verdict}",
+    "benchmark_overall": "В целом",
+    "benchmark_higher": "выше, за пределами погрешности",
+    "benchmark_lower": "ниже, за пределами погрешности",
+    "benchmark_similar": "сопоставимо, в пределах погрешности",
+    "benchmark_too_few": {  # "меньше" takes the genitive: 1 упоминания, 3 and 5 упоминаний
+        "one": "меньше {n} упоминания с каждой стороны, сравнивать пока нечего",
+        "few": "меньше {n} упоминаний с каждой стороны, сравнивать пока нечего",
+        "many": "меньше {n} упоминаний с каждой стороны, сравнивать пока нечего",
+        "other": "меньше {n} упоминания с каждой стороны, сравнивать пока нечего",
+    },
+    # the follow-up under a negative mention (followup.py)
+    "reply_dated": "Ваш публичный ответ ({date}, автор — {author}):",
+    "reply_undated": "Ваш публичный ответ (автор — {author}):",
+    "followup_label": "Статус отзыва",
+    "followup_line": "Статус отзыва — {state}; {action}:",
+    "followup_action": "отметить как «{replied}», «{resolved}» или «{dismissed}»",
+    "state_open": "открыто",
+    "state_replied": "отвечено",
+    "state_resolved": "решено",
+    "state_dismissed": "отклонено",
 }
 
 DE: dict[str, Entry] = {
@@ -325,6 +412,27 @@ DE: dict[str, Entry] = {
     "status_timeout": "Zeitüberschreitung",
     "status_suspect": "verdächtig: keine Bewertungen gefunden",
     "errors": {"one": "{n} Fehler", "other": "{n} Fehler"},
+    # the business beside its competitors (gaptext.benchmark_text)
+    "benchmark_label": "Im Vergleich zur Konkurrenz",
+    "benchmark_line": "{scope}: {own} positiv, Median der Konkurrenz {median}: {verdict}",
+    "benchmark_overall": "Insgesamt",
+    "benchmark_higher": "höher, außerhalb des Unsicherheitsbereichs",
+    "benchmark_lower": "niedriger, außerhalb des Unsicherheitsbereichs",
+    "benchmark_similar": "ähnlich, innerhalb des Unsicherheitsbereichs",
+    "benchmark_too_few": {
+        "one": "weniger als {n} Erwähnung auf jeder Seite, noch nichts zu vergleichen",
+        "other": "weniger als {n} Erwähnungen auf jeder Seite, noch nichts zu vergleichen",
+    },
+    # the follow-up under a negative mention (followup.py)
+    "reply_dated": "Ihre öffentliche Antwort ({date}), von {author}:",
+    "reply_undated": "Ihre öffentliche Antwort, von {author}:",
+    "followup_label": "Nachverfolgung",
+    "followup_line": "Nachverfolgung ({state}): {action}:",
+    "followup_action": "als {replied}, {resolved} oder {dismissed} markieren",
+    "state_open": "offen",
+    "state_replied": "beantwortet",
+    "state_resolved": "erledigt",
+    "state_dismissed": "verworfen",
 }
 
 ES: dict[str, Entry] = {
@@ -383,6 +491,28 @@ ES: dict[str, Entry] = {
     "status_timeout": "tiempo agotado",
     "status_suspect": "sospechosa: no se encontraron reseñas",
     "errors": {"one": "{n} error", "other": "{n} errores"},
+    # the business beside its competitors (gaptext.benchmark_text)
+    "benchmark_label": "Frente a la competencia",
+    "benchmark_line": "{scope}: {own} de opiniones positivas, mediana de la competencia "
+    "{median}: {verdict}",
+    "benchmark_overall": "En conjunto",
+    "benchmark_higher": "superior, fuera del margen de incertidumbre",
+    "benchmark_lower": "inferior, fuera del margen de incertidumbre",
+    "benchmark_similar": "similar, dentro del margen de incertidumbre",
+    "benchmark_too_few": {
+        "one": "menos de {n} mención en cada lado, todavía nada que comparar",
+        "other": "menos de {n} menciones en cada lado, todavía nada que comparar",
+    },
+    # the follow-up under a negative mention (followup.py)
+    "reply_dated": "Su respuesta pública ({date}), por {author}:",
+    "reply_undated": "Su respuesta pública, por {author}:",
+    "followup_label": "Seguimiento",
+    "followup_line": "Seguimiento ({state}): {action}:",
+    "followup_action": "marcarlo como {replied}, {resolved} o {dismissed}",
+    "state_open": "abierto",
+    "state_replied": "respondido",
+    "state_resolved": "resuelto",
+    "state_dismissed": "descartado",
 }
 
 TEXTS: Final[dict[str, dict[str, Entry]]] = {

@@ -81,7 +81,7 @@ class GapView:
     summary: list[str] = field(default_factory=list)
     at_risk: list[RiskLine] = field(default_factory=list)
     note: str | None = None
-    benchmark: str | None = None  # the business beside its competitors (English, one line)
+    benchmark: str | None = None  # the business beside its competitors, one line in the owner's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,8 @@ class DigestContent:
     feedback: list[MentionView] = field(default_factory=list)  # answers to feedback requests
     topics: list[TopicCount] = field(default_factory=list)
     language: str = DEFAULT_LANGUAGE
-    # Per mention id: its follow-up (reviewwatch.digest.followup.FollowupView), for the partials.
+    # Per mention id: its follow-up (reviewwatch.digest.followup.FollowupView, in the owner's
+    # words), for the partials.
     followup: dict[int, Any] = field(default_factory=dict)
 
     @property

@@ -74,13 +74,32 @@ class RiskView:
 
 
 @dataclass(frozen=True, slots=True)
+class BenchmarkFacts:
+    """The business beside its competitors' median in the scope the one line is about
+    (gap/benchmark_line.py `pick`), for the digest to word in the owner's language."""
+
+    scope: str  # "overall" or a topic key
+    own: float  # the business's share positive
+    median: float  # the competitors' median share positive
+    verdict: str  # "higher", "lower" or "similar"
+
+
+@dataclass(frozen=True, slots=True)
+class NothingToCompare:
+    """Competitors named, yet no scope has `min_mentions` mentions on every side."""
+
+    min_mentions: int
+
+
+@dataclass(frozen=True, slots=True)
 class GapSection:
     overall: Overall | None = None
     claims: list[ClaimLine] = field(default_factory=list)
     at_risk: list[RiskView] = field(default_factory=list)
     note: str | None = None  # a catalogue key: "gap_failed", "no_snapshot"
     risk_threshold: float = 0.15
-    benchmark: str | None = None  # the business beside its competitors, in one line
+    # the business beside its competitors (None: it names none, or no snapshot)
+    benchmark: BenchmarkFacts | NothingToCompare | None = None
 
 
 def take_snapshot(session: Session, settings: Settings, business_slug: str) -> int:
@@ -115,7 +134,7 @@ def gap_section(
     report = snapshot.report if snapshot is not None else {}
     overall, claims = overall_of(report), claim_lines(report)
     threshold = settings.gap.risk_threshold
-    benchmark = benchmark_line(report) if snapshot is not None else None
+    benchmark = benchmark_of(report) if snapshot is not None else None
     try:
         from reviewwatch.gap import claims_at_risk
 
@@ -171,17 +190,19 @@ def claim_lines(report: dict[str, Any]) -> list[ClaimLine]:
     return lines
 
 
-def benchmark_line(report: dict[str, Any]) -> str | None:
-    """A stored gap report's benchmark in one line (gap/benchmark.py); None without competitors."""
-    from reviewwatch.gap.benchmark_line import headline
+def benchmark_of(report: dict[str, Any]) -> BenchmarkFacts | NothingToCompare | None:
+    """A stored gap report's benchmark, as its one line says it (gap/benchmark_line.py); None
+    without competitors (or a stored benchmark the digest cannot read)."""
+    from reviewwatch.gap.benchmark_line import pick
 
     benchmark = report.get("benchmark")
     if not isinstance(benchmark, dict):
         return None
-    line = headline(benchmark)
+    line = pick(benchmark)
     if line is None:
-        return f"fewer than {benchmark.get('min_mentions')} mentions on every side, nothing to compare yet"
-    return one_line(line, 300)
+        minimum = benchmark.get("min_mentions")
+        return NothingToCompare(minimum) if isinstance(minimum, int) else None
+    return BenchmarkFacts(one_line(line.key, 64), line.own, line.median, one_line(line.verdict, 40))
 
 
 def _value(estimate: Any) -> float | None:

@@ -7,7 +7,15 @@ from a mention the digest does not list is quoted once, under a number of its ow
 from __future__ import annotations
 
 from reviewwatch.digest.compose import GapView, QuoteView, RiskLine
-from reviewwatch.digest.gapinfo import ClaimLine, ClaimRef, GapSection, Overall, RiskView
+from reviewwatch.digest.gapinfo import (
+    BenchmarkFacts,
+    ClaimLine,
+    ClaimRef,
+    GapSection,
+    NothingToCompare,
+    Overall,
+    RiskView,
+)
 from reviewwatch.digest.locale import Texts, source_name
 
 
@@ -22,7 +30,8 @@ def gap_view(section: GapSection, t: Texts, numbers: dict[int, int]) -> GapView:
     for risk in section.at_risk:
         line, next_number = risk_line(risk, t, quoted, next_number, section.risk_threshold)
         risks.append(line)
-    return GapView(summary, risks, t(section.note) if section.note else None, section.benchmark)
+    note = t(section.note) if section.note else None
+    return GapView(summary, risks, note, benchmark_text(section.benchmark, t))
 
 
 def overall_line(overall: Overall, t: Texts) -> str:
@@ -71,6 +80,25 @@ def claim_line(line: ClaimLine, t: Texts) -> str:
     return t("claim_line", perceived=value, low=low, high=high, **values)
 
 
+def benchmark_text(benchmark: BenchmarkFacts | NothingToCompare | None, t: Texts) -> str | None:
+    """The business beside its competitors in one line, in the owner's words, e.g. "Propreté :
+    30 % d'avis positifs, médiane des concurrents 78 % : inférieur, au-delà de la marge
+    d'incertitude" (the API and the CLI keep gap/benchmark_line.py's English `headline`)."""
+    if benchmark is None:
+        return None
+    if isinstance(benchmark, NothingToCompare):
+        return t.plural("benchmark_too_few", benchmark.min_mentions)
+    scope = t("benchmark_overall") if benchmark.scope == "overall" else t.topic(benchmark.scope)
+    said = t(f"benchmark_{benchmark.verdict}") if benchmark.verdict in COMPARED else benchmark.verdict
+    return t(
+        "benchmark_line",
+        scope=scope,
+        own=t.percent(benchmark.own),
+        median=t.percent(benchmark.median),
+        verdict=said,
+    )
+
+
 def verdict(name: str, t: Texts) -> str:
     return t(name) if name in VERDICTS else name
 
@@ -115,3 +143,4 @@ def capitalised(text: str) -> str:
 
 ORIGINS = ("declared", "own_site", "survey")
 VERDICTS = ("supported", "overstated", "understated", "not enough evidence")
+COMPARED = ("higher", "lower", "similar")  # the benchmark's verdicts (gap/benchmark.py)

@@ -64,7 +64,8 @@ def build_content(
         topics=topic_counts(told + public, t),
         language=t.language,
         followup=followup_views(
-            session, settings, [item.mention.id for item in selected], recipient, until
+            session, settings, [item.mention.id for item in selected], recipient, until, t, tz,
+            business.name,
         ) if recipient else {},
     )
 

@@ -117,10 +117,14 @@ def test_every_language_has_every_text_and_topic() -> None:
             t.plural(key, 2, name="N", share="1", stars="1", rating="1", author="a", language="l",
                      topics="t", source="s", when="w", claim="c", perceived="p", low="l",
                      high="h", mentions="m", verdict="v", value="1", metric="m", period="p",
-                     shortfall="1", threshold="1", refs="#1")
+                     shortfall="1", threshold="1", refs="#1", scope="s", own="1", median="1",
+                     date="d", state="s", action="a", replied="r", resolved="r", dismissed="d")
     ru = Texts("ru")
     assert [ru.plural("mentions", n) for n in (1, 3, 5)] == [
         "1 упоминание", "3 упоминания", "5 упоминаний"]
+    assert [ru.plural("benchmark_too_few", n).split(" с ")[0] for n in (1, 3, 10, 21)] == [
+        "меньше 1 упоминания", "меньше 3 упоминаний", "меньше 10 упоминаний",
+        "меньше 21 упоминания"]  # "меньше" takes the genitive
     assert Texts("de").datetime(T0) == "20.11.2026, 07:00 UTC"
     assert Texts("sv").percent(0.12) == f"12{chr(0xa0)}%"
 

@@ -44,11 +44,14 @@ def test_the_digest_shows_the_reply_and_a_link_that_works(
     assert run.count("sent") == 1
     [message] = smtp_server.recorder.to(OWNER)
     text, body = plain(message).replace("\r\n", "\n"), html(message)
-    assert f"Your public reply (2026-11-20), by Café Test:\n      {REPLY}" in text
+    # the date as the owner reads it (English here), in the business's timezone
+    assert f"Your public reply (Nov 20, 2026), by Café Test:\n      {REPLY}" in text
     assert "&lt;b&gt;Come back&lt;/b&gt;" in body and "<b>Come back" not in body
     links = LINK.findall(text)
     assert len(links) == 2 and set(LINK.findall(body)) == set(links)
     assert "Follow-up (replied)" in text and "Follow-up (open)" in text
+    assert "Follow-up (open): mark it replied, resolved or dismissed:\n" in text
+    assert "Follow-up: <strong>open</strong> &middot; <a href=" in body
 
     with store.session() as session:
         items = {i.mention_id: i for i in session.scalars(select(FollowupItem))}
