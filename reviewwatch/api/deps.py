@@ -7,6 +7,8 @@ inside the request's one database step (`Filtered.checked`), see database.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,9 +36,28 @@ def _declared_query(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
+# A day as the OpenAPI schema says (`format: date`): pydantic would also take `until=0` as a
+# Unix time (1970-01-01), and an analyst's typo would then filter on 1970 (the fuzzer found it).
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_query(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        for param in dependant.query_params:
+            annotation = param.field_info.annotation
+            if annotation is dt.date or dt.date in typing.get_args(annotation):
+                names.add(param.alias)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
 async def only_declared_query(request: Request) -> None:
     """Refuse query parameters the operation does not know (422): a misspelt filter such as
-    `sentimnet=negative` would otherwise be ignored and the answer taken for a filtered one."""
+    `sentimnet=negative` would otherwise be ignored and the answer taken for a filtered one.
+    Days must be written YYYY-MM-DD."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -45,6 +66,10 @@ async def only_declared_query(request: Request) -> None:
         names = ", ".join(repr(name[:40]) for name in unknown[:5])
         known = ", ".join(sorted(_declared_query(route))) or "none"
         raise HTTPException(422, f"unknown query parameter(s) {names} (known: {known})")
+    for name in sorted(_day_query(route)):
+        for value in request.query_params.getlist(name):
+            if not ISO_DAY.match(value):
+                raise HTTPException(422, f"{name} must be a day written YYYY-MM-DD, not {value[:20]!r}")
 
 
 def gate(request: Request) -> StoreGate:

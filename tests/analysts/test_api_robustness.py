@@ -250,3 +250,15 @@ def test_a_request_that_waits_too_long_for_the_store_gets_503_with_retry_after(
     assert first == "slow"
     assert isinstance(refused, HTTPException) and refused.status_code == 503
     assert refused.headers == {"Retry-After": "1"}
+
+
+@pytest.mark.parametrize("value", ["0", "1700000000", "2026-1-5", "yesterday"])
+def test_a_day_must_be_written_as_a_day(client: TestClient, value: str) -> None:
+    """`until=0` parsed as a Unix time (1970-01-01) gave a silently empty answer; every day
+    parameter now wants YYYY-MM-DD, on every endpoint that takes one."""
+    for path in ("/api/v1/mentions", "/api/v1/aggregates/topics", "/api/v1/gap/cafe-a"):
+        response = client.get(path, params={"until": value}, headers=READ)
+        assert response.status_code == 422, (path, response.text)
+        assert "YYYY-MM-DD" in response.text
+    assert client.get("/api/v1/mentions", params={"until": "2026-11-30"},
+                      headers=READ).status_code == 200
