@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from reviewwatch.api import create_app
@@ -23,6 +19,7 @@ from storage.db import Store
 from storage.models import utcnow
 from tests.conftest import REPO
 from tests.gap.benchmark_seed import populate, settings
+from tests.live_server import serve_in_thread
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path(os.environ.get("REVIEWWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -50,22 +47,8 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Store, Settings]]:
 
 @pytest.fixture
 def live_url(seeded: tuple[Store, Settings]) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(seeded[1], seeded[0]), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)  # polling the start flag, with a deadline
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(seeded[1], seeded[0])) as url:
+        yield url
 
 
 def api_benchmark(seeded: tuple[Store, Settings]) -> dict[str, Any]:

@@ -7,20 +7,17 @@ Screenshots at 375 and 1366 pixels are saved under test-artifacts/ (git-ignored)
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from reviewwatch.api import create_app
 from storage.models import Correction
 from tests.analysts.conftest import HOSTILE, Seeded, add_rating_claims
 from tests.conftest import REPO
+from tests.live_server import serve_in_thread
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -32,30 +29,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_url(seeded: Seeded) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(seeded.settings, seeded.store), host="127.0.0.1",
-                            port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.02)  # polling the start flag, with a deadline
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(seeded.settings, seeded.store)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from reviewwatch.api import create_app
 from reviewwatch.config import Settings
 from reviewwatch.sync import sync_settings
 from storage.db import Store
 from tests.digest.smtpserver import SmtpServer, free_port
+from tests.live_server import serve_in_thread
 
 BUSINESS = "cafe-test"
 OWNER = "owner@cafe.example"
@@ -68,21 +66,8 @@ def synced(store: Store, settings: Settings) -> Store:
 
 @pytest.fixture
 def live_url(synced: Store, settings: Settings, api_port: int) -> Iterator[str]:
-    config = uvicorn.Config(create_app(settings, synced), host="127.0.0.1", port=api_port,
-                            log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.02)  # polling the start flag, with a deadline
-    try:
-        yield f"http://127.0.0.1:{api_port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(settings, synced), api_port) as url:
+        yield url
 
 
 LINK = re.compile(r"https?://[^\s\"'<>]+/f/[A-Za-z0-9._-]+")

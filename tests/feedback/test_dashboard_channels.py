@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -25,8 +22,8 @@ from storage.feedback import record_answer
 from storage.models import FeedbackInvitation
 from tests.analysts.conftest import Seeded, analyst_settings, seed_store
 from tests.conftest import REPO
-from tests.digest.smtpserver import free_port
 from tests.feedback.conftest import KEY
+from tests.live_server import serve_in_thread
 
 CHROMIUM = Path(os.environ.get("REVIEWWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = [
@@ -60,21 +57,8 @@ def asked(store: Store, tmp_path: Path) -> Seeded:
 
 @pytest.fixture
 def dashboard(asked: Seeded) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(asked.settings, asked.store),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.02)  # polling the start flag, with a deadline
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(asked.settings, asked.store)) as url:
+        yield url
 
 
 # One backend: the browser is the point here; the store's part runs on both in the other tests.

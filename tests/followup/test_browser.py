@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from reviewwatch.config import ClaimConfig
@@ -23,6 +19,7 @@ from storage.models import FollowupItem, Mention
 from tests.analysts.conftest import Seeded
 from reviewwatch.api import create_app
 from tests.conftest import REPO
+from tests.live_server import serve_in_thread
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path(os.environ.get("REVIEWWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -36,22 +33,8 @@ PANEL = "#followup-panel[data-loaded]"
 @pytest.fixture
 def live_url(seeded: Seeded) -> Iterator[str]:
     """The app under a real uvicorn on a free port (as `reviewwatch serve` runs it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(seeded.settings, seeded.store),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)  # polling the start flag, with a deadline
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(seeded.settings, seeded.store)) as url:
+        yield url
 
 
 @pytest.fixture
