@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from reviewwatch.alerts.judge import alerts_from, judge  # noqa: E402
+from reviewwatch.alerts.model import weekday_effects  # noqa: E402
 from reviewwatch.config import AlertSettings  # noqa: E402
 
 TOPICS = 4
@@ -68,6 +69,7 @@ class Business:
 
 
 VOLUMES = "uniform"
+WEEKDAY_FROM_ALL = True  # --weekdays-from negative: the pattern fitted on the negatives alone
 
 
 def business(rng: np.random.Generator) -> Business:
@@ -90,32 +92,40 @@ def gamma_poisson(rng: np.random.Generator, mean: float, alpha: float) -> int:
     return int(rng.poisson(rng.gamma(1.0 / alpha, mean * alpha)))
 
 
-def day_counts(rng: np.random.Generator, b: Business, day: int) -> tuple[int, np.ndarray]:
-    """(negative mentions, their split over topics) of one ordinary day."""
+def day_counts(rng: np.random.Generator, b: Business, day: int) -> tuple[int, int, np.ndarray]:
+    """(all mentions, negative mentions, their split over topics) of one ordinary day."""
     volume = gamma_poisson(rng, b.mean_volume(day), b.alpha)
     negative = int(rng.binomial(volume, b.negative_share))
-    return negative, rng.multinomial(negative, b.topic_shares)
+    return volume, negative, rng.multinomial(negative, b.topic_shares)
 
 
-def simulate(rng: np.random.Generator, b: Business, days: int) -> tuple[np.ndarray, np.ndarray]:
-    overall = np.zeros(days, dtype=int)
-    topics = np.zeros((days, TOPICS), dtype=int)
+@dataclass
+class Days:
+    volume: np.ndarray  # all mentions a day
+    overall: np.ndarray  # negative mentions a day
+    topics: np.ndarray  # (days, TOPICS) negative mentions a day by topic
+
+
+def simulate(rng: np.random.Generator, b: Business, days: int) -> Days:
+    d = Days(np.zeros(days, dtype=int), np.zeros(days, dtype=int),
+             np.zeros((days, TOPICS), dtype=int))
     for day in range(days):
-        overall[day], topics[day] = day_counts(rng, b, day)
-    return overall, topics
+        d.volume[day], d.overall[day], d.topics[day] = day_counts(rng, b, day)
+    return d
 
 
-def alerts_on(
-    b: Business, day: int, overall: np.ndarray, topics: np.ndarray, s: AlertSettings
-) -> int:
+def alerts_on(b: Business, day: int, d: Days, s: AlertSettings) -> int:
     """How many alert emails the check at the end of `day` sends (overall and per topic, the
     topics that spike with the whole told in its email: `judge.alerts_from`)."""
     first = day - s.history_days
-    weekdays = [b.weekday(d) for d in range(first, day)]
-    series = {"": overall} | {f"topic-{k}": topics[:, k] for k in range(TOPICS)}
+    weekdays = [b.weekday(k) for k in range(first, day)]
+    series = {"": d.overall} | {f"topic-{k}": d.topics[:, k] for k in range(TOPICS)}
+    judged = any(counts[day] >= s.min_count for counts in series.values())  # as detect.py
+    pattern = (weekday_effects(d.volume[first:day].tolist(), weekdays)
+               if WEEKDAY_FROM_ALL and judged else None)
     verdicts = {
         name: judge(int(counts[day]), counts[first:day].tolist(), weekdays, b.weekday(day),
-                    level=s.level, min_count=s.min_count)
+                    level=s.level, min_count=s.min_count, pattern=pattern)
         for name, counts in series.items()
     }
     return len(alerts_from(verdicts, ""))
@@ -131,25 +141,26 @@ def oracle(observed: int, expected: float, s: AlertSettings) -> bool:
 def burst_trial(rng: np.random.Generator, s: AlertSettings) -> tuple[bool, bool, float]:
     b = business(rng)
     days = s.history_days + 1
-    overall, topics = simulate(rng, b, days)
+    d = simulate(rng, b, days)
     last = days - 1
     expected = b.mean_negative(last)
     # The day's ordinary mentions plus twice its expected count more (Poisson): 3x the mean.
     extra = int(rng.poisson((BURST - 1) * expected))
-    extra = max(extra, MIN_BURST - int(overall[last]))
+    extra = max(extra, MIN_BURST - int(d.overall[last]))
     topic = int(rng.integers(TOPICS))
-    topics[last, topic] += extra
-    overall[last] += extra
-    known = oracle(int(overall[last]), expected, s) or oracle(
-        int(topics[last, topic]), expected * float(b.topic_shares[topic]), s)
-    return alerts_on(b, last, overall, topics, s) > 0, known, expected
+    d.topics[last, topic] += extra
+    d.overall[last] += extra
+    d.volume[last] += extra
+    known = oracle(int(d.overall[last]), expected, s) or oracle(
+        int(d.topics[last, topic]), expected * float(b.topic_shares[topic]), s)
+    return alerts_on(b, last, d, s) > 0, known, expected
 
 
 def quiet_trial(rng: np.random.Generator, s: AlertSettings) -> tuple[int, float]:
     b = business(rng)
     days = s.history_days + CHECKED_DAYS
-    overall, topics = simulate(rng, b, days)
-    raised = sum(alerts_on(b, day, overall, topics, s) for day in range(s.history_days, days))
+    d = simulate(rng, b, days)
+    raised = sum(alerts_on(b, day, d, s) for day in range(s.history_days, days))
     return raised, b.volume * b.negative_share
 
 
@@ -182,9 +193,13 @@ def main() -> None:
     parser.add_argument("--min-count", type=int, default=defaults.min_count)
     parser.add_argument("--volumes", choices=("uniform", "log-uniform"), default="uniform",
                         help="how base volumes spread over 1-200 mentions a day")
+    parser.add_argument("--weekdays-from", choices=("all", "negative"), default="all",
+                        help="fit the weekday pattern on all mentions (as `reviewwatch alerts` "
+                        "does) or on the negative ones alone (the method before)")
     args = parser.parse_args()
-    global VOLUMES
+    global VOLUMES, WEEKDAY_FROM_ALL
     VOLUMES = args.volumes
+    WEEKDAY_FROM_ALL = args.weekdays_from == "all"
     settings = AlertSettings(level=args.level, min_count=args.min_count)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
@@ -237,6 +252,7 @@ def main() -> None:
         "false_alerts_per_90_days_interval": [round(x, 3) for x in per_90_interval],
         "histories": {"burst": args.bursts, "burst_free": args.quiet},
         "seed": args.seed, "level": settings.level, "min_count": settings.min_count,
+        "weekdays_from": args.weekdays_from,
     }))
 
 

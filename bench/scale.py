@@ -34,6 +34,7 @@ The last line is one JSON object: {"businesses", "hosts", "wall_s": {"1", "2"},
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import datetime as dt
 import json
 import os
@@ -46,6 +47,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -65,6 +67,9 @@ from storage.models import (  # noqa: E402
     Source,
 )
 from tests.digest.smtpserver import SmtpServer, free_port  # noqa: E402
+
+if TYPE_CHECKING:
+    import psutil
 from tests.scale.simweb import loopback_addresses, rate_ratio  # noqa: E402
 
 PG_URL = os.environ.get("REVIEWWATCH_BENCH_PG_URL", "postgresql+psycopg://@127.0.0.1:5432/test")
@@ -159,6 +164,56 @@ class RunResult:
     schedulers_alive: int = 0
     failed: int = 0  # cycles finished with a failed stage (a source that timed out)
     failed_sources: int = 0
+    # CPU seconds each group of processes used during the run (cpu_by_group): where the cores went.
+    cpu_s: dict[str, float] = field(default_factory=dict)
+
+
+def _group(proc: "psutil.Process", roles: dict[int, str]) -> str | None:
+    """The group a process's CPU counts in: a role given by pid, else by the program's name."""
+    if proc.pid in roles:
+        return roles[proc.pid]
+    name = proc.info.get("name") or ""
+    if name.startswith("postgres"):
+        return "postgresql"
+    if name.startswith("beam") or name.startswith("epmd") or name.startswith("erl"):
+        return "rabbitmq"
+    if name.startswith("redis"):
+        return "redis"
+    return None
+
+
+def cpu_snapshot(roles: dict[int, str]) -> dict[int, tuple[str, float]]:
+    """{pid: (group, CPU seconds so far)} of the processes a run involves. `roles` names the
+    run's own processes by pid (their children count with them)."""
+    import psutil
+
+    named = dict(roles)
+    for pid, role in roles.items():
+        try:
+            named.update({child.pid: role for child in psutil.Process(pid).children(recursive=True)})
+        except psutil.Error:
+            pass
+    found: dict[int, tuple[str, float]] = {}
+    for proc in psutil.process_iter(["name"]):
+        group = _group(proc, named)
+        if group is None:
+            continue
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        found[proc.pid] = (group, t.user + t.system)
+    return found
+
+
+def cpu_by_group(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+                 ) -> dict[str, float]:
+    """CPU seconds per group between two snapshots (a process that ended in between is lost:
+    a few short-lived PostgreSQL backends; the run's own processes outlive the snapshot)."""
+    totals: dict[str, float] = defaultdict(float)
+    for pid, (group, seconds) in after.items():
+        totals[group] += seconds - before.get(pid, (group, 0.0))[1]
+    return {g: round(v, 1) for g, v in sorted(totals.items())}
 
 
 def spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -217,6 +272,8 @@ def run_once(world: World, label: str, workers: int, args: argparse.Namespace,
                 run_dir / f"worker{core}.log", env)
         store = Store(database_url, migrate=False)
         wait_until(lambda: _workers_seen(store) >= workers, 600, "workers up")
+        cpu_before = cpu_snapshot({os.getpid(): "bench (SMTP, polling)", web.pid: "simulated web",
+                                   **{p.pid: "workers" for p in worker_procs.values()}})
         # Two schedulers started at the same moment on the store.
         procs = [spawn([*rw, "schedule"], run_dir / f"scheduler{n}.log", env) for n in (1, 2)]
         result.startup_s = time.monotonic() - started
@@ -241,6 +298,10 @@ def run_once(world: World, label: str, workers: int, args: argparse.Namespace,
                 break
             print(f"  [{label}] {time.monotonic() - started:6.0f} s: {done} cycles done", flush=True)
             time.sleep(5)
+        result.cpu_s = cpu_by_group(cpu_before, cpu_snapshot({
+            os.getpid(): "bench (SMTP, polling)", web.pid: "simulated web",
+            **{p.pid: "workers" for p in worker_procs.values()},
+            **{p.pid: "schedulers" for p in procs}}))
         result.done = _count(store, CycleRun.status.in_(("done", "failed")))
         result.failed = _count(store, CycleRun.status == "failed")
         result.schedulers_alive = sum(p.poll() is None for p in procs)
@@ -410,6 +471,9 @@ def main() -> None:
           f"delay {DEFAULT_DELAY / args.factor:.3f} s (default {DEFAULT_DELAY} s / {args.factor:g}), "
           f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} {load_before[1]:.2f} "
           f"{load_before[2]:.2f}", flush=True)
+    ceiling = cpu_ceiling()
+    print(f"the machine's own ceiling: the same pure-Python work in 2 processes pinned to a core "
+          f"each goes {ceiling:.2f}x as fast as in 1 (2.0 would be two full cores)", flush=True)
     if args.only:
         r = run_once(world, args.only, int(args.only), args, data_dir, kill=False)
         print(r)
@@ -428,6 +492,8 @@ def main() -> None:
               f"{r.stages_redone} cycles with a stage redone, {r.schedulers_alive} of 2 schedulers "
               "alive at the end"
               + (f", recovered: {r.recovered}" if r.killed else ""), flush=True)
+        print("  CPU seconds by process group: "
+              + ", ".join(f"{g} {v:.0f}" for g, v in r.cpu_s.items()), flush=True)
 
     wall = {r.label: r.wall_s for r in runs}
     rate_2 = world.businesses / wall["2"]
@@ -445,6 +511,8 @@ def main() -> None:
         "wall_s": {"1": round(wall["1"], 1), "2": round(wall["2"], 1)},
         "businesses_per_day_at_default_politeness": int(per_day),
         "scaling_2_workers": round(wall["1"] / wall["2"], 2),
+        # The baseline: what two pinned processes of pure CPU work gain over one on this machine.
+        "cpu_ceiling_2_processes": round(ceiling, 2),
         "max_host_rate_ratio": round(max(v for r in runs for v in r.host_ratio.values()), 3),
         "skipped_cycles": sum(r.skipped for r in runs),
         "duplicate_cycles": sum(r.duplicates for r in runs),
@@ -458,6 +526,7 @@ def main() -> None:
         "platform_businesses_per_day_at_default_politeness":
             int(budget_per_host_day / platform_per_business),
         "chaos_wall_s": round(wall.get("chaos", float("nan")), 1),
+        "cpu_s_by_group": {r.label: r.cpu_s for r in runs},
         "default_day_plan": default_day_plan(world),
         "delay_s": DEFAULT_DELAY / args.factor,
         "load_average_before": [round(x, 2) for x in load_before],
@@ -465,6 +534,41 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     print(json.dumps(result))
+
+
+def _spin(seconds: float) -> int:
+    """Pure-Python work for about `seconds`: the iterations done."""
+    end, done = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        sum(i * i for i in range(2000))
+        done += 1
+    return done
+
+
+def _pinned_spin(core: int, seconds: float, out: multiprocessing.Queue[int]) -> None:
+    os.sched_setaffinity(0, {core})
+    out.put(_spin(seconds))
+
+
+def cpu_ceiling(seconds: float = 5.0) -> float:
+    """The work two processes pinned to cores 0 and 1 do together, over one process's alone:
+    the most any two workers can gain here (hyper-threads, a shared host or noisy neighbours
+    give less than 2.0). Measured in the same run as the workers, since the machine is shared."""
+    if (os.cpu_count() or 1) < 2:
+        return 1.0
+    ctx = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue[int] = ctx.Queue()
+
+    def run(cores: list[int]) -> int:
+        procs = [ctx.Process(target=_pinned_spin, args=(c, seconds, out)) for c in cores]
+        for proc in procs:
+            proc.start()
+        total = sum(out.get() for _ in procs)
+        for proc in procs:
+            proc.join()
+        return total
+
+    return run([0, 1]) / run([0])
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ class History:
     end: dt.datetime
     weekdays: list[int]  # of each window, 0 = Monday
     series: dict[str, Series]
+    # All counted mentions of each window, whatever their label: the weekday pattern of the
+    # business's volume (model.weekday_effects), several times better measured than negatives'.
+    volumes: list[int] = field(default_factory=list)
 
     @property
     def days(self) -> int:
@@ -54,6 +57,11 @@ def negative_history(
     first = now - WINDOW * (days + 1)
     terms = _counted(business_id, first, now)
     v = V_MENTIONS.c
+    volumes = [0] * (days + 1)
+    for (at,) in session.execute(select(v.counted_at).where(*terms)):
+        index = int((now - at) / WINDOW)
+        if 0 <= index <= days:
+            volumes[index] += 1
     overall = select(v.mention_id, v.counted_at).where(*terms, v.label == "negative")
     rows: list[tuple[str, int, dt.datetime]] = [
         (OVERALL, mention_id, at) for mention_id, at in session.execute(overall)
@@ -76,7 +84,7 @@ def negative_history(
                 series[topic].recent.append(mention_id)
     tz = ZoneInfo(timezone)
     weekdays = [((now - WINDOW * (k + 0.5)).astimezone(tz)).weekday() for k in range(days + 1)]
-    return History(now - WINDOW, now, weekdays, dict(series))
+    return History(now - WINDOW, now, weekdays, dict(series), volumes)
 
 
 def _counted(business_id: int, start: dt.datetime, end: dt.datetime) -> list[ColumnElement[bool]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from reviewwatch.alerts.model import Prediction, predict
 
 
@@ -28,14 +30,16 @@ def judge(
     *,
     level: float,
     min_count: int,
+    pattern: np.ndarray | None = None,
 ) -> Verdict:
-    """Whether `observed` negative mentions in the last 24 hours are a spike for this history.
+    """Whether `observed` negative mentions in the last 24 hours are a spike for this history
+    (`pattern`: the weekday pattern of all the business's mentions, `model.weekday_effects`).
 
     Below the minimum count nothing is fitted: no alert can follow, whatever the history.
     """
     if observed < min_count:
         return Verdict(observed, None, False)
-    prediction = predict(history, weekdays, weekday_now, level)
+    prediction = predict(history, weekdays, weekday_now, level, pattern)
     return Verdict(observed, prediction, observed > prediction.bound)
 
 

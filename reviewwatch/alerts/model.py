@@ -13,9 +13,16 @@ Med. 32:1206), fitted per business on its trailing 24-hour windows:
   the uncertainty of mu0 itself (delta method: + mu0^2 * Var(eta0)), since 28 days give only
   four of each weekday.
 
-The weekday factor costs precision and needs counts to be estimated: it is kept only when the
-history holds `WEEKDAY_MIN_TOTAL` negative mentions, some on every weekday, and a drop-in-deviance
-F test against the mean alone gives p < `WEEKDAY_TEST_P`; otherwise the model is the mean alone.
+The weekday pattern is estimated from all the business's mentions when their counts are given
+(`volumes`): a café's Saturdays bring more reviews of every kind, and all mentions are several
+times the negative ones, so four Saturdays say much more about Saturdays than their few
+complaints do. The negatives are then modelled as the mean times that pattern (a GLM offset):
+a quiet Tuesday's burst is judged against a Tuesday, not against the week's average, which is
+what small businesses lost most to. The pattern is kept only when a drop-in-deviance F test of
+the weekday factor on the volumes gives p < `WEEKDAY_TEST_P`. Without volumes (or without a
+pattern in them), the weekday factor is fitted on the negative counts themselves, and kept only
+when the history holds `WEEKDAY_MIN_TOTAL` negative mentions, some on every weekday, and the
+same test passes; otherwise the model is the mean alone.
 The threshold `level` and the minimum count that goes with it were chosen on one seed of
 bench/alerts.py and are reported on another (docs/alerts.md).
 """
@@ -50,10 +57,12 @@ def predict(
     weekdays: Sequence[int],
     weekday_now: int,
     level: float,
+    pattern: np.ndarray | None = None,
 ) -> Prediction:
     """The prediction for a window on `weekday_now` from the counts of earlier windows.
 
-    `history[i]` is the count of a window whose weekday (0 Monday .. 6 Sunday) is `weekdays[i]`.
+    `history[i]` is the count of a window whose weekday (0 Monday .. 6 Sunday) is `weekdays[i]`;
+    `pattern`, when given, the weekday pattern of all mentions (`weekday_effects`).
     """
     counts = np.asarray(history, dtype=float)
     if len(counts) != len(weekdays) or len(counts) < 7:
@@ -63,13 +72,18 @@ def predict(
         # above zero is more than predicted; the minimum count decides alone.
         return Prediction(0.0, 1.0, 0.0, "no negative mention in the history")
     mean_only = np.ones((len(counts), 1))
-    fit = _fit(counts, mean_only, _row(weekday_now, 1))
-    kind = "mean"
-    by_weekday = _weekday_design(weekdays, counts)
-    if by_weekday is not None:
-        weekly = _fit(counts, by_weekday, _row(weekday_now, 7))
-        if _weekdays_matter(fit, weekly, len(counts)):
-            fit, kind = weekly, "weekday"
+    if pattern is not None:
+        offset = pattern[np.asarray(weekdays, dtype=int)]
+        fit = _fit(counts, mean_only, _row(weekday_now, 1), offset, float(pattern[weekday_now]))
+        kind = "mean x weekday pattern of all mentions"
+    else:
+        fit = _fit(counts, mean_only, _row(weekday_now, 1))
+        kind = "mean"
+        by_weekday = _weekday_design(weekdays, counts)
+        if by_weekday is not None:
+            weekly = _fit(counts, by_weekday, _row(weekday_now, 7))
+            if _weekdays_matter(fit, weekly, len(counts)):
+                fit, kind = weekly, "weekday"
     eta0, var_eta0, phi = fit.eta0, fit.var_eta0, fit.phi
     mu0 = math.exp(eta0)
     bound = upper_bound(mu0, phi * mu0 + mu0 * mu0 * var_eta0, level)
@@ -89,10 +103,31 @@ def upper_bound(mean: float, variance: float, level: float) -> float:
     return float(stats.nbinom.ppf(level, size, mean / variance))
 
 
-def _weekday_design(weekdays: Sequence[int], counts: np.ndarray) -> np.ndarray | None:
+def weekday_effects(volumes: Sequence[int], weekdays: Sequence[int]) -> np.ndarray | None:
+    """Log multipliers of the mean by weekday (7, averaging 0) from all mentions' window
+    counts, or None when the volumes show no weekday pattern (F test) or cannot carry one."""
+    counts = np.asarray(volumes, dtype=float)
+    days = np.asarray(weekdays, dtype=int)
+    present = np.bincount(days, minlength=7) > 0
+    totals = np.bincount(days, weights=counts, minlength=7)
+    if len(counts) < 14 or not present.all() or (totals == 0).any():
+        return None  # a weekday unseen or without any mention: its effect has no estimate
+    design = _weekday_design(weekdays, counts, min_total=0)
+    assert design is not None
+    mean = _fit(counts, np.ones((len(counts), 1)), _row(0, 1))
+    weekly = _fit(counts, design, _row(0, 7))
+    if not _weekdays_matter(mean, weekly, len(counts)):
+        return None
+    effects = np.concatenate([[0.0], weekly.params[1:]])  # Monday is the reference level
+    return np.asarray(effects - effects.mean())
+
+
+def _weekday_design(
+    weekdays: Sequence[int], counts: np.ndarray, min_total: int = WEEKDAY_MIN_TOTAL
+) -> np.ndarray | None:
     """Intercept and six weekday indicators, or None when the history cannot carry them."""
     days = np.asarray(weekdays, dtype=int)
-    if counts.sum() < WEEKDAY_MIN_TOTAL:
+    if counts.sum() < min_total:
         return None
     totals = np.bincount(days, weights=counts, minlength=7)
     present = np.bincount(days, minlength=7) > 0
@@ -119,6 +154,7 @@ class _Fit:
     var_eta0: float
     phi: float
     deviance: float
+    params: np.ndarray
 
 
 def _weekdays_matter(mean: _Fit, weekly: _Fit, n: int) -> bool:
@@ -130,17 +166,25 @@ def _weekdays_matter(mean: _Fit, weekly: _Fit, n: int) -> bool:
     return bool(stats.f.sf(f, 6, n - 7) < WEEKDAY_TEST_P)
 
 
-def _fit(counts: np.ndarray, design: np.ndarray, x0: np.ndarray) -> _Fit:
-    """The quasi-Poisson fit: eta0, Var(eta0), phi and the deviance."""
+def _fit(
+    counts: np.ndarray,
+    design: np.ndarray,
+    x0: np.ndarray,
+    offset: np.ndarray | None = None,
+    offset0: float = 0.0,
+) -> _Fit:
+    """The quasi-Poisson fit: eta0, Var(eta0), phi and the deviance. `offset` (log scale, per
+    window) is a known factor of each mean, `offset0` that of the window predicted."""
     # The GLM alone: statsmodels.api would import its time-series models too.
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on near-empty weekdays
-        result = GLM(counts, design, family=families.Poisson()).fit(scale="X2")
+        result = GLM(counts, design, family=families.Poisson(), offset=offset).fit(scale="X2")
     phi = max(1.0, float(result.scale))
     # cov_params() is scaled by the fitted scale; use phi (never below Poisson's) instead.
     cov = np.asarray(result.cov_params()) / float(result.scale or 1.0) * phi
-    eta0 = float(x0 @ np.asarray(result.params))
-    return _Fit(eta0, float(x0 @ cov @ x0), phi, float(result.deviance))
+    eta0 = float(x0 @ np.asarray(result.params)) + offset0
+    return _Fit(eta0, float(x0 @ cov @ x0), phi, float(result.deviance),
+                np.asarray(result.params))

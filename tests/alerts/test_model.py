@@ -9,7 +9,7 @@ import pytest
 
 from crawler.demo_site import relative_dates
 from reviewwatch.alerts.judge import judge
-from reviewwatch.alerts.model import predict, upper_bound
+from reviewwatch.alerts.model import predict, upper_bound, weekday_effects
 
 WEEKDAYS = [k % 7 for k in range(28)]
 
@@ -32,6 +32,33 @@ def test_the_weekday_factor_is_kept_only_when_the_weekdays_differ() -> None:
     # 45 complaints are a spike on a Tuesday and an ordinary Saturday.
     assert judge(45, weekly, WEEKDAYS, 1, level=0.999, min_count=5).spike
     assert not judge(45, weekly, WEEKDAYS, 5, level=0.999, min_count=5).spike
+
+
+def test_a_small_business_is_judged_against_the_weekday_pattern_of_all_its_mentions() -> None:
+    # A café: 30 mentions on Saturdays and Sundays, 4 on weekdays; one in ten negative. Its 28
+    # days hold too few complaints to show the weekly cycle on their own.
+    rng = np.random.default_rng(11)
+    volumes = [int(rng.poisson(30 if w >= 5 else 4)) for w in WEEKDAYS]
+    negatives = [int(rng.binomial(v, 0.1)) for v in volumes]
+    pattern = weekday_effects(volumes, WEEKDAYS)
+    assert pattern is not None and pattern[5] - pattern[1] > 1.5  # log scale: Saturday >> Tuesday
+    alone = predict(negatives, WEEKDAYS, 1, 0.999)
+    assert "(mean)" in alone.method  # the negatives alone cannot carry a weekday factor
+    tuesday = predict(negatives, WEEKDAYS, 1, 0.999, pattern)
+    saturday = predict(negatives, WEEKDAYS, 5, 0.999, pattern)
+    assert "weekday pattern of all mentions" in tuesday.method
+    assert tuesday.expected < 0.5 * alone.expected < saturday.expected
+    # Six complaints on a Tuesday (about one expected) are a spike; the week's average hid it.
+    assert judge(6, negatives, WEEKDAYS, 1, level=0.999, min_count=5, pattern=pattern).spike
+    assert not judge(6, negatives, WEEKDAYS, 1, level=0.999, min_count=5).spike
+    # ...and six on a Saturday are not.
+    assert not judge(6, negatives, WEEKDAYS, 5, level=0.999, min_count=5, pattern=pattern).spike
+
+
+def test_volumes_without_a_weekly_cycle_give_no_pattern() -> None:
+    rng = np.random.default_rng(3)
+    assert weekday_effects(rng.poisson(30, 28).tolist(), WEEKDAYS) is None
+    assert weekday_effects([0] * 28, WEEKDAYS) is None
 
 
 def test_the_bound_widens_with_overdispersion() -> None:
