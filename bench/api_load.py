@@ -2,7 +2,9 @@
 stores of bench/query.py, per backend, at several numbers of simulated analysts.
 
 For each backend: build (or reuse) the store as bench/query.py does, start
-`reviewwatch serve --workers N` as a process of its own, time each endpoint alone (one user, a
+`reviewwatch serve --workers N` as a process of its own, wait for its first pass of reports
+computed ahead (the default window's gap report of every business, reviewwatch/api/warm.py; its
+cold cost per report is printed), time each endpoint alone (one user, a
 few requests each: what a dashboard meets when nobody else is there), then run locust in a
 process of its own at each level (default 50 and 200 users, 60 s each, 0.5-1.5 s think time;
 bench/api_load_users.py is the dashboard's mix). Figures per level: requests/s, p50/p95/p99 of
@@ -57,9 +59,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(path: Path) -> None:
-    """The 200 businesses of the bench stores, with their claims, as a configuration file."""
-    lines = []
+def write_config(path: Path, data_dir: Path) -> None:
+    """The 200 businesses of the bench stores, with their claims, as a configuration file; the
+    server's files (its report cache) under `data_dir`, one per backend, so that one store's
+    cached reports are never served for the other's."""
+    lines = [f'data_dir = "{data_dir}"']
     for i in range(qd.BUSINESSES):
         lines += ["[[businesses]]", f'id = "{qd.slug(i)}"', f'name = "Business {i}"']
         for source_type, _ in qd.SOURCES:
@@ -100,6 +104,30 @@ def start_server(config: Path, url: str, workers: int,
     raise RuntimeError("serve did not answer within 300 s")
 
 
+def wait_for_warm(status: Path, server: subprocess.Popen[bytes],
+                  timeout: float = 1800) -> dict[str, Any]:
+    """The server's first pass of reports computed ahead (reviewwatch/api/warm.py): waited for,
+    so that the levels measure a server that has been up a while, as in use; its figures (how
+    long each business's default gap report took to compute cold) are reported."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if server.poll() is not None:
+            raise RuntimeError("serve stopped while warming")
+        try:
+            figures: dict[str, Any] = json.loads(status.read_text(encoding="utf-8"))
+            if figures.get("passes", 0) >= 1:
+                log(f"  reports computed ahead: {figures['computed']} of "
+                    f"{figures['businesses']} businesses in {figures['seconds']:.0f} s "
+                    f"(a report: median {figures['report_seconds_p50']} s, "
+                    f"max {figures['report_seconds_max']} s), waited "
+                    f"{time.monotonic() - started:.0f} s")
+                return figures
+        except (OSError, ValueError):
+            pass
+        time.sleep(1)  # polling the server's warm-up, with a deadline
+    raise RuntimeError(f"the server did not warm its reports in {timeout:.0f} s")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -127,8 +155,13 @@ def probe(base: str) -> dict[str, dict[str, float]]:
             "business": qd.slug(i), "since": "2026-05-01", "until": "2026-07-29"})
             for i in range(6)],
         "claims": [("/api/v1/claims/perceived", {"business": qd.slug(i)}) for i in range(6)],
-        # the same business twice: computed, then kept until the store changes
+        # the default window, which the server computes ahead (reviewwatch/api/warm.py)
         "gap": [(f"/api/v1/gap/{qd.slug(i // 2)}", {}) for i in range(6)],
+        # a window nobody asked for yet: computed by the request (the same business twice:
+        # computed, then kept until the store changes)
+        "gap, another window": [(f"/api/v1/gap/{qd.slug(i // 2)}",
+                                 {"since": "2026-06-01", "until": "2026-08-29"})
+                                for i in range(6)],
         "single mention": [(f"/api/v1/mentions/{1 + i * 99_991}", {}) for i in range(6)],
     }
     out = {}
@@ -259,15 +292,18 @@ def main() -> None:
                               "duration_s": args.duration, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="api-load-") as tmp:
         workdir = Path(tmp)
-        config = workdir / "reviewwatch.toml"
-        write_config(config)
         for backend in [b for b in args.backends.split(",") if b]:
+            config = workdir / f"reviewwatch-{backend}.toml"
+            write_config(config, workdir / f"data-{backend}")
             bq.prepare(backend, args.rows, args.pg_url, settings).dispose()
             url = bq.store_url(backend, args.pg_url)
             log(f"{backend}: serve --workers {args.workers}")
             server, base = start_server(config, url, args.workers, args.server_code)
             try:
-                figures: dict[str, Any] = {} if args.no_probe else {"alone": probe(base)}
+                figures: dict[str, Any] = {"warm": wait_for_warm(
+                    workdir / f"data-{backend}" / "cache" / "api" / "warm.json", server)}
+                if not args.no_probe:
+                    figures["alone"] = probe(base)
                 for users in levels:
                     figures[f"users_{users}"] = run_level(base, users, args.duration, server,
                                                           workdir)

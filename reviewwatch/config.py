@@ -220,6 +220,11 @@ class ApiSettings(_Strict):
     write_tokens: list[SecretStr] = Field(default_factory=list)  # environment only
     cors_origins: list[str] = Field(default_factory=list)
     max_page_size: int = Field(default=500, ge=1, le=10_000)
+    warm_every_s: float = Field(
+        default=30.0, ge=0, le=86_400,
+        description="`serve` computes each business's default gap report ahead, checking this "
+        "often whether the store changed; 0: only when asked",
+    )
 
 
 class RatingLabels(_Strict):

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewwatch.api.auth import Analyst, require_reader
-from reviewwatch.api.cache import ReportCache
+from reviewwatch.api.cache import DEFAULT_WINDOW_MAX_AGE_S, MAX_AGE_S, ReportCache
 from reviewwatch.api.database import StoreGate
 from reviewwatch.api.deps import Filtered, gate, mention_filter
 from reviewwatch.api.schemas import ERRORS, AggregateOut, BusinessOut, Me, records
 from storage.analytics import sentiment_over_time, topic_aggregates
 from storage.models import Business
+
+if TYPE_CHECKING:
+    from reviewwatch.config import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["aggregates"], responses=ERRORS)
 
@@ -141,6 +144,25 @@ async def _gap_report(
     if business not in {b.id for b in settings.businesses}:
         raise HTTPException(404, f"unknown business {business!r}")
     window = (_start(since), _start(until, days=1))
+    result: dict[str, Any] = await store.run(
+        lambda session: cached_gap_report(reports(request), session, settings, business, window)
+    )
+    return result
+
+
+def cached_gap_report(
+    cache: ReportCache,
+    session: Session,
+    settings: Settings,
+    business: str,
+    window: tuple[dt.datetime | None, dt.datetime | None],
+) -> dict[str, Any]:
+    """The gap report's JSON over `window` from `cache`, computed when it holds none fresh: the
+    one function the API's requests and the warmer (warm.py) go through, so they share entries.
+
+    The default window (no since, no until) ends when the report is made; on an unchanged store
+    a report up to `DEFAULT_WINDOW_MAX_AGE_S` old is kept (its window has moved by at most that
+    much of its `gap.period_days`), any other window at most `cache.MAX_AGE_S`."""
 
     def compute(session: Session) -> dict[str, Any]:
         from reviewwatch.gap import compute_gap
@@ -150,10 +172,11 @@ async def _gap_report(
         ).to_dict()
         return report
 
-    result: dict[str, Any] = await store.run(
-        lambda session: reports(request).get(session, ("gap", business, *window), compute)
-    )
-    return result
+    default = window == (None, None)
+    return cast(dict[str, Any], cache.get(
+        session, ("gap", business, *window), compute,
+        max_age_s=DEFAULT_WINDOW_MAX_AGE_S if default else MAX_AGE_S,
+    ))
 
 
 def reports(request: Request) -> ReportCache:

@@ -63,10 +63,18 @@ def create_app(
     `cache_dir` the gap reports and claims charts are shared through it (see cache.py)."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warmer = None
         if own_store:  # a served process (`reviewwatch serve`), not an app built in a test
             _preload_gap_dependencies()
+        if cache_dir is not None:
+            from reviewwatch.api.warm import Warmer
+
+            warmer = Warmer(settings, store, app.state.reports, cache_dir)
+            warmer.start()
         yield
+        if warmer is not None:
+            warmer.stop()
         if own_store:
             store.dispose()
 

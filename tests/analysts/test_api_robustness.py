@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from reviewwatch.api import create_app
+from reviewwatch.api.cache import ReportCache
+from reviewwatch.api.warm import Warmer
+from reviewwatch.config import Settings
 from reviewwatch.api.database import StoreGate
 from storage.db import PoolOptions, Store
 from storage.models import Business, Claim
@@ -199,8 +205,9 @@ def test_workers_share_computed_reports_through_the_cache_directory(seeded: Seed
                                                                     tmp_path) -> None:
     """Two apps (as two `serve` workers) over one store: the second reuses the first's report."""
     params = {"since": "2026-11-01", "until": "2026-11-30"}
-    first_app = create_app(seeded.settings, seeded.store, cache_dir=tmp_path / "cache")
-    second_app = create_app(seeded.settings, seeded.store, cache_dir=tmp_path / "cache")
+    settings = warming_every(seeded.settings, 0)  # the counts below are the requests' alone
+    first_app = create_app(settings, seeded.store, cache_dir=tmp_path / "cache")
+    second_app = create_app(settings, seeded.store, cache_dir=tmp_path / "cache")
     with TestClient(first_app) as first, TestClient(second_app) as second:
         one = first.get("/api/v1/gap/cafe-a", params=params, headers=READ).json()
         two = second.get("/api/v1/gap/cafe-a", params=params, headers=READ).json()
@@ -219,6 +226,68 @@ def test_workers_share_computed_reports_through_the_cache_directory(seeded: Seed
         second.get("/api/v1/gap/cafe-a", params=params, headers=READ)
         first.get("/api/v1/gap/cafe-a", params=params, headers=READ)
         assert (first_app.state.reports.computed, second_app.state.reports.computed) == (1, 2)
+
+
+def warming_every(settings: Settings, seconds: float) -> Settings:
+    return settings.model_copy(
+        update={"api": settings.api.model_copy(update={"warm_every_s": seconds})})
+
+
+def _warm_status(directory: Path, passes: int, deadline_s: float = 60) -> dict:
+    """warm.json once the warmer has finished `passes` passes."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        try:
+            status = json.loads((directory / "warm.json").read_text(encoding="utf-8"))
+            if status["passes"] >= passes:
+                return dict(status)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)  # polling the warmer's thread, with a deadline
+    raise AssertionError(f"the warmer did not finish {passes} passes in {deadline_s} s")
+
+
+def test_the_server_computes_the_default_reports_ahead_and_again_after_a_change(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """What a dashboard opens on (the default window) is ready before anyone asks: requests
+    compute nothing; after a correction the warmer computes it again, not the next request."""
+    directory = tmp_path / "cache"
+    settings = warming_every(seeded.settings, 0.1)
+    app = create_app(settings, seeded.store, cache_dir=directory)
+    cache = app.state.reports
+    with TestClient(app) as client:
+        status = _warm_status(directory, 1)
+        assert status["businesses"] == 2 and status["computed"] == 2
+        computed = cache.computed
+        gap = client.get("/api/v1/gap/cafe-a", headers=READ).json()
+        claims = client.get("/api/v1/claims/perceived", params={"business": "cafe-a"},
+                            headers=READ).json()
+        assert client.get("/api/v1/gap/shop-b", headers=READ).status_code == 200
+        assert cache.computed == computed  # all three answered from the warmed reports
+        assert [c["claim_key"] for c in claims] == [c["claim_key"] for c in gap["claims"]]
+        # Another server process over the same cache directory does not warm a second time.
+        other = Warmer(settings, seeded.store, ReportCache(directory), directory)
+        assert other.start() is False
+        # A correction changes the store: the warmer's next pass computes both reports again.
+        mention = client.get("/api/v1/mentions", params={"business": "cafe-a", "limit": 1,
+                                                          "sentiment": "negative"},
+                             headers=READ).json()["items"][0]["mention_id"]
+        assert client.post(f"/api/v1/mentions/{mention}/corrections", json={"label": "positive"},
+                           headers=WRITE).status_code == 201
+        status = _warm_status(directory, 2)
+        assert status["computed"] == 2
+        computed = cache.computed
+        after = client.get("/api/v1/gap/cafe-a", headers=READ).json()
+        assert cache.computed == computed
+        assert after["overall"] != gap["overall"]  # the report the warmer made sees the correction
+
+
+def test_the_warmer_is_off_with_zero(seeded: Seeded, tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    warmer = Warmer(warming_every(seeded.settings, 0), seeded.store, ReportCache(directory),
+                    directory)
+    assert warmer.start() is False
 
 
 def test_a_request_that_waits_too_long_for_the_store_gets_503_with_retry_after(
