@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from reviewwatch.alerts.model import Prediction, predict
+from reviewwatch.alerts.model import Prediction, WeekdayPattern, predict
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +28,7 @@ def judge(
     *,
     level: float,
     min_count: int,
-    pattern: np.ndarray | None = None,
+    pattern: WeekdayPattern | None = None,
 ) -> Verdict:
     """Whether `observed` negative mentions in the last 24 hours are a spike for this history
     (`pattern`: the weekday pattern of all the business's mentions, `model.weekday_effects`).

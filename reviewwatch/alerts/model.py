@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def predict(
     weekdays: Sequence[int],
     weekday_now: int,
     level: float,
-    pattern: np.ndarray | None = None,
+    pattern: WeekdayPattern | None = None,
 ) -> Prediction:
     """The prediction for a window on `weekday_now` from the counts of earlier windows.
 
@@ -73,8 +73,12 @@ def predict(
         return Prediction(0.0, 1.0, 0.0, "no negative mention in the history")
     mean_only = np.ones((len(counts), 1))
     if pattern is not None:
-        offset = pattern[np.asarray(weekdays, dtype=int)]
-        fit = _fit(counts, mean_only, _row(weekday_now, 1), offset, float(pattern[weekday_now]))
+        offset = pattern.effects[np.asarray(weekdays, dtype=int)]
+        fit = _fit(counts, mean_only, _row(weekday_now, 1), offset,
+                   float(pattern.effects[weekday_now]))
+        # The pattern is itself estimated (four or so days of each weekday): its uncertainty
+        # for the day judged widens the bound like the mean's own.
+        fit = replace(fit, var_eta0=fit.var_eta0 + float(pattern.variance[weekday_now]))
         kind = "mean x weekday pattern of all mentions"
     else:
         fit = _fit(counts, mean_only, _row(weekday_now, 1))
@@ -103,9 +107,17 @@ def upper_bound(mean: float, variance: float, level: float) -> float:
     return float(stats.nbinom.ppf(level, size, mean / variance))
 
 
-def weekday_effects(volumes: Sequence[int], weekdays: Sequence[int]) -> np.ndarray | None:
-    """Log multipliers of the mean by weekday (7, averaging 0) from all mentions' window
-    counts, or None when the volumes show no weekday pattern (F test) or cannot carry one."""
+@dataclass(frozen=True, slots=True)
+class WeekdayPattern:
+    """The weekday pattern of a business's volume, on the log scale of the mean."""
+
+    effects: np.ndarray  # (7,) Monday..Sunday, averaging 0
+    variance: np.ndarray  # (7,) the variance of each effect's estimate
+
+
+def weekday_effects(volumes: Sequence[int], weekdays: Sequence[int]) -> WeekdayPattern | None:
+    """The weekday pattern of all mentions' window counts, or None when the volumes show no
+    weekday pattern (F test) or cannot carry one."""
     counts = np.asarray(volumes, dtype=float)
     days = np.asarray(weekdays, dtype=int)
     present = np.bincount(days, minlength=7) > 0
@@ -119,7 +131,11 @@ def weekday_effects(volumes: Sequence[int], weekdays: Sequence[int]) -> np.ndarr
     if not _weekdays_matter(mean, weekly, len(counts)):
         return None
     effects = np.concatenate([[0.0], weekly.params[1:]])  # Monday is the reference level
-    return np.asarray(effects - effects.mean())
+    # effect d - mean of the 7 as a contrast of (intercept, Tuesday..Sunday): its variance.
+    contrasts = np.zeros((7, 7))
+    contrasts[:, 1:] = np.eye(7)[:, 1:] - 1.0 / 7
+    variance = np.einsum("di,ij,dj->d", contrasts, weekly.cov, contrasts)
+    return WeekdayPattern(np.asarray(effects - effects.mean()), np.maximum(variance, 0.0))
 
 
 def _weekday_design(
@@ -155,6 +171,7 @@ class _Fit:
     phi: float
     deviance: float
     params: np.ndarray
+    cov: np.ndarray  # of params, scaled by phi
 
 
 def _weekdays_matter(mean: _Fit, weekly: _Fit, n: int) -> bool:
@@ -187,4 +204,4 @@ def _fit(
     cov = np.asarray(result.cov_params()) / float(result.scale or 1.0) * phi
     eta0 = float(x0 @ np.asarray(result.params)) + offset0
     return _Fit(eta0, float(x0 @ cov @ x0), phi, float(result.deviance),
-                np.asarray(result.params))
+                np.asarray(result.params), cov)

@@ -41,7 +41,9 @@ def test_a_small_business_is_judged_against_the_weekday_pattern_of_all_its_menti
     volumes = [int(rng.poisson(30 if w >= 5 else 4)) for w in WEEKDAYS]
     negatives = [int(rng.binomial(v, 0.1)) for v in volumes]
     pattern = weekday_effects(volumes, WEEKDAYS)
-    assert pattern is not None and pattern[5] - pattern[1] > 1.5  # log scale: Saturday >> Tuesday
+    assert pattern is not None
+    assert pattern.effects[5] - pattern.effects[1] > 1.5  # log scale: Saturday >> Tuesday
+    assert (pattern.variance > 0).all()
     alone = predict(negatives, WEEKDAYS, 1, 0.999)
     assert "(mean)" in alone.method  # the negatives alone cannot carry a weekday factor
     tuesday = predict(negatives, WEEKDAYS, 1, 0.999, pattern)
