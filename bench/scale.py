@@ -187,12 +187,16 @@ def cpu_snapshot(roles: dict[int, str]) -> dict[int, tuple[str, float]]:
     run's own processes by pid (their children count with them)."""
     import psutil
 
-    named = dict(roles)
+    named: dict[int, str] = {}
     for pid, role in roles.items():
+        if pid == os.getpid():
+            continue  # the bench's children are the run's processes, each named in `roles`
         try:
-            named.update({child.pid: role for child in psutil.Process(pid).children(recursive=True)})
+            for child in psutil.Process(pid).children(recursive=True):
+                named.setdefault(child.pid, role)
         except psutil.Error:
             pass
+    named.update(roles)
     found: dict[int, tuple[str, float]] = {}
     for proc in psutil.process_iter(["name"]):
         group = _group(proc, named)

@@ -20,8 +20,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from reviewwatch.config import Settings
@@ -96,9 +97,19 @@ def plan_cycles(store: Store, settings: Settings, now: dt.datetime, claimed_by: 
     slots = slots_to_plan(settings.businesses, now, schedule.plan_ahead_s, schedule.misfire_grace_s)
     if not slots:
         return 0
+    # Cycles this scheduler has seen claimed stay claimed (a claim is never undone): once every
+    # slot is among them, as on every tick between two days' planning, the store is not asked.
+    known = _known_claimed.setdefault(store, {}).setdefault(claimed_by, set())
+    dates = {slot.cycle_date for slot in slots}
+    known.intersection_update({key for key in known if key[1] in dates})  # forget past days
     with store.session() as session:
         ids = {slug: business_id for slug, business_id in session.execute(select(Business.slug, Business.id))}
-        taken = claimed_keys(session, (slot.cycle_date for slot in slots))
+        wanted = {(ids[slot.business.id], slot.cycle_date) for slot in slots
+                  if slot.business.id in ids}
+        if wanted <= known:
+            return 0
+        taken = claimed_keys(session, dates)
+    known.update(taken)
     todo = [
         (ids[slot.business.id], slot)
         for slot in slots
@@ -127,7 +138,14 @@ def plan_cycles(store: Store, settings: Settings, now: dt.datetime, claimed_by: 
                 claimed_by=claimed_by,
             )
             claimed += cycle_id is not None
+    # Committed: claimed by this call or by another scheduler, either way taken.
+    known.update((business_id, slot.cycle_date) for business_id, slot in todo)
     return claimed
+
+
+# Per store and scheduler (its `claimed_by` name): the (business id, cycle date) it has seen
+# claimed. Weakly keyed by the store: a new store (a test's) starts with nothing known.
+_known_claimed: WeakKeyDictionary[Store, dict[str, set[tuple[int, dt.date]]]] = WeakKeyDictionary()
 
 
 def digest_day(frequency: str, weekday: str, cycle_date: dt.date) -> bool:
@@ -184,24 +202,24 @@ def due_stages(
             .order_by(CycleRun.crawl_at, CycleRun.id)
             .limit(limit)
         ).all()
-        candidates = session.execute(
-            select(CycleRun.id, crawl.enqueued_at, snapshot.state)
+        # The digests that may go: snapshot finished, or the crawl enqueued `margin_s` ago. Asked
+        # in SQL, so that a tick reads the few ready cycles rather than every cycle in progress
+        # (thousands at once in a burst, every `schedule.plan_every_s`, by each scheduler).
+        margin = dt.timedelta(seconds=margin_s)
+        digests = session.scalars(
+            select(CycleRun.id)
             # Only cycles whose crawl was enqueued (by this tick, before: see `tick`).
             .join(crawl, and_(crawl.cycle_id == CycleRun.id, crawl.stage == "crawl"))
             .outerjoin(snapshot, and_(snapshot.cycle_id == CycleRun.id, snapshot.stage == "snapshot"))
             .outerjoin(digest, and_(digest.cycle_id == CycleRun.id, digest.stage == "digest"))
             .where(CycleRun.due_at <= now, CycleRun.status.in_(("planned", "running")),
-                   digest.id.is_(None))
+                   digest.id.is_(None),
+                   or_(snapshot.state.in_(FINISHED), crawl.enqueued_at.is_(None),
+                       crawl.enqueued_at <= now - margin))
             .order_by(CycleRun.due_at, CycleRun.id)
             .limit(limit)
         ).all()
-    margin = dt.timedelta(seconds=margin_s)
-    digests = [
-        cycle_id
-        for cycle_id, crawl_enqueued, snapshot_state in candidates
-        if snapshot_state in FINISHED or crawl_enqueued is None or crawl_enqueued + margin <= now
-    ]
-    return {"crawl": list(crawls), "digest": digests}
+    return {"crawl": list(crawls), "digest": list(digests)}
 
 
 def republish_stale(store: Store, settings: Settings, publish: Publish, now: dt.datetime) -> int:
