@@ -113,7 +113,20 @@ def corrector(
 ) -> q.Corrector:
     """The corrector of a business's report: fitted once, used for every figure of it."""
     calibration = choose(own_calibration(observations), min_labelled)
+    if calibration is shipped_calibration():
+        return shipped_corrector(method_for(method, calibration))
     return q.fit(calibration, method_for(method, calibration))
+
+
+@lru_cache(maxsize=len(q.METHODS))
+def shipped_corrector(method: str) -> q.Corrector:
+    """The shipped held-out data's corrector, fitted once per process: the same for every
+    business without enough labels of its own (its 1 000 replicates cost a small business's
+    report most of its time, in every snapshot and cold API report). Read-only, as it is shared."""
+    fitted = q.fit(shipped_calibration(), method)
+    for array in (fitted.rates, fitted.replicate_rates):
+        array.setflags(write=False)
+    return fitted
 
 
 def shares_of(

@@ -107,6 +107,43 @@ def test_cycles_are_claimed_once_and_planned_before_their_digest(store: Store, t
     assert sorted(due_stages(store, later)["crawl"]) == sorted(r.id for r in runs.values())
 
 
+def test_a_scheduler_does_not_ask_again_for_cycles_it_has_seen_claimed(
+    store: Store, tmp_path: Path
+) -> None:
+    """Ticks come every `plan_every_s`; between two days' planning they find every slot claimed.
+    Once a scheduler has seen them claimed it reads no cycle rows for them; another scheduler,
+    or a new day, still asks the store."""
+    from sqlalchemy import event
+
+    from reviewwatch.sync import sync_settings
+
+    settings = _settings(tmp_path, crawl_margin_s=600, plan_ahead_s=12 * 3600)
+    with store.transaction() as session:
+        sync_settings(session, settings)
+    now = dt.datetime(2026, 7, 6, 20, tzinfo=UTC)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        assert plan_cycles(store, settings, now, "scheduler-a") == 2
+        assert any("cycle_runs" in s for s in statements)
+        statements.clear()
+        assert plan_cycles(store, settings, now + dt.timedelta(seconds=1), "scheduler-a") == 0
+        assert not any("cycle_runs" in s for s in statements)  # known: nothing read or written
+        statements.clear()
+        assert plan_cycles(store, settings, now, "scheduler-b") == 0  # new to it: it asks
+        assert any("cycle_runs" in s for s in statements)
+        # The next day's slots are new: planned and claimed as usual.
+        assert plan_cycles(store, settings, now + dt.timedelta(days=1), "scheduler-a") == 2
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    with store.session() as session:
+        assert session.query(CycleRun).count() == 4
+
+
 def test_a_stage_runs_once_and_a_lost_workers_stage_is_taken_over(store: Store) -> None:
     with store.transaction() as session:
         business = Business(slug="b", name="B")
