@@ -458,8 +458,9 @@ class Settings(BaseSettings):
     )
     database_max_overflow: int = Field(
         default=10, ge=0, le=100,
-        description="extra connections opened when all pooled ones are busy; "
-        "`serve` admits at most pool size + overflow requests to the store at once per worker",
+        description="extra connections opened when all pooled ones are busy (on PostgreSQL "
+        "kept open once opened, not reopened at every busy moment); `serve` admits at most "
+        "pool size + overflow requests to the store at once per worker",
     )
     database_pool_timeout_s: float = Field(
         default=30.0, gt=0, le=600,

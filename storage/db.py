@@ -83,6 +83,11 @@ def make_engine(url: str, pool: PoolOptions | None = None) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30}, **({} if in_memory else sizes))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A server's connections are kept once opened, up to size + overflow: QueuePool closes an
+    # overflow connection as soon as it is returned to a full pool, so a process busy above
+    # `size` (a worker's 64 threads, `serve` under load) opened and closed connections all the
+    # time, and PostgreSQL forks a backend for each (3 a second in one scale-bench worker).
+    sizes = {"pool_size": pool.capacity, "max_overflow": 0, "pool_timeout": pool.timeout_s}
     return create_engine(
         parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **sizes
     )
