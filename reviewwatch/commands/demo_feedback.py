@@ -14,8 +14,6 @@ import email.policy
 import re
 import secrets
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,24 +56,11 @@ def free_port() -> int:
 
 @contextmanager
 def feedback_server(settings: Settings, store: Store, port: int) -> Iterator[str]:
-    import uvicorn
-
     from reviewwatch.api import create_app
+    from reviewwatch.api.in_thread import serve_in_thread
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the feedback page's server did not start")
-        time.sleep(0.02)  # polling the start flag, with a deadline
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(settings, store), port, "the feedback page's server") as url:
+        yield url
 
 
 def ask_and_answer(
