@@ -40,6 +40,11 @@ POLARITY = {"negative": 0, "neutral": 1, "positive": 2}
 # the SemEval topic whose opinions hold a new topic's polarity when the sentence's opinions disagree
 CLOSEST = {"wait_time": "service", "communication": "service", "booking": "service", "cleanliness": "ambience"}
 SHARD = 512
+SHIPPED = Path(__file__).parent / "weights"
+# the shipped heads' recipe (MODEL.md, "The per-topic heads"): what `reviewwatch train` reruns
+RECIPE: dict[str, Any] = {"pooling": "attention", "no_mean": True, "pairs": 1.0, "epochs": 10}
+# fewer training sentences with a topic than this, or no calibration sentence with one: no heads
+MIN_TOPIC_ROWS = 20
 
 
 def semeval_rows(data_dir: Path) -> tuple[list[Example], list[Example]]:
@@ -70,13 +75,20 @@ def targets(rows: list[Example], new_topics: dict[str, list[str]]) -> tuple[torc
 
 
 class StateCache:
-    """Token states of the shipped encoder, one shard file per 512 sentences (resumable)."""
+    """Token states of an encoder with its adapter merged (the shipped one unless `weights_dir`
+    names retrained weights), one shard file per 512 sentences (resumable)."""
 
-    def __init__(self, work_dir: Path, models_dir: Path, precision: str):
+    def __init__(self, work_dir: Path, models_dir: Path, precision: str, weights_dir: Path = SHIPPED,
+                 model: str = ""):
         self.precision = precision
-        self.dir = work_dir / "cache" / precision
+        # keyed by the adapter too: states of one adapter are worthless for heads of another, and a
+        # retrained adapter must not pick up the shards an earlier one left under the same work dir
+        digest = adapter_digest(weights_dir) or "no-adapter"
+        self.dir = work_dir / "cache" / precision / digest[:12]
         self.dir.mkdir(parents=True, exist_ok=True)
         self.models_dir = models_dir
+        self.weights_dir = weights_dir
+        self.model = model
         self._scorer = None
 
     def _encoder(self):
@@ -84,8 +96,9 @@ class StateCache:
             from sentiment.scorer import TransformersScorer
             from sentiment.settings import SentimentSettings
 
-            self._scorer = TransformersScorer(SentimentSettings(precision=self.precision, device="cpu"),
-                                              data_dir=self.models_dir)
+            s = SentimentSettings(precision=self.precision, device="cpu", model=self.model,
+                                  weights_dir="" if self.weights_dir == SHIPPED else str(self.weights_dir))
+            self._scorer = TransformersScorer(s, data_dir=self.models_dir)
             torch.set_num_threads(2)
         return self._scorer
 
@@ -187,12 +200,13 @@ def dev_figures(presence_p: torch.Tensor, polarity_p: torch.Tensor, presence: to
             "polarity_acc": round(acc, 4), "polarity_n": int(has.sum())}
 
 
-def shipped_head_dev_f1(states: list[torch.Tensor], presence: torch.Tensor) -> dict[str, float]:
-    """F1 per topic of the shipped 5-topic head (mean-pooled states, its own thresholds): what the
-    per-topic heads must beat to replace it for those five."""
+def shipped_head_dev_f1(states: list[torch.Tensor], presence: torch.Tensor,
+                        weights_dir: Path = SHIPPED) -> dict[str, float]:
+    """F1 per topic of the 5-topic head beside the adapter (mean-pooled states, its own
+    thresholds): what the per-topic heads must beat to replace it for those topics."""
     from sentiment.modeling import load_heads
 
-    heads, meta = load_heads(Path(__file__).parent / "weights")
+    heads, meta = load_heads(weights_dir)
     trained = meta["trained_topics"]
     out = {}
     with torch.inference_mode():
@@ -224,14 +238,30 @@ def fit_topic_thresholds(presence_p: torch.Tensor, presence: torch.Tensor, min_p
     return out
 
 
+def polarity_loss(ce: torch.nn.CrossEntropyLoss, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the slots that have a polarity; 0 for a batch with none (the mean of an
+    empty set is NaN, and one NaN batch would ruin the heads: a user's file may hold many
+    sentences without a topic)."""
+    flat = target.reshape(-1)
+    if not bool((flat >= 0).any()):
+        return logits.sum() * 0.0
+    return ce(logits.reshape(-1, 3), flat)
+
+
 def train(a: argparse.Namespace) -> dict:
-    a.work_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(a.seed)
     train_rows, dev_rows = semeval_rows(a.data_dir)
     if a.limit:  # a smoke run
         train_rows, dev_rows = train_rows[: a.limit], dev_rows[: a.limit]
-    new = read_labels(LABELS_FILE)
-    cache = StateCache(a.work_dir, a.models_dir, a.precision)
+    return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE))
+
+
+def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example],
+        new: dict[str, list[str]]) -> dict:
+    """Cache the states, train, choose thresholds on dev, write the heads to `a.out`."""
+    a.work_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(a.seed)
+    weights_dir = Path(getattr(a, "weights_dir", None) or SHIPPED)
+    cache = StateCache(a.work_dir, a.models_dir, a.precision, weights_dir, getattr(a, "model", "") or "")
     tr_states, dev_states = cache.states("train", train_rows), cache.states("dev", dev_rows)
     if a.cache_only:
         return {}
@@ -271,14 +301,14 @@ def train(a: argparse.Namespace) -> dict:
             x, m = pad_states(tr_states, idx)
             p, q = heads(x, m)
             loss_p = (bce(p, tr_pres[idx]) * pres_mask).sum() / (pres_mask.sum() * len(idx))
-            loss_q = ce(q.reshape(-1, 3), tr_pol[idx].reshape(-1))
+            loss_q = polarity_loss(ce, q, tr_pol[idx])
             loss = loss_p + a.polarity_weight * loss_q
             if a.pairs:
                 seqs, pp, pq = paired(tr_states, tr_pres, tr_pol, idx, rng)
                 x2, m2 = pad_states(seqs, list(range(len(seqs))))
                 p2, q2 = heads(x2, m2)
                 loss = loss + a.pairs * ((bce(p2, pp) * pres_mask).sum() / (pres_mask.sum() * len(idx))
-                                         + a.polarity_weight * ce(q2.reshape(-1, 3), pq.reshape(-1)))
+                                         + a.polarity_weight * polarity_loss(ce, q2, pq))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -299,17 +329,17 @@ def train(a: argparse.Namespace) -> dict:
     thresholds = fit_topic_thresholds(dev_p, dev_pres)
     final = dev_figures(dev_p, dev_q, dev_pres, dev_pol, thresholds)
     log.info("best epoch %d; thresholds %s; dev at them: %s", state["best_epoch"], thresholds, final)
-    shipped = shipped_head_dev_f1(dev_states, dev_pres)
-    log.info("the shipped mean-pooled 5-topic head on the same dev sentences: %s", shipped)
+    shipped = shipped_head_dev_f1(dev_states, dev_pres, weights_dir)
+    log.info("the mean-pooled 5-topic head on the same dev sentences: %s", shipped)
     # per topic, the presence of whichever head does better on dev (ties: the new one)
     presence_from = [t for t in NINE_TOPICS if final["per_topic_f1"][t] >= shipped.get(t, -1.0)]
     log.info("presence from the per-topic heads for %s; from the shipped head for the others", presence_from)
     meta = {
         "format": "reviewwatch-topic-heads/1",
-        "base_model": "multilingual-e5-small",
-        "reads": "last hidden state of the shipped encoder (adapter merged), query: prefix",
+        "base_model": getattr(a, "model", "") or "multilingual-e5-small",
+        "reads": "last hidden state of the encoder with the adapter beside these heads merged, query: prefix",
         "trained_on_states_in": a.precision,
-        "adapter_sha1": adapter_digest(Path(__file__).parent / "weights"),
+        "adapter_sha1": adapter_digest(weights_dir),
         "polarity_only": ["general"],
         "labels": ["negative", "neutral", "positive"],
         "topic_thresholds": thresholds,
@@ -327,7 +357,43 @@ def train(a: argparse.Namespace) -> dict:
     return meta
 
 
-def main(argv: list[str] | None = None) -> int:
+def topic_rows(rows: list[Example]) -> list[Example]:
+    """The rows that can teach the heads: those whose `topics` are known (SemEval sentences, and a
+    user's labelled rows with a `topics` field; an empty list says "no topic" and teaches that)."""
+    return [e for e in rows if e.topics is not None]
+
+
+def retrain(weights_dir: Path, *, model: str, models_dir: Path, work_dir: Path, train_rows: list[Example],
+            dev_rows: list[Example], precision: str, epochs: int = int(RECIPE["epochs"]),
+            seed: int = 13) -> dict | None:
+    """Train per-topic heads for the retrained weights in `weights_dir` (the shipped recipe) and
+    write them there; None, writing nothing, where too few rows name a topic.
+
+    `reviewwatch train` calls this after the adapter: heads read the adapter's hidden states, so
+    the shipped ones mean nothing on a new adapter (load_topic_heads refuses them). The polarity
+    of a topic is its SemEval opinion where there is one, else the row's own label. The work
+    directory is keyed by the adapter, so a rerun on the same adapter resumes and a new adapter
+    starts afresh.
+    """
+    new = read_labels(LABELS_FILE)
+    train_rows, dev_rows = topic_rows(train_rows), topic_rows(dev_rows)
+
+    def named(e: Example) -> bool:
+        return bool(set(e.topics or ()) | set(new.get(e.id, ())))
+
+    if sum(map(named, train_rows)) < MIN_TOPIC_ROWS or not any(map(named, dev_rows)):
+        log.info("per-topic heads not trained: %d training and %d calibration rows name a topic (need %d and 1)",
+                 sum(map(named, train_rows)), sum(map(named, dev_rows)), MIN_TOPIC_ROWS)
+        return None
+    a = build_parser().parse_args([])
+    a.pooling, a.no_mean, a.pairs = RECIPE["pooling"], RECIPE["no_mean"], RECIPE["pairs"]
+    a.epochs, a.seed, a.precision = epochs, seed, precision
+    a.work_dir = work_dir / "topics" / (adapter_digest(weights_dir) or "no-adapter")[:12]
+    a.models_dir, a.out, a.weights_dir, a.model = models_dir, weights_dir, weights_dir, model
+    return fit(a, train_rows, dev_rows, new)
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=Path(__file__).parent.parent.parent / "shared" / "data")
     ap.add_argument("--models-dir", type=Path, default=Path(".train"),
@@ -356,7 +422,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="the encoder's precision for the cached states (bf16: what `auto` runs on CPUs with "
                          "AVX-512 BF16 or AMX, within 0.5 points of fp32 on every measured set)")
     ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint (the cache is kept)")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     if not (a.data_dir / "semeval16-restaurants-en-train.jsonl").exists():
         print(f"no SemEval files in {a.data_dir}", flush=True)
         return 2

@@ -69,11 +69,17 @@ def corrections_examples(store: Any) -> list:
 @click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists.")
 @click.option("--no-int8-select", is_flag=True,
               help="Skip choosing the int8 variant for these weights on the calibration data (a few minutes).")
+@click.option("--topic-epochs", type=int, default=10, show_default=True,
+              help="Epochs of the per-topic heads (presence and opinion per topic), trained after the adapter.")
+@click.option("--no-topic-heads", is_flag=True,
+              help="Do not train the per-topic heads: topics then come from the 5-topic head and "
+                   "topic_sentiment stays empty.")
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, out_dir: str | None,
             work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, lora_r: int,
             lora_alpha: int, average_last: int, max_minutes: float | None,
-            seed: int, threads: int, device: str, with_corrections: bool, no_resume: bool, no_int8_select: bool) -> None:
+            seed: int, threads: int, device: str, with_corrections: bool, no_resume: bool, no_int8_select: bool,
+            topic_epochs: int, no_topic_heads: bool) -> None:
     """Train the sentiment/topic heads (fixed seed, reproducible)."""
     app = ctx.obj
     settings = app.settings
@@ -108,6 +114,8 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
         corr = corrections_examples(app.store())
         click.echo(f"adding {len(corr)} analyst corrections")
         train += corr
+    if topic_epochs < 1:
+        raise InputError(f"--topic-epochs must be at least 1, got {topic_epochs}")
     if average_last < 1 or average_last > epochs:
         raise InputError(f"--average-last must be between 1 and --epochs ({epochs}), got {average_last}")
     if not train or not dev:
@@ -131,5 +139,41 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
         click.echo(f"int8: fp32 FFN down-projections in layers {section['float_ffn_layers']}, "
                    f"{'8' if section['full_range'] else '7'}-bit activations"
                    + ("" if section["within_tolerance"] else " (no variant within 1 point of fp32 on dev)"))
+    if not no_topic_heads:
+        _train_topic_heads(out, sset, Path(settings.data_dir), Path(work_dir), train, dev, topic_epochs, seed)
     if not sset.weights_dir and out.resolve() != (Path(__file__).parents[2] / "sentiment" / "weights").resolve():
         click.echo(f"set sentiment.weights_dir = \"{out}\" to score with these weights")
+
+
+def state_precision(sset: Any) -> str:
+    """The precision the per-topic heads' training states are computed in: the one scoring will
+    run on this CPU (heads learn from states like those they will read). int8 scoring keeps fp32
+    hidden states, and fp16 is a GPU setting, so both train on fp32."""
+    if sset.precision == "auto":
+        import torch
+
+        from sentiment.device import choose_precision
+
+        chosen = choose_precision(torch.device("cpu"), int8_measured=True)
+        return "bf16" if chosen == "bf16" else "fp32"
+    return "bf16" if sset.precision == "bf16" else "fp32"
+
+
+def _train_topic_heads(out: Path, sset: Any, data_dir: Path, work_dir: Path, train: list, dev: list,
+                       epochs: int, seed: int) -> None:
+    """Retrain the per-topic heads on the new adapter's states and write them beside it."""
+    from sentiment.train_topics import retrain
+
+    precision = state_precision(sset)
+    logging.getLogger("sentiment.train_topics").setLevel(logging.INFO)
+    click.echo(f"training the per-topic heads on the new encoder's states ({precision}, {epochs} epochs; "
+               f"cached under {work_dir / 'topics'})")
+    meta = retrain(out, model=sset.model, models_dir=data_dir, work_dir=work_dir, train_rows=train,
+                   dev_rows=dev, precision=precision, epochs=epochs, seed=seed)
+    if meta is None:
+        click.echo("per-topic heads not trained: too few labelled rows name a topic (a `topics` field); "
+                   "topics come from the 5-topic head and topic_sentiment stays empty")
+        return
+    dev_fig = meta["dev"]
+    click.echo(f"per-topic heads: dev micro-F1 {dev_fig['micro_f1']:.3f}, opinion accuracy "
+               f"{dev_fig['polarity_acc']:.3f} on {dev_fig['polarity_n']} opinions")

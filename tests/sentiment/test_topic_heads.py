@@ -121,3 +121,69 @@ def test_shipped_model_gives_an_opinion_per_topic(shipped):
     assert "wait_time" in res[4].topics
     assert res[5].topic_sentiment.get("service") == "positive"
     assert not {"booking", "communication"} & set(res[5].topics)
+
+
+def _labelled_file(tmp_path: Path, with_topics: bool) -> Path:
+    from tests.sentiment.conftest import TRAIN_ROWS, write_jsonl
+
+    rows = [{"id": f"x{k}-{i}", "text": t, "label": lab, **({"topics": top} if with_topics else {})}
+            for k in range(4) for i, (t, lab, top) in enumerate(TRAIN_ROWS)]
+    return write_jsonl(tmp_path / "labelled.jsonl", rows)
+
+
+def test_train_command_retrains_the_topic_heads_on_its_own_adapter(tmp_path, tiny_model, tiny_weights):
+    """`reviewwatch train` used to leave the per-topic heads behind: heads read an adapter's
+    hidden states, so after a retrain the old ones were refused and topics fell back."""
+    from sentiment.scorer import load_scorer
+    from sentiment.topic_heads import adapter_digest
+    from tests.sentiment.test_sentiment import _cli
+
+    out, work = tmp_path / "heads", tmp_path / "work"
+    res = _cli(tmp_path, tiny_model, tiny_weights, "train", str(_labelled_file(tmp_path, True)), "--out", str(out),
+               "--work-dir", str(work), "--epochs", "1", "--threads", "1", "--max-length", "32",
+               "--no-int8-select", "--topic-epochs", "4")
+    assert res.exit_code == 0, res.output
+    assert "per-topic heads: dev micro-F1" in res.output
+    meta = json.loads((out / "topic_heads.json").read_text())
+    assert meta["adapter_sha1"] == adapter_digest(out) and adapter_digest(out) != adapter_digest(tiny_weights)
+    assert meta["base_model"] == str(tiny_model) and meta["train"]["epochs"] == 4
+    assert meta["train"]["train_sentences"] + meta["train"]["dev_sentences"] == 48
+    # the states were cached under the new adapter's own key
+    assert [p.name for p in (work / "topics").iterdir()] == [adapter_digest(out)[:12]]
+    sc = load_scorer(_settings(tiny_model, out), languages=["en"])
+    assert sc.topic_heads is not None  # loaded: its adapter digest matches
+    results = sc.score(["the food was great", "the staff were rude and slow", "very expensive place"])
+    assert any(r.topic_sentiment for r in results)  # not vacuous: the heads did give topics
+    assert all(set(r.topic_sentiment) == set(r.topics) for r in results)
+    assert all(v in LABELS for r in results for v in r.topic_sentiment.values())
+
+
+def test_train_command_says_when_no_row_names_a_topic(tmp_path, tiny_model, tiny_weights):
+    from tests.sentiment.test_sentiment import _cli
+
+    out = tmp_path / "heads"
+    res = _cli(tmp_path, tiny_model, tiny_weights, "train", str(_labelled_file(tmp_path, False)), "--out", str(out),
+               "--work-dir", str(tmp_path / "work"), "--epochs", "1", "--threads", "1", "--max-length", "32",
+               "--no-int8-select")
+    assert res.exit_code == 0, res.output
+    assert "per-topic heads not trained" in res.output
+    assert (out / "heads.json").exists() and not (out / "topic_heads.json").exists()
+    res = _cli(tmp_path, tiny_model, tiny_weights, "train", str(_labelled_file(tmp_path, True)), "--out", str(out),
+               "--topic-epochs", "0")
+    assert res.exit_code == 2 and "--topic-epochs must be at least 1" in res.output
+
+
+def test_polarity_loss_of_a_batch_without_opinions_is_zero_not_nan():
+    import torch
+
+    from sentiment.train_topics import polarity_loss
+
+    ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
+    logits = torch.randn(4, 10, 3, requires_grad=True)
+    none = polarity_loss(ce, logits, torch.full((4, 10), -100))
+    assert float(none.detach()) == 0.0
+    none.backward()  # and it still has a gradient path (zeros), so the step can run
+    assert logits.grad is not None and float(logits.grad.abs().sum()) == 0.0
+    some = torch.full((4, 10), -100)
+    some[0, 0] = 2
+    assert float(polarity_loss(ce, logits, some).detach()) > 0.0
