@@ -32,8 +32,10 @@ percentile of text length) are beyond what it measured: an unlabelled mention th
 counts in the point estimate, but its part of the interval spans every value it allows (its
 class could be any), and the note says how many. Why: the held-out data holds short texts
 (tweets, review sentences); joined back into whole reviews, the same development sentences
-were read 18-22 points off above that length (`bench/share_length_check.py`), far outside
-the spread between the short-text domains, so nothing measured on short texts bounds that error.
+were read 4-9 points off up to that length and 17-22 above it (`bench/share_length_check.py`),
+far outside the spread between the short-text domains, so nothing measured on short texts bounds
+that error. The method (PCC) and the one-domain-per-replicate draw were chosen, and alternatives
+dropped, by cross-validation over the development sources (`bench/share_loso.py`, docs/gap.md).
 """
 
 from __future__ import annotations
@@ -96,9 +98,10 @@ class Calibration:
             return f"the business's own rated or corrected mentions (n={self.size})"
         if self.source == FILE:
             return f"the labelled texts of a calibration file (n={self.size})"
+        limit = "" if self.max_chars is None else f"; texts up to {self.max_chars} characters"
         return (
             f"the shipped held-out data (n={self.size}, {len(self.domain_names)} domains: "
-            f"{', '.join(self.domain_names)})"
+            f"{', '.join(self.domain_names)}{limit})"
         )
 
 
