@@ -233,10 +233,12 @@ def estimate(
         raise ValueError("no mentions to estimate shares of")
     onehot, probs, unknown, w = _inputs(known, probabilities, weights)
     method = corrector.method
-    point, copies = _point_and_copies(corrector, onehot, probs, unknown, w, replicates, seed)
     beyond = _beyond(corrector.calibration, unknown, lengths)
-    if beyond.any():  # the interval of the rest, these counted as none of the class...
+    if beyond.any():  # the point of all; the interval of the rest, these as none of the class...
+        point, _ = _point_and_copies(corrector, onehot, probs, unknown, w, 1, seed)
         _, copies = _point_and_copies(corrector, onehot, probs, unknown & ~beyond, w, replicates, seed)
+    else:
+        point, copies = _point_and_copies(corrector, onehot, probs, unknown, w, replicates, seed)
     low, high = np.nanquantile(copies, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2], axis=0)
     high = high + _mass(w, beyond)  # ...to all of them of the class
     low, high = _at_least_sampling(point, low, high, w)
