@@ -13,7 +13,8 @@ perceived` (reviewwatch/gap/quantify.py, default settings):
    the rule falls back on the held-out data there, as it would for such a business).
 Printed per file: the true positive and negative shares, the raw model share (its labels
 counted), the corrected share with its 95 % interval, the absolute error, and whether the
-interval holds the truth.
+interval holds the truth, and how many texts are longer than the calibration's (`long`: their
+part of the interval is open, reviewwatch/gap/quantify.py).
 
 Alone (the shares only, ending with one JSON line):
     .venv/bin/python bench/quality_shares.py [--data-dir ../shared/data] [--limit 400]
@@ -51,7 +52,7 @@ def share_section(scorer: Any, splits: Any, limit: int = 400, seed: int = 13) ->
     print(f"\nshares corrected for the model's errors: {default.describe()}; up to {limit} texts "
           f"per file (seed {seed}); 95% bootstrap intervals, {q.REPLICATES} replicates")
     print(f"{'file':20s} {'n':>4s}  {'share':8s} {'true':>6s} {'raw':>6s} {'corrected (95%)':>22s}"
-          f" {'error':>6s} holds")
+          f" {'error':>6s} holds  long")
     files: dict[str, Any] = {}
     errors: list[float] = []
     holds: list[bool] = []
@@ -63,7 +64,8 @@ def share_section(scorer: Any, splits: Any, limit: int = 400, seed: int = 13) ->
                          limit, seed)
         probs = np.array(probabilities(scorer, "test-" + name, [r.text for r in rows]))
         truth_labels = np.array([q.LABELS.index(r.label) for r in rows])
-        result = _measure(default, probs, truth_labels)
+        lengths = np.array([len(r.text) for r in rows])
+        result = _measure(default, probs, truth_labels, lengths)
         files[name] = result
         for label in REPORTED:
             row = result[label]
@@ -71,12 +73,13 @@ def share_section(scorer: Any, splits: Any, limit: int = 400, seed: int = 13) ->
             holds.append(row["holds"])
             print(f"{name:20s} {len(rows):4d}  {label:8s} {row['true']:6.1%} {row['raw']:6.1%} "
                   f"{row['value']:6.1%} ({row['low']:5.1%}–{row['high']:5.1%}) "
-                  f"{row['error'] * 100:5.1f}p {'yes' if row['holds'] else 'NO'}")
+                  f"{row['error'] * 100:5.1f}p {'yes' if row['holds'] else 'NO ':5s} "
+                  f"{result['beyond_calibration']:4d}")
         for method, corrector in correctors.items():
-            other = _measure(corrector, probs, truth_labels)
+            other = _measure(corrector, probs, truth_labels, lengths)
             method_errors[method] += [other[label]["error"] for label in REPORTED]
         method_errors["raw"] += [abs(result[label]["raw"] - result[label]["true"]) for label in REPORTED]
-        own = _own_half(probs, truth_labels, seed)
+        own = _own_half(probs, truth_labels, lengths, seed)
         files[name]["own_half"] = own
         own_errors += [own[label]["error"] for label in REPORTED]
         own_holds += [own[label]["holds"] for label in REPORTED]
@@ -85,12 +88,14 @@ def share_section(scorer: Any, splits: Any, limit: int = 400, seed: int = 13) ->
     return summary
 
 
-def _measure(corrector: q.Corrector, probs: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
-    estimate = q.estimate(corrector, [None] * len(truth), probs)
+def _measure(corrector: q.Corrector, probs: np.ndarray, truth: np.ndarray,
+             lengths: np.ndarray) -> dict[str, Any]:
+    estimate = q.estimate(corrector, [None] * len(truth), probs, lengths=lengths.tolist())
     true = np.bincount(truth, minlength=3) / len(truth)
     raw = np.bincount(probs.argmax(axis=1), minlength=3) / len(truth)
     out: dict[str, Any] = {"method": estimate.method, "calibration": estimate.calibration,
-                           "calibration_n": estimate.calibration_n, "n": len(truth)}
+                           "calibration_n": estimate.calibration_n, "n": len(truth),
+                           "beyond_calibration": estimate.beyond_calibration}
     for label in REPORTED:
         k = q.LABELS.index(label)
         share = estimate.share(label)
@@ -101,7 +106,7 @@ def _measure(corrector: q.Corrector, probs: np.ndarray, truth: np.ndarray) -> di
     return out
 
 
-def _own_half(probs: np.ndarray, truth: np.ndarray, seed: int) -> dict[str, Any]:
+def _own_half(probs: np.ndarray, truth: np.ndarray, lengths: np.ndarray, seed: int) -> dict[str, Any]:
     """Half the texts rated (they calibrate, by the gap's own rule), the other half estimated."""
     order = np.random.default_rng(seed).permutation(len(truth))
     rated, unrated = order[: len(truth) // 2], order[len(truth) // 2:]
@@ -109,7 +114,7 @@ def _own_half(probs: np.ndarray, truth: np.ndarray, seed: int) -> dict[str, Any]
                         ("own",), q.OWN)
     calibration = shares.choose(own, min_labelled=100)
     corrector = q.fit(calibration, shares.method_for(shares.AUTO, calibration))
-    return _measure(corrector, probs[unrated], truth[unrated])
+    return _measure(corrector, probs[unrated], truth[unrated], lengths[unrated])
 
 
 def _summary(errors: Sequence[float], holds: Sequence[bool], files: dict[str, Any],

@@ -165,7 +165,7 @@ def estimate(
         always = RatingRule(True, rule.negative_below, rule.positive_above)
         calibration = _calibration([line.known(always) for line in given], given_probs, q.FILE)
     corrector = q.fit(calibration, shares.method_for(method, calibration))
-    result = q.estimate(corrector, known, probs).to_dict()
+    result = q.estimate(corrector, known, probs, lengths=[len(line.text) for line in lines]).to_dict()
     result["method_description"] = corrector.describe()
     return result
 

@@ -283,6 +283,7 @@ def _share_replicates(
             [None if (k := shares.known_label(o)) is None else quantify.LABELS.index(k) for o in members],
             np.array([shares.probabilities(o) for o in members], dtype=float),
             weights,
+            lengths=[len(o.text) for o in members],
             seed=seed,
         )
     onehot = np.array([[o.label == label for label in quantify.LABELS] for o in members], dtype=float)

@@ -26,6 +26,16 @@ mentions are drawn from their normal law instead of one by one. The methods' ari
 `adjust.py`. When the calibration
 cannot support a correction (a class with too few examples, or M near-singular), the unlabelled
 mentions' part of the interval spans every value they allow, and the note says why.
+
+Texts longer than the calibration's (`Calibration.max_chars`, the shipped held-out data's 99th
+percentile of text length) are beyond what it measured: an unlabelled mention that long still
+counts in the point estimate, but its part of the interval spans every value it allows (its
+class could be any), and the note says how many. Why: the held-out data holds short texts
+(tweets, review sentences); joined back into whole reviews, the same development sentences
+were read 4-9 points off up to that length and 17-22 above it (`bench/share_length_check.py`),
+far outside the spread between the short-text domains, so nothing measured on short texts bounds
+that error. The method (PCC) and the one-domain-per-replicate draw were chosen, and alternatives
+dropped, by cross-validation over the development sources (`bench/share_loso.py`, docs/gap.md).
 """
 
 from __future__ import annotations
@@ -72,6 +82,9 @@ class Calibration:
     domain_names: tuple[str, ...]
     source: str  # OWN or HELD_OUT
     model_version: str | None = None
+    # The longest unlabelled text (in characters) whose errors this calibration can vouch for;
+    # None: any (a business's own labels come from its own texts, long or short).
+    max_chars: int | None = None
 
     @property
     def size(self) -> int:
@@ -85,9 +98,10 @@ class Calibration:
             return f"the business's own rated or corrected mentions (n={self.size})"
         if self.source == FILE:
             return f"the labelled texts of a calibration file (n={self.size})"
+        limit = "" if self.max_chars is None else f"; texts up to {self.max_chars} characters"
         return (
             f"the shipped held-out data (n={self.size}, {len(self.domain_names)} domains: "
-            f"{', '.join(self.domain_names)})"
+            f"{', '.join(self.domain_names)}{limit})"
         )
 
 
@@ -121,6 +135,8 @@ class Shares:
     positive: Estimate
     reliable: bool
     note: str | None
+    # Unlabelled mentions longer than the calibration's texts (their part of the interval is open).
+    beyond_calibration: int = 0
 
     def share(self, label: str) -> Estimate:
         estimate: Estimate = getattr(self, label)
@@ -137,6 +153,7 @@ class Shares:
             "calibration_n": self.calibration_n,
             "reliable": self.reliable,
             "note": self.note,
+            "beyond_calibration": self.beyond_calibration,
             **{f"{label}_share": self.share(label).to_dict() for label in reversed(LABELS)},
         }
 
@@ -204,23 +221,34 @@ def estimate(
     probabilities: FloatArray,
     weights: Sequence[float] | None = None,
     *,
+    lengths: Sequence[int] | None = None,
     replicates: int | None = None,
     seed: int = 0,
 ) -> Shares:
     """The shares of a set of mentions. `known[i]`: mention i's label index when its rating or a
-    correction gives it, None to quantify it from `probabilities[i]`; `weights[i]` its weight."""
+    correction gives it, None to quantify it from `probabilities[i]`; `weights[i]` its weight;
+    `lengths[i]` its text's length in characters (None: all within the calibration's)."""
     n = len(known)
     if n == 0:
         raise ValueError("no mentions to estimate shares of")
     onehot, probs, unknown, w = _inputs(known, probabilities, weights)
     method = corrector.method
-    point, copies = _point_and_copies(corrector, onehot, probs, unknown, w, replicates, seed)
+    beyond = _beyond(corrector.calibration, unknown, lengths)
+    if beyond.any():  # the point of all; the interval of the rest, these as none of the class...
+        point, _ = _point_and_copies(corrector, onehot, probs, unknown, w, 1, seed)
+        _, copies = _point_and_copies(corrector, onehot, probs, unknown & ~beyond, w, replicates, seed)
+    else:
+        point, copies = _point_and_copies(corrector, onehot, probs, unknown, w, replicates, seed)
     low, high = np.nanquantile(copies, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2], axis=0)
+    high = high + _mass(w, beyond)  # ...to all of them of the class
     low, high = _at_least_sampling(point, low, high, w)
     quantified = bool(unknown.any())
     if quantified and not corrector.reliable:
         low, high = _open_bounds(onehot, unknown, w)
     shares = [_estimate(point[k], low[k], high[k]) for k in range(len(LABELS))]
+    note = corrector.note if quantified else None
+    if beyond.any():
+        note = "; ".join(filter(None, [note, _beyond_note(corrector.calibration, beyond)]))
     return Shares(
         n=n,
         labelled=n - int(unknown.sum()),
@@ -232,7 +260,31 @@ def estimate(
         neutral=shares[1],
         positive=shares[2],
         reliable=corrector.reliable or not quantified,
-        note=corrector.note if quantified else None,
+        note=note,
+        beyond_calibration=int(beyond.sum()),
+    )
+
+
+def _beyond(
+    calibration: Calibration, unknown: BoolArray, lengths: Sequence[int] | None
+) -> BoolArray:
+    """The unlabelled mentions longer than the calibration's texts."""
+    if lengths is None or calibration.max_chars is None:
+        return np.zeros_like(unknown)
+    too_long: BoolArray = unknown & (np.asarray(lengths, dtype=float) > calibration.max_chars)
+    return too_long
+
+
+def _mass(w: FloatArray, rows: BoolArray) -> float:
+    """The weight share of `rows`."""
+    return float(w[rows].sum() / w.sum()) if rows.any() else 0.0
+
+
+def _beyond_note(calibration: Calibration, beyond: BoolArray) -> str:
+    return (
+        f"{int(beyond.sum())} unlabelled mention(s) longer than the calibration's texts (over "
+        f"{calibration.max_chars} characters): the model's errors on texts that long were not "
+        "measured, so their part of the interval spans every class"
     )
 
 
@@ -259,14 +311,20 @@ def replicate_shares(
     probabilities: FloatArray,
     weights: Sequence[float] | None = None,
     *,
+    lengths: Sequence[int] | None = None,
     seed: int = 0,
 ) -> FloatArray:
     """The bootstrap replicates behind `estimate`'s interval (B, 3), for a statistic of several
     estimates (the competitors' median, gap/benchmark.py). Where the calibration cannot support a
     correction, the unlabelled mentions' share is drawn uniformly across every value they allow,
-    as wide as `estimate`'s open interval."""
+    as wide as `estimate`'s open interval; so is the share of mentions longer than its texts."""
     onehot, probs, unknown, w = _inputs(known, probabilities, weights)
-    _, copies = _point_and_copies(corrector, onehot, probs, unknown, w, None, seed)
+    beyond = _beyond(corrector.calibration, unknown, lengths)
+    _, copies = _point_and_copies(corrector, onehot, probs, unknown & ~beyond, w, None, seed)
+    if beyond.any():  # their mass (what the rest leaves of each replicate) split at random
+        rng = np.random.default_rng(seed + 2)
+        missing = 1.0 - copies.sum(axis=1, keepdims=True)
+        copies = copies + missing * rng.dirichlet(np.ones(len(LABELS)), copies.shape[0])
     if unknown.any() and not corrector.reliable:
         low, high = _open_bounds(onehot, unknown, w)
         rng = np.random.default_rng(seed + 1)

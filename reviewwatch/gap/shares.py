@@ -4,7 +4,8 @@ rest, and the estimate for a set of observations (the estimator itself is `quant
 Calibration: the business's own labelled mentions (rated, or corrected by an analyst) when there
 are at least `gap.share_min_labelled` with `quantify.MIN_PER_CLASS` of each class, since the
 model's errors are then measured in the business's own domain and languages; else the shipped
-held-out data (`calibration/heldout.json`), with the wider interval of errors across domains.
+held-out data (`calibration/heldout.json`), with the wider interval of errors across domains,
+and open for the mentions longer than its texts (`quantify.py`).
 Method: `gap.share_method` (`auto`: PACC with the business's own labels, PCC with held-out data).
 """
 
@@ -96,6 +97,7 @@ def calibration_from_document(document: dict[str, Any], source: str) -> q.Calibr
         domain_names=names,
         source=source,
         model_version=document.get("model_version"),
+        max_chars=document.get("max_chars"),
     )
 
 
@@ -141,4 +143,5 @@ def shares_of(
         [None if k is None else q.LABELS.index(k) for k in known],
         np.array([probabilities(o) for o in observations], dtype=float),
         weights,
+        lengths=[len(o.text) for o in observations],
     )

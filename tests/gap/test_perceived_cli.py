@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -128,3 +129,28 @@ def test_the_file_calibrates_on_its_own_rated_lines_when_there_are_enough() -> N
     # with ratings switched off, rated lines are quantified like the others
     off = estimate(*lines(20, 30), None, "auto", 100, RatingRule(ratings_decide=False))
     assert (off["labelled"], off["quantified"]) == (0, 90)
+
+
+def test_long_unrated_lines_leave_their_part_of_the_held_out_interval_open() -> None:
+    """`reviewwatch perceived`'s estimator with the shipped calibration: unrated lines longer
+    than its texts are counted, their part of the interval left open, and the JSON says how many."""
+    import numpy as np
+
+    from reviewwatch.commands.perceived import Line, estimate
+    from reviewwatch.gap.shares import shipped_calibration
+    from storage.labels import RatingRule
+
+    limit = shipped_calibration().max_chars or 0
+    probs = np.tile([0.1, 0.2, 0.7], (40, 1))
+
+    def run(length: int) -> dict[str, Any]:
+        lines = [Line(i, "x" * length, None, None, None) for i in range(40)]
+        return estimate(lines, probs, None, "auto", 100, RatingRule())
+
+    short, long = run(limit), run(limit + 1)
+    assert (short["beyond_calibration"], long["beyond_calibration"]) == (0, 40)
+    assert short["note"] is None and "40 unlabelled mention(s) longer" in str(long["note"])
+    # all forty could be of any class: the interval spans the scale
+    assert (long["positive_share"]["low"], long["positive_share"]["high"]) == (0.0, 1.0)
+    assert long["positive_share"]["value"] == short["positive_share"]["value"]
+    assert short["positive_share"]["high"] - short["positive_share"]["low"] < 0.5

@@ -192,3 +192,78 @@ def test_a_few_mentions_that_agree_keep_a_sampling_interval() -> None:
     assert (shares.positive.value, shares.positive.low) == (0.0, 0.0)
     assert shares.positive.high == pytest.approx(0.5615, abs=1e-3)
     assert (shares.negative.low, shares.negative.high) == (pytest.approx(0.4385, abs=1e-3), 1.0)
+
+
+def _long_text_shift(seed: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A synthetic shift like a long-review domain: 600 short texts the model reads as the
+    calibration says, and 600 long ones, 70 % positive, on which it reads the positives as
+    negative (a long review retelling a sad plot). Returns truth labels, probabilities, lengths."""
+    short_labels, short_probs = texts((200, 200, 200), seed=seed)
+    long_labels, long_probs = texts((180, 0, 420), seed=seed + 1)
+    positive = long_labels == 2
+    long_probs[positive] = long_probs[positive][:, [2, 1, 0]]  # positives read as negatives
+    labels = np.concatenate([short_labels, long_labels])
+    probs = np.vstack([short_probs, long_probs])
+    lengths = [80] * len(short_labels) + [900] * len(long_labels)
+    return labels, probs, lengths
+
+
+def held_out_calibration(max_chars: int | None) -> q.Calibration:
+    first, second = calibration((300, 300, 300), seed=20), calibration((200, 300, 400), seed=21)
+    return q.Calibration(
+        np.vstack([first.probabilities, second.probabilities]),
+        np.concatenate([first.labels, second.labels]),
+        np.repeat([0, 1], [first.size, second.size]).astype(np.int64),
+        ("a", "b"), q.HELD_OUT, max_chars=max_chars)
+
+
+def test_texts_longer_than_the_calibration_leave_their_part_of_the_interval_open() -> None:
+    """On a synthetic shift the calibration cannot see (long texts read wrongly), the interval
+    without the length rule misses the truth; with it, it holds it, and the note says why."""
+    labels, probs, lengths = _long_text_shift(seed=22)
+    truth = np.bincount(labels, minlength=3) / len(labels)
+    corrector = q.fit(held_out_calibration(max_chars=200), "PCC")
+    blind = q.estimate(corrector, [None] * len(labels), probs)  # lengths unknown: no rule
+    assert not blind.positive.low <= truth[2] <= blind.positive.high
+    assert blind.beyond_calibration == 0
+
+    shares = q.estimate(corrector, [None] * len(labels), probs, lengths=lengths)
+    assert shares.beyond_calibration == 600 and "over 200 characters" in (shares.note or "")
+    for k, label in enumerate(q.LABELS):
+        estimate = shares.share(label)
+        assert estimate.low <= truth[k] <= estimate.high, (label, estimate, truth[k])
+        assert estimate.value == getattr(blind, label).value  # the point is the same PCC
+        # open for the long half: at least half the scale wide, not the whole of it
+        assert 0.5 <= estimate.high - estimate.low < 0.8, (label, estimate)
+    assert shares.to_dict()["beyond_calibration"] == 600
+
+
+def test_without_a_length_limit_long_texts_change_nothing() -> None:
+    """A business's own labels carry no limit (they come from its own texts)."""
+    labels, probs, lengths = _long_text_shift(seed=23)
+    corrector = q.fit(held_out_calibration(max_chars=None), "PCC")
+    with_lengths = q.estimate(corrector, [None] * len(labels), probs, lengths=lengths)
+    without = q.estimate(corrector, [None] * len(labels), probs)
+    assert with_lengths.beyond_calibration == 0 and with_lengths.note is None
+    assert with_lengths.positive == without.positive
+
+
+def test_only_unlabelled_long_texts_are_beyond_the_calibration() -> None:
+    """A long text whose reviewer rated it counts by its rating: nothing left open for it."""
+    labels, probs, lengths = _long_text_shift(seed=24)
+    corrector = q.fit(held_out_calibration(max_chars=200), "PCC")
+    rated = [int(k) if n > 200 else None for k, n in zip(labels, lengths, strict=True)]
+    shares = q.estimate(corrector, rated, probs, lengths=lengths)
+    assert shares.beyond_calibration == 0 and shares.labelled == 600
+    assert shares.positive.high - shares.positive.low < 0.2
+
+
+def test_the_replicates_of_long_texts_span_their_open_part() -> None:
+    """The competitors' statistics use the replicates: they must be as wide as the interval."""
+    labels, probs, lengths = _long_text_shift(seed=25)
+    corrector = q.fit(held_out_calibration(max_chars=200), "PCC")
+    copies = q.replicate_shares(corrector, [None] * len(labels), probs, lengths=lengths)
+    narrow = q.replicate_shares(corrector, [None] * len(labels), probs)
+    spread = np.ptp(copies[:, 2])
+    assert spread > 0.3 > np.ptp(narrow[:, 2])
+    np.testing.assert_allclose(copies.sum(axis=1), 1.0, atol=1e-9)

@@ -75,6 +75,30 @@ def test_too_few_rated_mentions_fall_back_on_the_shipped_data(store: Store) -> N
     assert report["overall"]["positive_share"]["value"] == pytest.approx(30 / 60, abs=1e-6)
 
 
+def test_long_unrated_mentions_widen_the_held_out_interval_and_say_so(store: Store) -> None:
+    """The shipped data holds short texts: an unrated mention longer than its `max_chars` gets an
+    open part of the interval in the gap report, and the report says why."""
+    limit = shipped_calibration().max_chars
+    assert limit is not None and 100 < limit < 1000
+    config = seed.settings(share_method="auto")
+    with store.transaction() as s:
+        business, sources = seed.setup(s, config)
+        figures = []
+        for length in (limit, limit + 1):  # 20 texts at the limit, then 20 just over it
+            for label in ("positive", "neutral", "negative", "positive") * 5:
+                seed.add(s, business, sources["schema_org"], label, text="x" * length)
+            figures.append(compute_gap(
+                s, config, "cafe", since=seed.SINCE, until=seed.UNTIL).to_dict()["overall"])
+    short, mixed = figures
+    assert short["share_note"] is None and mixed["quantified_mentions"] == 40
+    assert f"20 unlabelled mention(s) longer than the calibration's texts (over {limit}" in (
+        mixed["share_note"] or "")
+    assert mixed["positive_share"]["value"] == pytest.approx(short["positive_share"]["value"])
+    # half the mentions could be of any class: the interval is at least half the scale wide
+    assert mixed["positive_share"]["high"] - mixed["positive_share"]["low"] >= 0.5
+    assert short["positive_share"]["high"] - short["positive_share"]["low"] < 0.5
+
+
 def test_a_rating_decides_even_when_the_model_disagrees(store: Store) -> None:
     config = seed.settings(share_method="auto")
     with store.transaction() as s:

@@ -1,0 +1,101 @@
+"""Do the shipped calibration's error rates hold for texts longer than its own? A check on the
+development split only (no measured file): the SemEval dev sentences joined back into their
+reviews (in the original order), each review labelled from its sentences' labels (more positive
+than negative sentences: positive; more negative: negative; else neutral — a proxy, a review's own
+rating is not in the data), scored by the shipped model (cached under .bench-cache/), and PCC's
+error (the mean probabilities against the proxy truth) printed by length in characters. Its
+result set the calibration's `max_chars` rule (bench/make_share_calibration.py): up to about the
+calibration's 99th percentile of text length the error is of the size seen between short-text
+domains; above it, several times that.
+
+It also prints a candidate not adopted: correcting long texts by the error measured on the other
+languages' long reviews (leave one language out). It is cross-validated on these proxy labels of
+one kind of text (restaurants) only, so it is a lead, not a calibration (docs/gap.md, Limits).
+
+    .venv/bin/python bench/share_length_check.py [--data-dir ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.share_probabilities import load_default_scorer, probabilities  # noqa: E402
+from reviewwatch.gap import shares  # noqa: E402
+from sentiment.data import build_splits  # noqa: E402
+
+LABELS = ("negative", "neutral", "positive")
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    a = ap.parse_args(argv)
+    reviews: dict[tuple[str, str], list] = {}
+    for e in build_splits(a.data_dir).dev:
+        if e.source.startswith("semeval"):
+            reviews.setdefault((e.source, e.id.split(":")[0]), []).append(e)
+    texts, labels, sources = [], [], []
+    for (source, _), sentences in sorted(reviews.items()):
+        sources.append(source)
+        sentences.sort(key=lambda e: e.id)
+        texts.append(" ".join(e.text for e in sentences))
+        kinds = [e.label for e in sentences]
+        pos, neg = kinds.count("positive"), kinds.count("negative")
+        labels.append(2 if pos > neg else 0 if neg > pos else 1)
+    probs = np.array(probabilities(load_default_scorer(), "dev-semeval-reviews", texts))
+    y, lengths = np.array(labels), np.array([len(t) for t in texts])
+    limit = shares.shipped_calibration().max_chars or 0
+    out: dict[str, object] = {"reviews": len(texts), "max_chars": limit, "bins": []}
+    print(f"SemEval dev reviews (sentences joined), n={len(texts)}; calibration max_chars={limit}")
+    for low, high in ((0, limit), (limit, 615), (615, 10**9), (0, 10**9)):
+        keep = (lengths > low) & (lengths <= high)
+        if keep.sum() < 5:
+            continue
+        truth, pcc = np.bincount(y[keep], minlength=3) / keep.sum(), probs[keep].mean(axis=0)
+        row = {"chars": f"{low}-{high if high < 10**9 else 'any'}", "n": int(keep.sum()),
+               "true": np.round(truth, 3).tolist(), "pcc": np.round(pcc, 3).tolist(),
+               "error_positive": round(100 * float(pcc[2] - truth[2]), 1),
+               "error_negative": round(100 * float(pcc[0] - truth[0]), 1)}
+        out["bins"].append(row)  # type: ignore[attr-defined]
+        print(f"  chars {row['chars']:>10s} n={row['n']:4d}  true {row['true']}  PCC {row['pcc']}  "
+              f"error positive {row['error_positive']:+.1f}, negative {row['error_negative']:+.1f} points")
+    out["long_bias_loo"] = _long_bias_loo(probs, y, np.array(sources), lengths > limit)
+    print(json.dumps(out))
+    return out
+
+
+def _long_bias_loo(probs: np.ndarray, y: np.ndarray, sources: np.ndarray, long: np.ndarray) -> dict[str, float]:
+    """Each language's long reviews: PCC, and PCC plus the other languages' mean PCC error on
+    their long reviews; positive and negative shares' mean / max absolute error in points."""
+    def error(rows: np.ndarray) -> np.ndarray:
+        return np.bincount(y[rows], minlength=3) / rows.sum() - probs[rows].mean(axis=0)
+
+    plain, corrected = [], []
+    for source in sorted(set(sources)):
+        held = long & (sources == source)
+        others = [long & (sources == s) for s in sorted(set(sources)) if s != source]
+        truth = np.bincount(y[held], minlength=3) / held.sum()
+        pcc = probs[held].mean(axis=0)
+        shifted = np.clip(pcc + np.mean([error(rows) for rows in others], axis=0), 0, 1)
+        shifted /= shifted.sum()
+        plain += [abs(pcc[k] - truth[k]) for k in (2, 0)]
+        corrected += [abs(shifted[k] - truth[k]) for k in (2, 0)]
+    result = {"pcc_mean": round(100 * float(np.mean(plain)), 1), "pcc_max": round(100 * float(np.max(plain)), 1),
+              "corrected_mean": round(100 * float(np.mean(corrected)), 1),
+              "corrected_max": round(100 * float(np.max(corrected)), 1)}
+    print(f"  long reviews, one language left out: PCC {result['pcc_mean']} / {result['pcc_max']} points "
+          f"(mean / max); PCC + the other languages' long-review error {result['corrected_mean']} / "
+          f"{result['corrected_max']} (not adopted: proxy labels, one kind of text)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
