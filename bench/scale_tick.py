@@ -56,6 +56,7 @@ from storage.models import CycleRun, CycleStage, utcnow  # noqa: E402
 PG_URL = os.environ.get("REVIEWWATCH_BENCH_PG_URL", "postgresql+psycopg://@127.0.0.1:5432/test")
 WORK = REPO / ".bench" / "scale"
 STAGES = ("crawl", "score", "snapshot", "digest")
+SHAPE_CHARS = int(os.environ.get("SCALE_TICK_SHAPE_CHARS", "160"))
 
 
 class SqlMeter:
@@ -121,7 +122,7 @@ def _shape(statement: str) -> str:
     one = re.sub(r"\s+", " ", statement)
     one = re.sub(r"\(%\(\w+\)s(?:, %\(\w+\)s)+\)", "(...)", one)
     one = re.sub(r"__\[POSTCOMPILE_\w+\]", "...", one)
-    return one[:160]
+    return one[:SHAPE_CHARS]
 
 
 def settings_for(n: int, *, data_dir: Path, hosts: list[str], port: int, smtp_port: int,
@@ -280,7 +281,7 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
         print(f"{stage}: {out['statements'][stage]} statements a cycle "
               f"({out['statement_ms'][stage]} ms client-side, PostgreSQL backend CPU "
               f"{out['pg_cpu_ms'][stage]} ms, wall {out['wall_ms'][stage]} ms); most time:")
-        for count, seconds, shape in meter.top(stage):
+        for count, seconds, shape in meter.top(stage, args.shapes):
             print(f"    {count / n:5.1f}/cycle {seconds / n * 1000:6.2f} ms  {shape}")
     return out
 
@@ -292,6 +293,8 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=50, help="ticks timed in each state")
     parser.add_argument("--due", type=int, default=10, help="digests ready before each tick")
     parser.add_argument("--cycles", type=int, default=40, help="cycles whose stages are run")
+    parser.add_argument("--shapes", type=int, default=6,
+                        help="statements listed per stage, the costliest first")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
     args = parser.parse_args()
 
