@@ -69,18 +69,25 @@ class SqlMeter:
         self.seconds: dict[str, float] = defaultdict(float)
         self.shapes: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
         self.pids: set[int] = set()
+        # One (statement, parameters) per shape and label, for `unindexed` (EXPLAIN).
+        self.samples: dict[tuple[str, str], tuple[str, Any]] = {}
         self._started: dict[int, float] = {}
         engine = store.engine
         engine.dispose()  # connections opened from now on are seen by `connect`
         event.listen(engine, "connect", self._connect)
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
+        event.listen(engine, "begin", self._begin)
+        self.transactions: Counter[str] = Counter()
 
     def _connect(self, dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("SELECT pg_backend_pid()")
         self.pids.add(int(cursor.fetchone()[0]))
         cursor.close()
+
+    def _begin(self, _conn: Any) -> None:
+        self.transactions[self.label] += 1
 
     def _before(self, _conn: Any, cursor: Any, *_args: Any) -> None:
         self._started[id(cursor)] = time.perf_counter()
@@ -90,7 +97,10 @@ class SqlMeter:
         took = time.perf_counter() - self._started.pop(id(cursor), time.perf_counter())
         self.count[self.label] += 1
         self.seconds[self.label] += took
-        shape = self.shapes[(self.label, _shape(statement))]
+        key = (self.label, _shape(statement))
+        if not executemany:
+            self.samples.setdefault(key, (statement, parameters))
+        shape = self.shapes[key]
         shape[0] += 1
         shape[1] += took
 
@@ -112,9 +122,55 @@ class SqlMeter:
         finally:
             self.label = previous
 
+    def unindexed(self, store: Store, label: str) -> list[tuple[str, str]]:
+        """(table, statement shape) of the statements whose plan scans a whole table even with
+        sequential scans discouraged (`enable_seqscan = off`): no index serves them."""
+        found = []
+        with store.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            cursor.execute("SET enable_seqscan = off")
+            for (lab, shape), (statement, parameters) in self.samples.items():
+                if lab != label or statement.lstrip().upper().startswith(("INSERT", "SAVEPOINT",
+                                                                          "RELEASE", "SET")):
+                    continue
+                cursor.execute("EXPLAIN " + statement, parameters)
+                lines = [row[0] for row in cursor.fetchall()]
+                if os.environ.get("SCALE_TICK_ANALYZE") and statement.lstrip().upper().startswith("SELECT"):
+                    cursor.execute("SET enable_seqscan = on")
+                    cursor.execute("EXPLAIN (ANALYZE, SUMMARY) " + statement, parameters)
+                    times = [r[0] for r in cursor.fetchall() if "Time:" in r[0]]
+                    cursor.execute("SET enable_seqscan = off")
+                    print(f"    analyze {' '.join(t.strip() for t in times)}: {shape}")
+                if os.environ.get("SCALE_TICK_PLANS"):
+                    print(shape, *lines, sep="\n  ")
+                for table in sorted(_full_scans(lines)):
+                    found.append((table, shape))
+            raw.rollback()
+        return found
+
     def top(self, label: str, n: int = 6) -> list[tuple[int, float, str]]:
         rows = [(c, s, shape) for (lab, shape), (c, s) in self.shapes.items() if lab == label]
         return sorted(rows, key=lambda r: -r[1])[:n]
+
+
+def _full_scans(plan: list[str]) -> set[str]:
+    """Tables a plan reads whole: a Seq Scan, or an index scan with no Index Cond (a walk of
+    the whole primary key for an ORDER BY id ... LIMIT, filtering every row)."""
+    tables: set[str] = set()
+    nodes: list[list[str]] = []
+    for line in plan:
+        if "->" in line or not nodes:
+            nodes.append([line])
+        else:
+            nodes[-1].append(line)
+    for node in nodes:
+        head = re.search(r"(Seq Scan|Index Scan Backward|Index Scan|Index Only Scan)"
+                         r"(?: using \w+)? on (\w+)", node[0])
+        if head and not any("Index Cond" in line for line in node[1:]):
+            tables.add(head.group(2))
+    return tables
 
 
 def _shape(statement: str) -> str:
@@ -271,6 +327,7 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
     out = {
         "cycles": n,
         "statements": {s: round(meter.count[s] / n, 1) for s in STAGES},
+        "transactions": {s: round(meter.transactions[s] / n, 1) for s in STAGES},
         "statement_ms": {s: round(meter.seconds[s] / n * 1000, 1) for s in STAGES},
         "pg_cpu_ms": {s: round(cpu[s] / n * 1000, 1) for s in STAGES},
         "wall_ms": {s: round(wall[s] / n * 1000, 1) for s in STAGES},
@@ -279,10 +336,15 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
     out["pg_cpu_ms"]["total"] = round(sum(cpu.values()) / n * 1000, 1)
     for stage in STAGES:
         print(f"{stage}: {out['statements'][stage]} statements a cycle "
+              f"in {out['transactions'][stage]} transactions "
               f"({out['statement_ms'][stage]} ms client-side, PostgreSQL backend CPU "
               f"{out['pg_cpu_ms'][stage]} ms, wall {out['wall_ms'][stage]} ms); most time:")
         for count, seconds, shape in meter.top(stage, args.shapes):
             print(f"    {count / n:5.1f}/cycle {seconds / n * 1000:6.2f} ms  {shape}")
+        scans = meter.unindexed(store, stage)
+        out.setdefault("unindexed", {})[stage] = sorted({table for table, _ in scans})
+        for table, shape in scans:
+            print(f"    no index for it (a scan of {table}): {shape}")
     return out
 
 

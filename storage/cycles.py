@@ -20,6 +20,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import CycleRun, CycleStage, utcnow
 from storage.upsert import insert_ignore, insert_ignore_many
@@ -255,17 +256,33 @@ def heartbeat(session: Session, stage_ids: Sequence[int], worker: str) -> None:
         )
 
 
-def finish_stage(session: Session, stage_id: int, ok: bool, detail: str) -> None:
-    """Record the stage's outcome; the cycle is done when each of its stages has finished."""
-    row = session.get_one(CycleStage, stage_id)
-    row.state = "done" if ok else "failed"
-    row.ok, row.detail, row.finished_at = ok, detail[:4000], utcnow()
-    session.flush()
-    states = session.scalars(
-        select(CycleStage.state).where(CycleStage.cycle_id == row.cycle_id)
-    ).all()
-    if len(states) == len(STAGES) and all(state in FINISHED for state in states):
-        finish_cycle(session, row.cycle_id, "done" if all(s == "done" for s in states) else "failed")
+def finish_stage(session: Session, stage_id: int, ok: bool, detail: str) -> dict[str, str]:
+    """Record the stage's outcome; the cycle is done when each of its stages has finished.
+    Returns the state of each of the cycle's stages (the next one's, for `publish_next`)."""
+    row = session.identity_map.get(identity_key(CycleStage, stage_id))
+    state, finished_at = ("done" if ok else "failed"), utcnow()
+    if row is not None:  # loaded in this session (the snapshot's): kept in step
+        row.state, row.ok, row.detail, row.finished_at = state, ok, detail[:4000], finished_at
+        session.flush()
+        cycle_id = row.cycle_id
+    else:  # one statement, not a SELECT then an UPDATE
+        cycle_id = session.execute(
+            update(CycleStage)
+            .where(CycleStage.id == stage_id)
+            .values(state=state, ok=ok, detail=detail[:4000], finished_at=finished_at)
+            .returning(CycleStage.cycle_id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    states = {
+        stage: value
+        for stage, value in session.execute(
+            select(CycleStage.stage, CycleStage.state).where(CycleStage.cycle_id == cycle_id)
+        )
+    }
+    if len(states) == len(STAGES) and all(value in FINISHED for value in states.values()):
+        finish_cycle(session, cycle_id,
+                     "done" if all(value == "done" for value in states.values()) else "failed")
+    return states
 
 
 def stage_state(session: Session, cycle_id: int, stage: str) -> str | None:
