@@ -50,9 +50,11 @@ def run_stage(task: Any, cycle_id: int, stage: str) -> str:
     rt = current()
     started = time.monotonic()
     with rt.store.transaction() as session:
+        # Read first and held (the session keeps rows only while they are referenced), so
+        # begin_stage's own read of it is answered from the session.
+        run = session.get(CycleRun, cycle_id)
         start = begin_stage(session, cycle_id, stage, rt.name, rt.lease)
-        # begin_stage has read the cycle's row: this session holds it.
-        cycle = load_cycle(rt, session, cycle_id) if start.decision == "run" else None
+        cycle = load_cycle(rt, session, run) if run is not None and start.decision == "run" else None
     if start.decision == "unknown":
         metrics.TASKS.labels(stage, "unknown").inc()
         log.warning("cycle %s: not in the store; %s dropped", cycle_id, stage)
@@ -112,10 +114,9 @@ def publish_next(rt: WorkerRuntime, cycle_id: int, stage: str,
     rt.publish(following, cycle_id)
 
 
-def load_cycle(rt: WorkerRuntime, session: Session, cycle_id: int) -> Cycle:
-    """The cycle (its row from the session when `begin_stage` read it; its business's slug
-    kept by the runtime: a business's id never changes hands)."""
-    run = session.get_one(CycleRun, cycle_id)
+def load_cycle(rt: WorkerRuntime, session: Session, run: CycleRun) -> Cycle:
+    """The cycle of the row, with its business's slug (kept by the runtime: a business's id
+    never changes hands)."""
     slug = rt.slugs.get(run.business_id)
     if slug is None:
         slug = rt.slugs[run.business_id] = session.execute(
