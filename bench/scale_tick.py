@@ -8,8 +8,9 @@ two costs besides the workers' own that its CPU figures pointed at, on PostgreSQ
    grace, a 3 600 s crawl margin): the first tick of two schedulers on an empty store (the first
    claims every cycle and enqueues every crawl), then `--ticks` ticks with nothing due, then
    `--ticks` ticks each finding `--due` digests ready (their snapshots marked done before it,
-   outside the timing). Per tick: wall ms (median, p95), SQL statements, and the CPU the
-   PostgreSQL backends serving it used.
+   outside the timing). Per tick: wall ms (median, p95), the tick's own CPU ms (median: the
+   machine's load inflates wall time, not this), SQL statements, and the CPU the PostgreSQL
+   backends serving it used.
 2. The stages of `--cycles` of those cycles, run in this process as a worker runs them (crawl of
    the business's two sources on a simulated web, scoring with the embedded model, snapshot,
    digest to a local SMTP server): SQL statements per business cycle by stage, the client-side
@@ -20,7 +21,7 @@ Publishing is a no-op (no broker): what is measured is the store's side and the 
     PYTHONPATH=. .venv/bin/python bench/scale_tick.py [--businesses 2000] [--ticks 50] [--cycles 40]
 
 The last line is one JSON object: {"businesses", "tick_ms": {"first", "first_second_scheduler",
-"idle": {"median", "p95", "statements", "pg_cpu_ms"}, "due": {...}}, "cycle": {"statements":
+"idle": {"median", "p95", "cpu_median", "statements", "pg_cpu_ms"}, "due": {...}}, "cycle": {"statements":
 {stage: per cycle}, "pg_cpu_ms": {stage: per cycle}, ...}, "load_average"}.
 """
 
@@ -213,6 +214,7 @@ def settings_for(n: int, *, data_dir: Path, hosts: list[str], port: int, smtp_po
 def timed_ticks(meter: SqlMeter, count: int, one: Callable[[], Any],
                 before: Callable[[], None] | None = None) -> dict[str, float]:
     times: list[float] = []
+    own_cpu: list[float] = []  # the scheduler's own CPU (this thread): what the load does not inflate
     statements = 0
     cpu = 0.0
     for _ in range(count):
@@ -221,14 +223,16 @@ def timed_ticks(meter: SqlMeter, count: int, one: Callable[[], Any],
                 before()
         with meter.labelled("tick"):
             n0, c0 = meter.count["tick"], meter.backend_cpu()
-            t0 = time.perf_counter()
+            t0, c0_own = time.perf_counter(), time.thread_time()
             one()
             times.append(time.perf_counter() - t0)
+            own_cpu.append(time.thread_time() - c0_own)
             statements += meter.count["tick"] - n0
             cpu += meter.backend_cpu() - c0
     times.sort()
     return {"median": round(statistics.median(times) * 1000, 2),
             "p95": round(times[min(len(times) - 1, int(0.95 * len(times)))] * 1000, 2),
+            "cpu_median": round(statistics.median(own_cpu) * 1000, 2),
             "statements": round(statements / count, 1),
             "pg_cpu_ms": round(cpu / count * 1000, 2)}
 
