@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.context import SourceContext, Tally
@@ -222,23 +222,30 @@ def finish_run(
 ) -> None:
     """Record the run and keep the source's new state unless it failed; on success also move
     `last_success_at` and retire vanished claims."""
+    outcome: dict[str, Any] = {
+        "finished_at": utcnow(),
+        "status": status,
+        "pages": tally.pages, "new": tally.new, "updated": tally.updated,
+        "unchanged": tally.unchanged, "invalid": tally.invalid, "errors": tally.errors,
+        "error_summary": (tally.summary() or "")[:2000] or None,
+        "details": {**details, "issues": dict(tally.issues), "messages": tally.messages,
+                    "items": tally.items, "claims": tally.claims, "replies": tally.replies,
+                    "records": tally.records},
+    }
     with store.transaction() as session:
-        run = session.get(CrawlRun, run_id) if run_id else None
-        if run is None:
-            run = CrawlRun(source_id=context.source_id, started_at=started)
-            session.add(run)
-        run.finished_at = utcnow()
-        run.status = status
-        run.pages, run.new, run.updated = tally.pages, tally.new, tally.updated
-        run.unchanged, run.invalid, run.errors = tally.unchanged, tally.invalid, tally.errors
-        run.error_summary = (tally.summary() or "")[:2000] or None
-        run.details = {**details, "issues": dict(tally.issues), "messages": tally.messages,
-                       "items": tally.items, "claims": tally.claims, "replies": tally.replies, "records": tally.records}
-        source = session.get(Source, context.source_id) if status in KEEPS_STATE else None
-        if source is not None:
-            source.state = new_state
+        # UPDATEs by primary key, without reading the rows first (two statements a source fewer).
+        found = 0
+        if run_id:
+            found = cast(CursorResult[Any], session.execute(
+                update(CrawlRun).where(CrawlRun.id == run_id).values(**outcome)
+            )).rowcount
+        if not found:
+            session.add(CrawlRun(source_id=context.source_id, started_at=started, **outcome))
+        if status in KEEPS_STATE:
+            kept: dict[str, Any] = {"state": new_state}
             if status == "ok":
-                source.last_success_at = started
+                kept["last_success_at"] = started
+            session.execute(update(Source).where(Source.id == context.source_id).values(**kept))
         if status == "ok" and context.type == "own_site" and not details.get("incomplete"):
             retire_claims(session, context, set(details.get("claim_keys", [])))
 

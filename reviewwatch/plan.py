@@ -65,6 +65,69 @@ def slots_to_plan(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class SlotGroup:
+    """Businesses whose slots fall at the same instants: one time zone and one `send_at`."""
+
+    timezone: str
+    send_at: dt.time
+    businesses: tuple[BusinessConfig, ...]
+
+
+class SlotIndex:
+    """`slots_to_plan` for a scheduler that asks every `plan_every_s`, over the same businesses.
+
+    Businesses sharing a time zone and a digest time share their slots, so the slots are worked
+    out per group (a few groups for thousands of businesses, each slot computed once per day and
+    kept) and a tick costs per group, not per business. `groups_to_plan` answers the question of
+    `slots_to_plan` exactly, a group's (date, due at) for each of its businesses' slots.
+    """
+
+    def __init__(self, businesses: Iterable[BusinessConfig]) -> None:
+        grouped: dict[tuple[str, dt.time], list[BusinessConfig]] = {}
+        for business in businesses:
+            grouped.setdefault((business.timezone, business.digest.send_at), []).append(business)
+        self.groups = [SlotGroup(tz, at, tuple(members)) for (tz, at), members in grouped.items()]
+        self._zones = {tz: ZoneInfo(tz) for tz, _ in grouped}
+        self._due: dict[tuple[int, dt.date], dt.datetime] = {}
+
+    def due_at(self, index: int, day: dt.date) -> dt.datetime:
+        key = (index, day)
+        due = self._due.get(key)
+        if due is None:
+            if len(self._due) > 16 * len(self.groups) + 64:  # days long past: forgotten
+                self._due.clear()
+            group = self.groups[index]
+            local = dt.datetime.combine(day, group.send_at, tzinfo=self._zones[group.timezone])
+            due = self._due[key] = local.astimezone(UTC)
+        return due
+
+    def groups_to_plan(
+        self, now: dt.datetime, ahead_s: float, grace_s: float
+    ) -> list[tuple[int, dt.date, dt.datetime]]:
+        """(group index, local date, due at) of the slots `slots_to_plan` would give."""
+        out = []
+        today_in: dict[str, dt.date] = {}
+        for index, group in enumerate(self.groups):
+            today = today_in.get(group.timezone)
+            if today is None:
+                today = today_in[group.timezone] = now.astimezone(self._zones[group.timezone]).date()
+            for offset in (-1, 0, 1):
+                day = today + dt.timedelta(days=offset)
+                due = self.due_at(index, day)
+                age = (now - due).total_seconds()
+                if -ahead_s <= age < grace_s:
+                    out.append((index, day, due))
+        return out
+
+    def slots_to_plan(self, now: dt.datetime, ahead_s: float, grace_s: float) -> list[Slot]:
+        return [
+            Slot(business, day, due)
+            for index, day, due in self.groups_to_plan(now, ahead_s, grace_s)
+            for business in self.groups[index].businesses
+        ]
+
+
 def source_host(source_type: str, target: str) -> str:
     """The host a source's requests go to, for its politeness budget."""
     if target.startswith(("http://", "https://")):

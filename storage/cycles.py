@@ -20,9 +20,10 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import CycleRun, CycleStage, utcnow
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_many
 
 STAGES = ("crawl", "score", "snapshot", "digest")
 FINISHED = ("done", "failed")
@@ -74,6 +75,35 @@ def claim_cycle(
     ).one()
 
 
+@dataclass(frozen=True, slots=True)
+class CycleClaim:
+    """One cycle to claim with `claim_cycles` (the arguments of `claim_cycle`)."""
+
+    business_id: int
+    cycle_date: dt.date
+    due_at: dt.datetime
+    crawl_at: dt.datetime | None = None
+    send_digest: bool = True
+
+
+def claim_cycles(
+    session: Session, claims: Sequence[CycleClaim], claimed_by: str, status: str = "planned"
+) -> dict[tuple[int, dt.date], int]:
+    """`claim_cycle` for many cycles in a few statements (a day's first tick claims thousands):
+    {(business id, cycle date): cycle id} of the run keys this call claimed; the others were
+    claimed already (by another scheduler) and are left alone."""
+    now = utcnow()
+    rows = [
+        {"business_id": c.business_id, "cycle_date": c.cycle_date, "due_at": c.due_at,
+         "crawl_at": c.crawl_at, "send_digest": c.send_digest, "status": status,
+         "claimed_by": claimed_by[:200], "created_at": now}
+        for c in claims
+    ]
+    inserted = insert_ignore_many(session, CycleRun, rows, ["business_id", "cycle_date"],
+                                  returning=["business_id", "cycle_date", "id"])
+    return {(business_id, day): cycle_id for business_id, day, cycle_id in inserted}
+
+
 def claimed_keys(session: Session, cycle_dates: Iterable[dt.date]) -> set[tuple[int, dt.date]]:
     """(business id, cycle date) of the cycles already claimed on these dates."""
     dates = sorted(set(cycle_dates))
@@ -109,6 +139,28 @@ def enqueue_stage(session: Session, cycle_id: int, stage: str, now: dt.datetime 
             .values(status="running")
         )
     return inserted
+
+
+def enqueue_stages(
+    session: Session, cycle_ids: Sequence[int], stage: str, now: dt.datetime | None = None
+) -> list[int]:
+    """`enqueue_stage` for many cycles in a few statements: the ids of the cycles whose stage this
+    call recorded (and so must publish), in the order given."""
+    if not cycle_ids:
+        return []
+    when = now or utcnow()
+    rows = [{"cycle_id": cycle_id, "stage": stage, "state": "enqueued", "attempts": 0,
+             "enqueued_at": when} for cycle_id in cycle_ids]
+    inserted = {cycle_id for (cycle_id,) in insert_ignore_many(
+        session, CycleStage, rows, ["cycle_id", "stage"], returning=["cycle_id"])}
+    mine = [cycle_id for cycle_id in cycle_ids if cycle_id in inserted]
+    if mine and stage == "crawl":
+        session.execute(
+            update(CycleRun)
+            .where(CycleRun.id.in_(mine), CycleRun.status == "planned")
+            .values(status="running")
+        )
+    return mine
 
 
 def unenqueue_stage(session: Session, cycle_id: int, stage: str) -> None:
@@ -204,17 +256,33 @@ def heartbeat(session: Session, stage_ids: Sequence[int], worker: str) -> None:
         )
 
 
-def finish_stage(session: Session, stage_id: int, ok: bool, detail: str) -> None:
-    """Record the stage's outcome; the cycle is done when each of its stages has finished."""
-    row = session.get_one(CycleStage, stage_id)
-    row.state = "done" if ok else "failed"
-    row.ok, row.detail, row.finished_at = ok, detail[:4000], utcnow()
-    session.flush()
-    states = session.scalars(
-        select(CycleStage.state).where(CycleStage.cycle_id == row.cycle_id)
-    ).all()
-    if len(states) == len(STAGES) and all(state in FINISHED for state in states):
-        finish_cycle(session, row.cycle_id, "done" if all(s == "done" for s in states) else "failed")
+def finish_stage(session: Session, stage_id: int, ok: bool, detail: str) -> dict[str, str]:
+    """Record the stage's outcome; the cycle is done when each of its stages has finished.
+    Returns the state of each of the cycle's stages (the next one's, for `publish_next`)."""
+    row = session.identity_map.get(identity_key(CycleStage, stage_id))
+    state, finished_at = ("done" if ok else "failed"), utcnow()
+    if row is not None:  # loaded in this session (the snapshot's): kept in step
+        row.state, row.ok, row.detail, row.finished_at = state, ok, detail[:4000], finished_at
+        session.flush()
+        cycle_id = row.cycle_id
+    else:  # one statement, not a SELECT then an UPDATE
+        cycle_id = session.execute(
+            update(CycleStage)
+            .where(CycleStage.id == stage_id)
+            .values(state=state, ok=ok, detail=detail[:4000], finished_at=finished_at)
+            .returning(CycleStage.cycle_id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    states = {
+        stage: value
+        for stage, value in session.execute(
+            select(CycleStage.stage, CycleStage.state).where(CycleStage.cycle_id == cycle_id)
+        )
+    }
+    if len(states) == len(STAGES) and all(value in FINISHED for value in states.values()):
+        finish_cycle(session, cycle_id,
+                     "done" if all(value == "done" for value in states.values()) else "failed")
+    return states
 
 
 def stage_state(session: Session, cycle_id: int, stage: str) -> str | None:

@@ -279,7 +279,11 @@ class Digest(Base):
     """One email to one recipient; it stays pending until the SMTP server has accepted it."""
 
     __tablename__ = "digests"
-    __table_args__ = (Index("ix_digests_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_digests_status_next", "status", "next_attempt_at"),
+        # A business's previous digest to a recipient, its recipients since a time (migration 0015).
+        Index("ix_digests_business_recipient", "business_id", "recipient", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))

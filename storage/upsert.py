@@ -36,3 +36,31 @@ def insert_ignore(
     )
     result = cast(CursorResult[Any], session.execute(statement))
     return result.first() is not None
+
+
+def insert_ignore_many(
+    session: Session,
+    model: type[DeclarativeBase],
+    rows: Sequence[Mapping[str, Any]],
+    conflict_on: Sequence[str],
+    returning: Sequence[str],
+    chunk: int = 500,
+) -> list[tuple[Any, ...]]:
+    """`insert_ignore` for many rows, one statement per `chunk` rows (not one per row): the
+    `returning` columns of the rows this call inserted; a row whose key was taken is left alone.
+
+    The rows must name the same columns (one multi-row VALUES list).
+    """
+    table = cast(Table, model.__table__)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), chunk):
+        statement = (
+            insert(table)
+            .values([dict(row) for row in rows[start : start + chunk]])
+            .on_conflict_do_nothing(index_elements=list(conflict_on))
+            .returning(*(table.c[name] for name in returning))
+        )
+        out.extend(tuple(row) for row in session.execute(statement))
+    return out

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from reviewwatch.config import BusinessConfig, Settings
 from reviewwatch.digest.compose import build_message, subject_for
-from reviewwatch.digest.gapinfo import latest_snapshot_id
+from reviewwatch.digest.gapinfo import GapSection, latest_snapshot_id
 from reviewwatch.digest.gather import (
     build_content,
     digest_config,
@@ -113,9 +113,9 @@ def send_digests(
     for recipient in recipients(config):
         if recipient in blocked:
             continue
-        created = create_digest(store, settings, config, business_id, recipient, now)
+        created, gap = _create_digest(store, settings, config, business_id, recipient, now)
         if created is not None:
-            run.outcomes.append(attempt(store, settings, created, transport, now))
+            run.outcomes.append(attempt(store, settings, created, transport, now, gap=gap))
     return run
 
 
@@ -175,11 +175,24 @@ def create_digest(
     now: dt.datetime,
 ) -> int | None:
     """Store a pending digest with its items (one transaction); None if there is nothing to send."""
+    return _create_digest(store, settings, config, business_id, recipient, now)[0]
+
+
+def _create_digest(
+    store: Store,
+    settings: Settings,
+    config: BusinessConfig,
+    business_id: int,
+    recipient: str,
+    now: dt.datetime,
+) -> tuple[int | None, GapSection | None]:
+    """`create_digest`, with the gap section it computed: its first attempt, right after, composes
+    the message with it (the same snapshot and previous digest) rather than computing it again."""
     try:
         with store.transaction() as session:
             selected = select_negative(session, business_id, recipient, config.digest)
             if not selected and not config.digest.all_quiet_email:
-                return None
+                return None, None
             business = session.get_one(Business, business_id)
             snapshot_id = latest_snapshot_id(session, business_id)
             previous = previous_digest(session, business_id, recipient)
@@ -206,17 +219,24 @@ def create_digest(
                 for item in selected
             )
             session.flush()
-            return digest.id
+            return digest.id, gap
     except IntegrityError:
         # Another run stored a digest holding some of these mentions first: they go out there.
         log.warning("%s: a concurrent run claimed mentions for %s; skipping", config.id, recipient)
-        return None
+        return None, None
 
 
 def attempt(
-    store: Store, settings: Settings, digest_id: int, transport: Transport, now: dt.datetime
+    store: Store,
+    settings: Settings,
+    digest_id: int,
+    transport: Transport,
+    now: dt.datetime,
+    *,
+    gap: GapSection | None = None,
 ) -> Outcome:
-    """One delivery attempt of a stored digest; its state in the store says how it went."""
+    """One delivery attempt of a stored digest; its state in the store says how it went.
+    `gap`: the digest's gap section as `create_digest` just computed it (else computed here)."""
     with store.transaction() as session:
         # Claim it (a short lease) so that a concurrent run does not send it at the same time.
         claimed = cast(CursorResult[Any], session.execute(
@@ -234,7 +254,7 @@ def attempt(
         _cancel(store, digest_id, reason)
         log.warning("%s: digest %s cancelled: %s", slug, digest.message_id, reason)
         return Outcome(slug, digest.recipient, digest.message_id, "cancelled", mentions, reason)
-    message, error = _compose(store, settings, digest_id)
+    message, error = _compose(store, settings, digest_id, gap)
     if message is not None:
         error = _send(transport, message, digest.recipient)
     _record(store, digest_id, error, now)
@@ -263,11 +283,11 @@ def attempt(
 
 
 def _compose(
-    store: Store, settings: Settings, digest_id: int
+    store: Store, settings: Settings, digest_id: int, gap: GapSection | None = None
 ) -> tuple[EmailMessage | None, str | None]:
     try:
         with store.session() as session:  # read only: no lock held while the gap is computed
-            return message_for(session, settings, session.get_one(Digest, digest_id)), None
+            return message_for(session, settings, session.get_one(Digest, digest_id), gap), None
     except Exception as exc:  # noqa: BLE001 - recorded on the digest, retried later
         log.exception("composing digest %s failed", digest_id)
         return None, f"composing failed: {exc}"
@@ -281,8 +301,12 @@ def _send(transport: Transport, message: EmailMessage, recipient: str) -> str | 
     return None
 
 
-def message_for(session: Session, settings: Settings, digest: Digest) -> EmailMessage:
-    """The email of a stored digest, rebuilt from its items: identical items on every attempt."""
+def message_for(
+    session: Session, settings: Settings, digest: Digest, gap: GapSection | None = None
+) -> EmailMessage:
+    """The email of a stored digest, rebuilt from its items: identical items on every attempt.
+    `gap`: its gap section when the caller has it (computed from the same snapshot and previous
+    digest), else computed here."""
     business = session.get_one(Business, digest.business_id)
     config = digest_config(settings, business.slug)
     ids = session.scalars(
@@ -297,7 +321,8 @@ def message_for(session: Session, settings: Settings, digest: Digest) -> EmailMe
         selected,
         since=previous.created_at if previous else None,
         until=digest.created_at,
-        gap=gap_for(session, settings, business, digest.gap_snapshot_id, previous),
+        gap=gap if gap is not None else gap_for(session, settings, business,
+                                                digest.gap_snapshot_id, previous),
         language=recipient_language(settings, business.slug, digest.recipient),
         recipient=digest.recipient,
     )

@@ -34,10 +34,24 @@ _TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def business_by_slug(session: Session, slug: str) -> Business:
-    business = session.scalar(select(Business).where(Business.slug == slug))
+    """The business's row, read once per transaction (a gap report asks for it several times;
+    the session keeps rows only while they are referenced: `Session.info` holds them)."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_BUSINESSES_KEY)
+    if kept is None or kept[0] is not transaction:
+        kept = session.info[_BUSINESSES_KEY] = (transaction, {})
+    known: dict[str, Business] = kept[1]
+    business = known.get(slug)
     if business is None:
-        raise InputError(f"unknown business {slug!r} (is it in the configuration?)")
+        business = session.scalar(select(Business).where(Business.slug == slug))
+        if business is None:
+            raise InputError(f"unknown business {slug!r} (is it in the configuration?)")
+        if transaction is not None:
+            known[slug] = business
     return business
+
+
+_BUSINESSES_KEY = "reviewwatch.gap.businesses"
 
 
 def active_claims(session: Session, business_id: int) -> list[Claim]:

@@ -53,6 +53,8 @@ class WorkerRuntime:
         self._thread: threading.Thread | None = None
         self.publish = publish  # (stage, cycle id): the next stage's task to the broker
         self._scorer: ScoreBatcher | None = None
+        # Business id -> slug, for the stage tasks (`tasks.load_cycle`): read once per business.
+        self.slugs: dict[int, str] = {}
 
     # -- stages this process runs ---------------------------------------------------------
     def running(self, stage_id: int, stage: str) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from reviewwatch.worker import metrics
 from reviewwatch.worker.runtime import WorkerRuntime, current
@@ -49,7 +50,11 @@ def run_stage(task: Any, cycle_id: int, stage: str) -> str:
     rt = current()
     started = time.monotonic()
     with rt.store.transaction() as session:
+        # Read first and held (the session keeps rows only while they are referenced), so
+        # begin_stage's own read of it is answered from the session.
+        run = session.get(CycleRun, cycle_id)
         start = begin_stage(session, cycle_id, stage, rt.name, rt.lease)
+        cycle = load_cycle(rt, session, run) if run is not None and start.decision == "run" else None
     if start.decision == "unknown":
         metrics.TASKS.labels(stage, "unknown").inc()
         log.warning("cycle %s: not in the store; %s dropped", cycle_id, stage)
@@ -63,8 +68,7 @@ def run_stage(task: Any, cycle_id: int, stage: str) -> str:
         metrics.TASKS.labels(stage, "finished").inc()
         publish_next(rt, cycle_id, stage)
         return "already finished"
-    assert start.stage_id is not None
-    cycle = load_cycle(rt, cycle_id)
+    assert start.stage_id is not None and cycle is not None
     if start.attempts > 1:
         log.warning("cycle %s (%s): %s delivered again (attempt %d): its worker was lost",
                     cycle_id, cycle.slug, stage, start.attempts)
@@ -76,13 +80,14 @@ def run_stage(task: Any, cycle_id: int, stage: str) -> str:
         ok, detail = False, f"{type(exc).__name__}: {exc}"
     finally:
         rt.done(start.stage_id)
+    states = None
     if stage != "snapshot":  # the snapshot records its outcome in its own transaction
         with rt.store.transaction() as session:
-            finish_stage(session, start.stage_id, ok, detail)
+            states = finish_stage(session, start.stage_id, ok, detail)
     metrics.TASK_SECONDS.labels(stage).observe(time.monotonic() - started)
     metrics.TASKS.labels(stage, "ok" if ok else "failed").inc()
     (log.info if ok else log.warning)("%s: %s: %s", cycle.slug, stage, detail)
-    publish_next(rt, cycle_id, stage)
+    publish_next(rt, cycle_id, stage, states)
     return detail
 
 
@@ -92,25 +97,32 @@ def _busy_wait(start: StageStart, rt: WorkerRuntime) -> float:
     return max(1.0, (start.lease_ends - utcnow()).total_seconds() + 1.0)
 
 
-def publish_next(rt: WorkerRuntime, cycle_id: int, stage: str) -> None:
-    """Publish the next stage unless it has finished (a duplicate message is harmless)."""
+def publish_next(rt: WorkerRuntime, cycle_id: int, stage: str,
+                 states: dict[str, str] | None = None) -> None:
+    """Publish the next stage unless it has finished (a duplicate message is harmless).
+    `states`: the cycle's stage states as `finish_stage` just read them (else they are read)."""
     following = NEXT.get(stage)
     if following is None:
         return
-    with rt.store.session() as session:
-        if stage_state(session, cycle_id, following) in FINISHED:
-            return
+    if states is None:
+        with rt.store.session() as session:
+            state = stage_state(session, cycle_id, following)
+    else:
+        state = states.get(following)
+    if state in FINISHED:
+        return
     rt.publish(following, cycle_id)
 
 
-def load_cycle(rt: WorkerRuntime, cycle_id: int) -> Cycle:
-    with rt.store.session() as session:
-        run, slug = session.execute(
-            select(CycleRun, Business.slug)
-            .join(Business, Business.id == CycleRun.business_id)
-            .where(CycleRun.id == cycle_id)
-        ).one()
-        return Cycle(run.id, run.business_id, slug, run.created_at, run.due_at, run.send_digest)
+def load_cycle(rt: WorkerRuntime, session: Session, run: CycleRun) -> Cycle:
+    """The cycle of the row, with its business's slug (kept by the runtime: a business's id
+    never changes hands)."""
+    slug = rt.slugs.get(run.business_id)
+    if slug is None:
+        slug = rt.slugs[run.business_id] = session.execute(
+            select(Business.slug).where(Business.id == run.business_id)
+        ).scalar_one()
+    return Cycle(run.id, run.business_id, slug, run.created_at, run.due_at, run.send_digest)
 
 
 # -- the stages ---------------------------------------------------------------------------
