@@ -423,7 +423,7 @@ class AlertSettings(_Strict):
     )
     history_days: int = Field(
         default=28, ge=14, le=120,
-        description="trailing days (24-hour windows) the count model is fitted on",
+        description="trailing days (24-hour windows) the prediction is taken from",
     )
     method: Literal["share", "count"] = Field(
         default="share",
