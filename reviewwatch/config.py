@@ -423,15 +423,22 @@ class AlertSettings(_Strict):
     )
     history_days: int = Field(
         default=28, ge=14, le=120,
-        description="trailing days (24-hour windows) the count model is fitted on",
+        description="trailing days (24-hour windows) the prediction is taken from",
+    )
+    method: Literal["share", "count"] = Field(
+        default="share",
+        description="`share`: the last 24 hours' negative mentions judged against all the "
+        "business's mentions of the same 24 hours and the negative share of its history; "
+        "`count`: against the counts of its history alone (a rise of all mentions alike "
+        "alerts too; measured at level 0.999, min_count 5: docs/alerts.md)",
     )
     level: float = Field(
-        default=0.999, ge=0.9, lt=1.0,
+        default=0.997, ge=0.9, lt=1.0,
         description="an alert needs more negative mentions in the last 24 hours than this "
         "quantile of the predicted count",
     )
     min_count: int = Field(
-        default=5, ge=1,
+        default=4, ge=1,
         description="and at least this many (a business with little history alerts on no less)",
     )
     max_listed: int = Field(

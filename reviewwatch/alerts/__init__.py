@@ -1,8 +1,9 @@
 """Spike alerts: owners hear at once when negative mentions pile up beyond what their history predicts.
 
 `history.py` reads the 24-hour window counts from the store, `model.py` predicts the last
-window (quasi-Poisson GLM, negative-binomial bound), `judge.py` decides (shared with
-bench/alerts.py), `detect.py` finds the spikes not yet alerted today, `compose.py` writes the
+window (the negative share of all its mentions, beta-binomial bound; or a quasi-Poisson count
+model), `judge.py` decides (shared with bench/alerts.py), `detect.py` finds the spikes not yet
+alerted today, `compose.py` writes the
 email and `deliver.py` stores and sends it through the digest's delivery path. The daemon
 checks after each crawl (`deliver.check_after_crawl`); `reviewwatch alerts` checks now.
 """

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reviewwatch.alerts.history import OVERALL, negative_history
-from reviewwatch.alerts.judge import Verdict, alerts_from, judge
-from reviewwatch.alerts.model import weekday_effects
+from reviewwatch.alerts.judge import Verdict, alerts_from, judge_windows
 from reviewwatch.config import AlertSettings
 from storage.models import Alert, Business
 
@@ -58,19 +57,13 @@ def find_spikes(
     ):
         alerted.add(topic)
         alerted.update(str(t["topic"]) for t in folded or [])  # told in that email already
-    verdicts: dict[str, Verdict] = {}
-    # Fitted only when some count reaches the minimum: below it nothing is judged.
-    pattern = weekday_effects(history.volumes[1:], history.weekdays[1:]) if any(
-        series.counts[0] >= settings.min_count for series in history.series.values()
-    ) else None
-    for topic in sorted(history.series):
-        if topic in alerted:
-            continue
-        series = history.series[topic]
-        verdicts[topic] = judge(
-            series.counts[0], series.counts[1:], history.weekdays[1:], history.weekdays[0],
-            level=settings.level, min_count=settings.min_count, pattern=pattern,
-        )
+    topics = sorted(topic for topic in history.series if topic not in alerted)
+    verdicts = judge_windows(
+        {topic: history.series[topic].counts[0] for topic in topics},
+        {topic: history.series[topic].counts[1:] for topic in topics},
+        history.volumes[0], history.volumes[1:], history.weekdays[0], history.weekdays[1:],
+        settings,
+    )
     spikes = []
     for topic, folded in alerts_from(verdicts, OVERALL):
         prediction = verdicts[topic].prediction

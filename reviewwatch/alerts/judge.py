@@ -2,7 +2,8 @@
 the spikes of one check become as few emails as say them all.
 
 Shared by the store's check (`detect.py`) and the benchmark on generated histories
-(bench/alerts.py), so both run the same rule. Settings: `alerts.level`, `alerts.min_count`.
+(bench/alerts.py), so both run the same rule: `judge_windows` takes the window counts of one
+business, overall and per topic. Settings: `alerts.method`, `alerts.level`, `alerts.min_count`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reviewwatch.alerts.model import Prediction, WeekdayPattern, predict
+from reviewwatch.alerts.model import Prediction, WeekdayPattern, predict, predict_share, weekday_effects
+from reviewwatch.config import AlertSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +31,51 @@ def judge(
     level: float,
     min_count: int,
     pattern: WeekdayPattern | None = None,
+    volumes: Sequence[int] | None = None,
+    volume_now: int | None = None,
 ) -> Verdict:
-    """Whether `observed` negative mentions in the last 24 hours are a spike for this history
-    (`pattern`: the weekday pattern of all the business's mentions, `model.weekday_effects`).
+    """Whether `observed` negative mentions in the last 24 hours are a spike for this history.
 
-    Below the minimum count nothing is fitted: no alert can follow, whatever the history.
+    With `volumes` (all mentions of each history window) and `volume_now` (of the last 24
+    hours), the negatives are judged as a share of all mentions (`model.predict_share`);
+    without, as a count (`model.predict`; `pattern`: the weekday pattern of all the business's
+    mentions, `model.weekday_effects`). Below the minimum count nothing is fitted: no alert can
+    follow, whatever the history.
     """
     if observed < min_count:
         return Verdict(observed, None, False)
-    prediction = predict(history, weekdays, weekday_now, level, pattern)
+    if volumes is not None and volume_now is not None:
+        # The negatives are among the window's mentions, however the two were counted.
+        prediction = predict_share(history, volumes, max(volume_now, observed), level)
+    else:
+        prediction = predict(history, weekdays, weekday_now, level, pattern)
     return Verdict(observed, prediction, observed > prediction.bound)
+
+
+def judge_windows(
+    now: Mapping[str, int],
+    history: Mapping[str, Sequence[int]],
+    volume_now: int,
+    volumes: Sequence[int],
+    weekday_now: int,
+    weekdays: Sequence[int],
+    settings: AlertSettings,
+) -> dict[str, Verdict]:
+    """The verdict on each series (overall and per topic) of one business's check: `now[topic]`
+    negative mentions in the last 24 hours against `history[topic]`, the counts of the windows
+    before it, `volume_now` and `volumes` all mentions of the same windows, `weekdays` theirs."""
+    share = settings.method == "share"
+    judged = any(count >= settings.min_count for count in now.values())
+    # The count model's weekday pattern, fitted only when some count reaches the minimum.
+    pattern = weekday_effects(volumes, weekdays) if judged and not share else None
+    return {
+        topic: judge(
+            count, history[topic], weekdays, weekday_now, level=settings.level,
+            min_count=settings.min_count, pattern=pattern,
+            volumes=volumes if share else None, volume_now=volume_now if share else None,
+        )
+        for topic, count in now.items()
+    }
 
 
 def alerts_from(verdicts: Mapping[str, Verdict], overall: str) -> list[tuple[str, list[str]]]:

@@ -89,6 +89,10 @@ def history(store: Store, settings: Settings) -> History:  # noqa: F811 - the di
     return write
 
 
-def steady(days: int = 28, per_day: Sequence[int] = (2, 3, 1, 2, 4, 2, 1)) -> list[Day]:
-    """A history of a few negative mentions a day, windows 1..days before NOW."""
-    return [Day(ago=k, negative=per_day[k % len(per_day)]) for k in range(1, days + 1)]
+def steady(
+    days: int = 28, per_day: Sequence[int] = (2, 3, 1, 2, 4, 2, 1), positive: int = 8
+) -> list[Day]:
+    """A history of a few negative mentions a day among `positive` others, windows 1..days
+    before NOW (the alerts judge the negatives as a share of all mentions)."""
+    return [Day(ago=k, negative=per_day[k % len(per_day)], positive=positive)
+            for k in range(1, days + 1)]

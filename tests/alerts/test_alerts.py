@@ -70,7 +70,9 @@ def test_a_topic_rising_alone_has_an_alert_of_its_own(
     store: Store, settings: Settings, smtp_server: SmtpServer, history: History
 ) -> None:
     history(steady(per_day=(18, 22, 20, 19, 21, 20, 20)))  # about nothing in particular
-    history([Day(ago=0, negative=14), Day(ago=0, negative=7, topic="hygiene", positive=0)])
+    # 21 of 27 mentions negative: the business's usual share (20 of 28), but 7 about hygiene.
+    history([Day(ago=0, negative=14, positive=6),
+             Day(ago=0, negative=7, topic="hygiene", positive=0)])
 
     run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
 
@@ -83,22 +85,24 @@ def test_a_steady_history_and_a_small_count_do_not_alert(
     store: Store, settings: Settings, smtp_server: SmtpServer, history: History
 ) -> None:
     history(steady())
-    history([Day(ago=0, negative=4)])  # a busy day for this business, within its history
+    # A busy day for this business: more complaints than on any day of its history, but among
+    # as many more mentions of every kind.
+    history([Day(ago=0, negative=5, positive=16)])
 
     run = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp), now=NOW)
     assert run.found == [] and alerts(store) == [] and smtp_server.recorder.received == []
 
-    # No history at all: 4 negative mentions in a day are below the minimum count (5) ...
+    # No history at all: 3 negative mentions in a day are below the minimum count (4) ...
     later = NOW + dt.timedelta(days=60)
-    history([Day(ago=0, negative=4, positive=0)], now=later)
+    history([Day(ago=0, negative=3, positive=0)], now=later)
     quiet = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
                            now=later)
     assert quiet.found == []
-    # ... and a fifth makes it an alert: nothing in the history predicts any.
+    # ... and a fourth makes it an alert: nothing in the history predicts any.
     history([Day(ago=0, negative=1, positive=0)], now=later)
     spike = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
                            now=later)
-    assert [(f.spike.observed, f.spike.expected) for f in spike.found] == [(5, 0.0)]
+    assert [(f.spike.observed, f.spike.expected) for f in spike.found] == [(4, 0.0)]
 
 
 def test_a_dry_run_writes_eml_files_sends_and_stores_nothing(
