@@ -175,7 +175,7 @@ def hotel_section(scorer: Any, mabsa_dir: Path) -> dict:
         counts_of: dict[str, list[list[int]]] = {t: [] for t in HOTEL_TOPICS}
         correct = []
         for r, res, slots in zip(rows, results, per_slot):
-            gold, unsure, polarity = labels(r["text"], lang, r["opinions"])
+            gold, unsure, polarity = labels(r["text"], lang, r["opinions"], training=False)
             pred = set(res.topics)
             for t in HOTEL_TOPICS:
                 g, p = t in gold, t in pred and t not in unsure

@@ -229,9 +229,10 @@ def shipped_head_dev_f1(states: list[torch.Tensor], presence: torch.Tensor,
 
 
 def deployed_dev_figures(heads_dir: Path, states: list[torch.Tensor], presence: torch.Tensor,
-                         polarity: torch.Tensor) -> dict:
-    """Dev figures of the heads in `heads_dir` as the scorer would use them: their thresholds, and
-    presence from the shipped mean-pooled head for the topics `presence_from_heads` leaves out."""
+                         polarity: torch.Tensor) -> tuple[dict, torch.Tensor]:
+    """Dev figures of the heads in `heads_dir` as the scorer would use them (their thresholds, and
+    presence from the shipped mean-pooled head for the topics `presence_from_heads` leaves out),
+    and the predicted presence [N, nine topics] (bool)."""
     import json
 
     from safetensors.torch import load_file
@@ -254,7 +255,34 @@ def deployed_dev_figures(heads_dir: Path, states: list[torch.Tensor], presence: 
             if t not in kept:
                 pres_p[:, NINE_TOPICS.index(t)] = probs[:, k]
                 thresholds[t] = float(five_meta["topic_thresholds"][t])
-    return dev_figures(pres_p, pol_p, presence, polarity, thresholds)
+    thr = torch.tensor([thresholds.get(t, 0.5) for t in NINE_TOPICS])
+    return dev_figures(pres_p, pol_p, presence, polarity, thresholds), pres_p[:, : len(NINE_TOPICS)] >= thr
+
+
+def f1_difference(gold: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: list[str],
+                  resamples: int = 2000, seed: int = 13) -> tuple[float, float, float]:
+    """F1(b) - F1(a) on the known (gold >= 0) entries of one topic column, and its 95 % paired
+    bootstrap interval (whole groups drawn)."""
+    import numpy as np
+
+    known = (gold >= 0).numpy()
+    g, pa, pb = (gold > 0).numpy() & known, a.numpy() & known, b.numpy() & known
+    counts = np.stack([pa & g, pa & ~g, ~pa & g, pb & g, pb & ~g, ~pb & g], 1).astype(float)
+    keys = sorted(set(groups))
+    index = {k: i for i, k in enumerate(keys)}
+    per_group = np.zeros((len(keys), 6))
+    np.add.at(per_group, [index[x] for x in groups], counts)
+
+    def diff(c: np.ndarray) -> np.ndarray:
+        fa = 2 * c[..., 0] / np.maximum(2 * c[..., 0] + c[..., 1] + c[..., 2], 1)
+        fb = 2 * c[..., 3] / np.maximum(2 * c[..., 3] + c[..., 4] + c[..., 5], 1)
+        return fb - fa
+
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(keys), size=(resamples, len(keys)))
+    sums = per_group[draws].sum(1)
+    lo, hi = np.percentile(diff(sums), [2.5, 97.5])
+    return float(diff(per_group.sum(0))), float(lo), float(hi)
 
 
 def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
@@ -266,15 +294,52 @@ def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
     cache = StateCache(a.work_dir, a.models_dir, a.precision)
     new = read_labels(LABELS_FILE)
     out: dict[str, dict[str, dict]] = {}
+    from sentiment.data import semeval_review_id
+
     for name, rows, st in (("semeval", dev_rows, cache.states("dev", dev_rows)),
                            ("mabsa_hotel", hotel_dev, cache.states("hotel-dev", hotel_dev))):
         pres, pol = targets(rows, new)
+        groups = [semeval_review_id(e.id) if name == "semeval" else e.id for e in rows]
         torch.set_num_threads(1)
+        preds = []
         for d in dirs:
-            fig = deployed_dev_figures(d, st, pres, pol)
+            fig, pred = deployed_dev_figures(d, st, pres, pol)
+            preds.append(pred)
+            if len(preds) > 1:  # against the first dir: per topic F1 difference, paired bootstrap
+                fig["f1_minus_first"] = {t: [round(v, 4) for v in f1_difference(pres[:, j], preds[0][:, j],
+                                                                                pred[:, j], groups)]
+                                         for j, t in enumerate(NINE_TOPICS) if bool((pres[:, j] > 0).any())}
             out.setdefault(str(d), {})[name] = fig
             print(f"{d} dev {name}: micro-F1 {fig['micro_f1']:.4f} polarity {fig['polarity_acc']:.4f} "
                   f"(n={fig['polarity_n']}) {fig['per_topic_f1']}", flush=True)
+            if "f1_minus_first" in fig:
+                print(f"    minus {dirs[0]} [95% paired bootstrap]: {fig['f1_minus_first']}", flush=True)
+    return out
+
+
+def worse_than_five_head(states: list[torch.Tensor], presence_p: torch.Tensor, presence: torch.Tensor,
+                         thresholds: dict[str, float], rows: list[Example], n_first: int,
+                         weights_dir: Path = SHIPPED) -> dict[str, dict[str, list[float]]]:
+    """Per topic of the 5-topic head and per dev source (SemEval's first `n_first` rows, then the
+    rest): F1 of the per-topic heads minus F1 of the mean-pooled head, with its 95 % paired
+    bootstrap interval (SemEval drawn by review)."""
+    from sentiment.data import semeval_review_id
+    from sentiment.modeling import load_heads
+
+    five, meta = load_heads(weights_dir)
+    with torch.inference_mode():
+        probs = torch.sigmoid(five(torch.stack([s.float().mean(0) for s in states]))[1])
+    out: dict[str, dict[str, list[float]]] = {}
+    for k, t in enumerate(meta["trained_topics"]):
+        j = NINE_TOPICS.index(t)
+        mine = presence_p[:, j] >= thresholds.get(t, 0.5)
+        theirs = probs[:, k] >= float(meta["topic_thresholds"][t])
+        for name, part in (("semeval", slice(0, n_first)), ("extra", slice(n_first, len(rows)))):
+            gold = presence[part, j]
+            if not bool((gold > 0).any()):
+                continue
+            groups = [semeval_review_id(e.id) for e in rows[part]]
+            out.setdefault(t, {})[name] = [round(v, 4) for v in f1_difference(gold, theirs[part], mine[part], groups)]
     return out
 
 
@@ -351,7 +416,7 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     tr_pres, tr_pol = targets(train_rows, new)
     dev_pres, dev_pol = targets(dev_rows, new)
     log.info("train %d sentences, dev %d; positives per topic (train): %s", len(train_rows), len(dev_rows),
-             {t: int(tr_pres[:, j].sum()) for j, t in enumerate(SLOTS)})
+             {t: int((tr_pres[:, j] > 0).sum()) for j, t in enumerate(SLOTS)})
     heads = TopicHeads(tr_states[0].shape[1], SLOTS, inner=a.inner, dropout=a.dropout, pooling=a.pooling,
                        with_mean=not a.no_mean)
     with torch.no_grad():  # queries of unit scale: the attention starts peaked (random), not uniform
@@ -365,7 +430,11 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     state: dict[str, Any] = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": []}
     tag = (a.pooling if a.pooling == "mean" else f"{a.pooling}-q{a.query_init:g}") + ("-nomean" if a.no_mean else "")
     tag += f"-pw{a.polarity_weight:g}-lr{a.lr:g}" + (f"-pairs{a.pairs:g}" if a.pairs else "")
-    tag += f"-hotel{len(extra[0])}" if extra is not None else ""
+    if extra is not None:  # a change of the hotel labels (mapping) must not resume another's checkpoint
+        import hashlib
+
+        labels = [(e.id, e.topics, e.meta.get("unsure"), e.meta.get("topic_polarity")) for e in extra[0]]
+        tag += f"-hotel{hashlib.sha1(repr(labels).encode()).hexdigest()[:8]}"
     ck, best = a.work_dir / f"ckpt-{tag}.pt", a.work_dir / f"best-{tag}.pt"
     if ck.exists() and not a.fresh:
         saved = torch.load(ck)
@@ -421,6 +490,15 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     log.info("the mean-pooled 5-topic head on the same dev sentences: %s", shipped)
     # per topic, the presence of whichever head does better on dev (ties: the new one)
     presence_from = [t for t in NINE_TOPICS if final["per_topic_f1"][t] >= shipped.get(t, -1.0)]
+    if extra is not None:
+        # with two dev sources, a topic also keeps the mean-pooled head where the per-topic heads are
+        # worse than it on one source beyond noise (paired bootstrap interval below 0): the hotel
+        # sentences must not buy hotel F1 with restaurant F1 (SemEval `price`, 2026-12-06)
+        worse = worse_than_five_head(dev_states, dev_p, dev_pres, thresholds, dev_rows, n_dev_first, weights_dir)
+        log.info("per-topic heads minus the 5-topic head per dev source [F1 difference, 95%% interval]: %s", worse)
+        presence_from = [t for t in presence_from if not any(v[2] < 0 for v in worse.get(t, {}).values())]
+    # a choice made on dev against the heads these replace (MODEL.md: `price` with the hotel data)
+    presence_from = [t for t in presence_from if t not in (getattr(a, "five_head_topics", None) or ())]
     log.info("presence from the per-topic heads for %s; from the shipped head for the others", presence_from)
     meta = {
         "format": "reviewwatch-topic-heads/1",
@@ -514,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the encoder's precision for the cached states (bf16: what `auto` runs on CPUs with "
                          "AVX-512 BF16 or AMX, within 0.5 points of fp32 on every measured set)")
     ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint (the cache is kept)")
+    ap.add_argument("--five-head-topics", nargs="+", default=[], metavar="TOPIC",
+                    help="topics whose presence stays with the mean-pooled 5-topic head (a choice made on dev)")
     ap.add_argument("--compare", type=Path, nargs="+", default=None, metavar="DIR",
                     help="print the heads in each DIR's dev figures (cached states, as deployed) and stop")
     ap.add_argument("--hotel", type=Path, nargs="?", const=Path(__file__).parent / "data" / "mabsa_hotel.jsonl",

@@ -27,12 +27,17 @@ def test_parse_line_reads_terms_with_quotes_and_empty_lists():
 def test_categories_map_to_topics_and_unsure_ones_are_masked():
     ops = [{"term": "room", "category": "rooms cleanliness", "polarity": "negative"},
            {"term": "staff", "category": "service general", "polarity": "positive"},
-           {"term": "room", "category": "rooms design_features", "polarity": "positive"},
+           {"term": "room", "category": "rooms quality", "polarity": "positive"},
            {"term": "hotel", "category": "hotel general", "polarity": "positive"}]
     topics, unsure, polarity = labels("Dirty room, nice staff, we booked it online.", "en", ops)
     assert topics == ["service", "cleanliness", "booking"]  # booking from the keyword rules
-    assert "ambience" in unsure and "wait_time" in unsure and "communication" in unsure
+    assert {"quality", "ambience", "wait_time", "communication"} <= set(unsure)
     assert polarity == {"cleanliness": "negative", "service": "positive", "general": "positive"}
+    # price: its polarity is taught, its presence masked in training; measured like the others
+    price = [{"term": "rate", "category": "hotel prices", "polarity": "negative"}]
+    assert labels("Too expensive.", "en", price) == ([], ["ambience", "communication", "price", "wait_time"],
+                                                    {"price": "negative"})
+    assert labels("Too expensive.", "en", price, training=False)[0] == ["price"]
     # no rules in German: booking is unknown there, not absent
     assert "booking" in labels("Wir haben online gebucht.", "de", ops)[1]
     # a sentence without labels is unlabelled, not "no topic"
@@ -47,7 +52,8 @@ def test_converted_file_is_labelled_train_and_dev_of_the_product_languages():
     train, dev = read_rows()
     assert len(train) > 5 * len(dev) > 0
     seen = Counter(t for e in train for t in e.topics or ())
-    assert all(seen[t] >= 100 for t in ("service", "price", "quality", "cleanliness", "location")), seen
+    assert all(seen[t] >= 100 for t in ("service", "quality", "cleanliness", "location")), seen
+    assert sum("price" in e.meta["topic_polarity"] for e in train) >= 100  # polarity only
     assert all(set(e.topics or ()) <= set(NINE_TOPICS) for e in train + dev)
 
 
