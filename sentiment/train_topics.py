@@ -208,19 +208,23 @@ def dev_figures(presence_p: torch.Tensor, polarity_p: torch.Tensor, presence: to
             "polarity_acc": round(acc, 4), "polarity_n": int(has.sum())}
 
 
+def five_head_probs(states: list[torch.Tensor], weights_dir: Path = SHIPPED) -> tuple[torch.Tensor, dict]:
+    """The 5-topic head beside the adapter on the mean-pooled states: (probabilities [N, its
+    topics], its meta with `trained_topics` and `topic_thresholds`)."""
+    from sentiment.modeling import load_heads
+
+    heads, meta = load_heads(weights_dir)
+    with torch.inference_mode():
+        return torch.sigmoid(heads(torch.stack([s.float().mean(0) for s in states]))[1]), meta
+
+
 def shipped_head_dev_f1(states: list[torch.Tensor], presence: torch.Tensor,
                         weights_dir: Path = SHIPPED) -> dict[str, float]:
     """F1 per topic of the 5-topic head beside the adapter (mean-pooled states, its own
     thresholds): what the per-topic heads must beat to replace it for those topics."""
-    from sentiment.modeling import load_heads
-
-    heads, meta = load_heads(weights_dir)
-    trained = meta["trained_topics"]
+    probs, meta = five_head_probs(states, weights_dir)
     out = {}
-    with torch.inference_mode():
-        pooled = torch.stack([s.float().mean(0) for s in states])
-        probs = torch.sigmoid(heads(pooled)[1])
-    for k, t in enumerate(trained):
+    for k, t in enumerate(meta["trained_topics"]):
         gold = presence[:, NINE_TOPICS.index(t)] > 0
         pred = (probs[:, k] >= float(meta["topic_thresholds"][t])) & (presence[:, NINE_TOPICS.index(t)] >= 0)
         tp = int((pred & gold).sum())
@@ -237,8 +241,6 @@ def deployed_dev_figures(heads_dir: Path, states: list[torch.Tensor], presence: 
 
     from safetensors.torch import load_file
 
-    from sentiment.modeling import load_heads
-
     meta = json.loads((heads_dir / "topic_heads.json").read_text(encoding="utf-8"))
     sd = load_file(str(heads_dir / "topic_heads.safetensors"))
     heads = TopicHeads(sd["queries"].shape[1], list(meta["slots"]), inner=int(meta["inner"]),
@@ -248,9 +250,7 @@ def deployed_dev_figures(heads_dir: Path, states: list[torch.Tensor], presence: 
     thresholds = dict(meta["topic_thresholds"])
     kept = meta.get("presence_from_heads")
     if kept is not None:
-        five, five_meta = load_heads(SHIPPED)
-        with torch.inference_mode():
-            probs = torch.sigmoid(five(torch.stack([s.float().mean(0) for s in states]))[1])
+        probs, five_meta = five_head_probs(states)
         for k, t in enumerate(five_meta["trained_topics"]):
             if t not in kept:
                 pres_p[:, NINE_TOPICS.index(t)] = probs[:, k]
@@ -324,11 +324,8 @@ def worse_than_five_head(states: list[torch.Tensor], presence_p: torch.Tensor, p
     rest): F1 of the per-topic heads minus F1 of the mean-pooled head, with its 95 % paired
     bootstrap interval (SemEval drawn by review)."""
     from sentiment.data import semeval_review_id
-    from sentiment.modeling import load_heads
 
-    five, meta = load_heads(weights_dir)
-    with torch.inference_mode():
-        probs = torch.sigmoid(five(torch.stack([s.float().mean(0) for s in states]))[1])
+    probs, meta = five_head_probs(states, weights_dir)
     out: dict[str, dict[str, list[float]]] = {}
     for k, t in enumerate(meta["trained_topics"]):
         j = NINE_TOPICS.index(t)
