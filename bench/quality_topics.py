@@ -11,6 +11,12 @@
 (b) Nine-topic micro-F1 and per-topic F1 per language on `sentiment/eval/topics_test.jsonl` (the
     hand-checked test split, SemEval test part, en fr es ru), with the scorer's topics at its
     thresholds.
+(c) With `--mabsa-dir` (a checkout or bare git dir of github.com/swaggy66/M-ABSA): the same two
+    measures on M-ABSA's hotel *test* files (a public benchmark's test split: measured here, never
+    trained or chosen on), per language of the product, labelled sentences only (`[]` ones are
+    unlabelled); topics as sentiment/mabsa.py maps them, and only those M-ABSA annotates
+    (service, price, quality, cleanliness, location; quality not counted on a sentence whose
+    `rooms quality`-like category leaves it unsure). Bootstrap by sentence (no review ids).
 Intervals: 95 % cluster bootstrap, reviews drawn whole (sentiment/bootstrap.py).
 
 Alone (ending with one JSON line):
@@ -153,6 +159,61 @@ def topic_section(scorer: Any, data_dir: Path) -> dict:
             "nine_topics": nine_topic_section(data_dir, scored)}
 
 
+HOTEL_TOPICS = ("service", "price", "quality", "cleanliness", "location")
+
+
+def hotel_section(scorer: Any, mabsa_dir: Path) -> dict:
+    """(c): per language, topic F1 and polarity given the gold topic on M-ABSA's hotel test files."""
+    from sentiment.mabsa import MABSA_LANGS, labels, rows_of
+
+    out: dict = {}
+    for lang in MABSA_LANGS:
+        rows = [r for r in rows_of(mabsa_dir, lang, "test") if r["opinions"]]
+        t0 = time.time()
+        results, per_slot = _scored(scorer, [_Text(r["text"]) for r in rows])
+        groups = [r["id"] for r in rows]
+        counts_of: dict[str, list[list[int]]] = {t: [] for t in HOTEL_TOPICS}
+        correct = []
+        for r, res, slots in zip(rows, results, per_slot):
+            gold, unsure, polarity = labels(r["text"], lang, r["opinions"], training=False)
+            pred = set(res.topics)
+            for t in HOTEL_TOPICS:
+                g, p = t in gold, t in pred and t not in unsure
+                counts_of[t].append([int(g and p), int(p and not g), int(g and not p)])
+            for slot, pol in polarity.items():  # mapped topics and `general` (hotel general)
+                if slots and slot in slots:
+                    probs = slots[slot]
+                    correct.append(max(probs, key=probs.__getitem__) == pol)
+        every = [[sum(c[i][k] for c in counts_of.values()) for k in range(3)] for i in range(len(rows))]
+        tp, fp, fn = (sum(c[k] for c in every) for k in range(3))
+        low, high = f1_interval(every, groups)
+        entry: dict = {"sentences": len(rows), "micro_f1": round(100 * 2 * tp / max(1, 2 * tp + fp + fn), 2),
+                       "micro_ci95": [round(100 * low, 2), round(100 * high, 2)], "per_topic": {}}
+        for t, c in counts_of.items():
+            ttp, tfp, tfn = (sum(x[k] for x in c) for k in range(3))
+            entry["per_topic"][t] = {"f1": round(100 * 2 * ttp / max(1, 2 * ttp + tfp + tfn), 1),
+                                     "ci95": [round(100 * v, 1) for v in f1_interval(c, groups)],
+                                     "gold": ttp + tfn, "predicted": ttp + tfp, "tp": ttp}
+        if correct:
+            lo, hi = accuracy_interval(correct, [str(i) for i in range(len(correct))])
+            entry["polarity_given_topic"] = {"accuracy": round(100 * sum(correct) / len(correct), 2),
+                                             "ci95": [round(100 * lo, 2), round(100 * hi, 2)], "opinions": len(correct)}
+        out[lang] = entry
+        per = "  ".join(f"{t} {v['f1']} [{v['ci95'][0]}-{v['ci95'][1]}](n={v['gold']})"
+                        for t, v in entry["per_topic"].items())
+        print(f"M-ABSA hotel test {lang}: micro-F1 {entry['micro_f1']:5.1f} [95% {100 * low:.1f}-{100 * high:.1f}] "
+              f"n={len(rows)}  {per}  polarity {entry.get('polarity_given_topic')}  ({time.time() - t0:.0f}s)",
+              flush=True)
+    return out
+
+
+class _Text:
+    """What `_scored` reads of a row: its text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 def _write_quality(path: Path, result: dict, argv: list[str], weights: str) -> None:
     """The figures `reviewwatch gap` states beside topic claims, written by the run that printed them."""
     from sentiment.topic_quality import quality_document
@@ -173,6 +234,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--models-dir", type=Path, default=REPO / ".train")
     ap.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--mabsa-dir", type=Path, default=None,
+                    help="also measure on M-ABSA's hotel test files (a checkout or bare git dir; see (c))")
+    ap.add_argument("--skip-semeval", action="store_true", help="only (c)")
     ap.add_argument("--write-quality", type=Path, default=None, metavar="FILE",
                     help="also write the nine topics' per-language F1 to FILE (sentiment/topic_quality.py)")
     a = ap.parse_args(argv)
@@ -185,9 +249,12 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     scorer = load_scorer(SentimentSettings(weights_dir=a.weights, precision=a.precision, device="cpu",
                                            threads=a.threads),
-                         languages=["en", "fr", "es", "ru", "nl", "tr"], data_dir=a.models_dir)
+                         languages=["en", "fr", "es", "ru", "nl", "tr"]
+                         + (["de", "sv"] if a.mabsa_dir is not None else []), data_dir=a.models_dir)
     result = {"model_version": scorer.model_version, "precision": scorer.precision,
-              **topic_section(scorer, a.data_dir)}
+              **({} if a.skip_semeval else topic_section(scorer, a.data_dir))}
+    if a.mabsa_dir is not None:
+        result["mabsa_hotel_test"] = hotel_section(scorer, a.mabsa_dir)
     result["seconds"] = round(time.time() - t0, 1)
     if a.write_quality is not None:
         _write_quality(a.write_quality, result, argv if argv is not None else sys.argv[1:], a.weights)

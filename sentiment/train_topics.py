@@ -56,16 +56,21 @@ def semeval_rows(data_dir: Path) -> tuple[list[Example], list[Example]]:
 
 
 def targets(rows: list[Example], new_topics: dict[str, list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(presence [N, slots] in {0, 1}, polarity [N, slots] class index or -100 where absent)."""
+    """(presence [N, slots] in {0, 1}, or -1 where unknown (masked: M-ABSA's `unsure` topics),
+    polarity [N, slots] class index or -100 where absent)."""
     presence = torch.zeros(len(rows), len(SLOTS))
     polarity = torch.full((len(rows), len(SLOTS)), -100, dtype=torch.long)
     for i, e in enumerate(rows):
-        ops = opinion_topics(e.meta.get("opinions", []))
+        # M-ABSA rows carry their topics' polarity already mapped (sentiment/mabsa.py)
+        ops = e.meta["topic_polarity"] if "topic_polarity" in e.meta else opinion_topics(e.meta.get("opinions", []))
         present = set(e.topics or ()) | set(new_topics.get(e.id, ()))
+        unsure = set(e.meta.get("unsure", ()))
         agreed = e.meta.get("original_label")  # None where the sentence's opinions disagree
         for j, slot in enumerate(SLOTS):
             if slot in present:
                 presence[i, j] = 1.0
+            elif slot in unsure:
+                presence[i, j] = -1.0
             if slot in ops:
                 polarity[i, j] = POLARITY[ops[slot]]
             elif slot in present:
@@ -164,7 +169,9 @@ def paired(states: list[torch.Tensor], pres: torch.Tensor, pol: torch.Tensor, id
     with different polarities is left out of the polarity loss."""
     other = [idx[j] for j in torch.randperm(len(idx), generator=rng).tolist()]
     seqs = [torch.cat([states[a], states[b]]) for a, b in zip(idx, other)]
-    p = torch.maximum(pres[idx], pres[other])
+    pa, pb = pres[idx], pres[other]
+    # present in either: present; else unknown in either: unknown; else absent
+    p = torch.where((pa > 0) | (pb > 0), torch.ones_like(pa), torch.minimum(pa, pb))
     qa, qb = pol[idx], pol[other]
     q = torch.where(qa >= 0, qa, qb)
     q = torch.where((qa >= 0) & (qb >= 0) & (qa != qb), torch.full_like(q, -100), q)
@@ -188,7 +195,8 @@ def dev_figures(presence_p: torch.Tensor, polarity_p: torch.Tensor, presence: to
                 polarity: torch.Tensor, thresholds: dict[str, float] | None = None) -> dict:
     topics = list(NINE_TOPICS)
     thr = torch.tensor([(thresholds or {}).get(t, 0.5) for t in topics])
-    pred = presence_p[:, : len(topics)] >= thr
+    known = presence[:, : len(topics)] >= 0  # masked (unknown) topics count neither way
+    pred = (presence_p[:, : len(topics)] >= thr) & known
     gold = presence[:, : len(topics)] > 0
     sets_t = [{t for j, t in enumerate(topics) if gold[i, j]} for i in range(len(gold))]
     sets_p = [{t for j, t in enumerate(topics) if pred[i, j]} for i in range(len(pred))]
@@ -200,23 +208,135 @@ def dev_figures(presence_p: torch.Tensor, polarity_p: torch.Tensor, presence: to
             "polarity_acc": round(acc, 4), "polarity_n": int(has.sum())}
 
 
+def five_head_probs(states: list[torch.Tensor], weights_dir: Path = SHIPPED) -> tuple[torch.Tensor, dict]:
+    """The 5-topic head beside the adapter on the mean-pooled states: (probabilities [N, its
+    topics], its meta with `trained_topics` and `topic_thresholds`)."""
+    from sentiment.modeling import load_heads
+
+    heads, meta = load_heads(weights_dir)
+    with torch.inference_mode():
+        return torch.sigmoid(heads(torch.stack([s.float().mean(0) for s in states]))[1]), meta
+
+
 def shipped_head_dev_f1(states: list[torch.Tensor], presence: torch.Tensor,
                         weights_dir: Path = SHIPPED) -> dict[str, float]:
     """F1 per topic of the 5-topic head beside the adapter (mean-pooled states, its own
     thresholds): what the per-topic heads must beat to replace it for those topics."""
-    from sentiment.modeling import load_heads
-
-    heads, meta = load_heads(weights_dir)
-    trained = meta["trained_topics"]
+    probs, meta = five_head_probs(states, weights_dir)
     out = {}
-    with torch.inference_mode():
-        pooled = torch.stack([s.float().mean(0) for s in states])
-        probs = torch.sigmoid(heads(pooled)[1])
-    for k, t in enumerate(trained):
-        pred = probs[:, k] >= float(meta["topic_thresholds"][t])
+    for k, t in enumerate(meta["trained_topics"]):
         gold = presence[:, NINE_TOPICS.index(t)] > 0
+        pred = (probs[:, k] >= float(meta["topic_thresholds"][t])) & (presence[:, NINE_TOPICS.index(t)] >= 0)
         tp = int((pred & gold).sum())
         out[t] = round(2 * tp / max(1, int(pred.sum()) + int(gold.sum())), 4)
+    return out
+
+
+def deployed_dev_figures(heads_dir: Path, states: list[torch.Tensor], presence: torch.Tensor,
+                         polarity: torch.Tensor) -> tuple[dict, torch.Tensor]:
+    """Dev figures of the heads in `heads_dir` as the scorer would use them (their thresholds, and
+    presence from the shipped mean-pooled head for the topics `presence_from_heads` leaves out),
+    and the predicted presence [N, nine topics] (bool)."""
+    import json
+
+    from safetensors.torch import load_file
+
+    meta = json.loads((heads_dir / "topic_heads.json").read_text(encoding="utf-8"))
+    sd = load_file(str(heads_dir / "topic_heads.safetensors"))
+    heads = TopicHeads(sd["queries"].shape[1], list(meta["slots"]), inner=int(meta["inner"]),
+                       pooling=meta.get("pooling", "attention"), with_mean=bool(meta.get("with_mean", True)))
+    heads.load_state_dict(sd)
+    pres_p, pol_p = predict(heads, states)
+    thresholds = dict(meta["topic_thresholds"])
+    kept = meta.get("presence_from_heads")
+    if kept is not None:
+        probs, five_meta = five_head_probs(states)
+        for k, t in enumerate(five_meta["trained_topics"]):
+            if t not in kept:
+                pres_p[:, NINE_TOPICS.index(t)] = probs[:, k]
+                thresholds[t] = float(five_meta["topic_thresholds"][t])
+    thr = torch.tensor([thresholds.get(t, 0.5) for t in NINE_TOPICS])
+    return dev_figures(pres_p, pol_p, presence, polarity, thresholds), pres_p[:, : len(NINE_TOPICS)] >= thr
+
+
+def f1_difference(gold: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: list[str],
+                  resamples: int = 2000, seed: int = 13) -> tuple[float, float, float]:
+    """F1(b) - F1(a) on the known (gold >= 0) entries of one topic column, and its 95 % paired
+    bootstrap interval (whole groups drawn)."""
+    import numpy as np
+
+    known = (gold >= 0).numpy()
+    g, pa, pb = (gold > 0).numpy() & known, a.numpy() & known, b.numpy() & known
+    counts = np.stack([pa & g, pa & ~g, ~pa & g, pb & g, pb & ~g, ~pb & g], 1).astype(float)
+    keys = sorted(set(groups))
+    index = {k: i for i, k in enumerate(keys)}
+    per_group = np.zeros((len(keys), 6))
+    np.add.at(per_group, [index[x] for x in groups], counts)
+
+    def diff(c: np.ndarray) -> np.ndarray:
+        fa = 2 * c[..., 0] / np.maximum(2 * c[..., 0] + c[..., 1] + c[..., 2], 1)
+        fb = 2 * c[..., 3] / np.maximum(2 * c[..., 3] + c[..., 4] + c[..., 5], 1)
+        return fb - fa
+
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(keys), size=(resamples, len(keys)))
+    sums = per_group[draws].sum(1)
+    lo, hi = np.percentile(diff(sums), [2.5, 97.5])
+    return float(diff(per_group.sum(0))), float(lo), float(hi)
+
+
+def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
+    """`--compare DIR...`: each heads dir's deployed figures on the cached dev sentences, per source."""
+    dev_rows = semeval_rows(a.data_dir)[1]
+    from sentiment.mabsa import read_rows
+
+    hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl")[1]
+    cache = StateCache(a.work_dir, a.models_dir, a.precision)
+    new = read_labels(LABELS_FILE)
+    out: dict[str, dict[str, dict]] = {}
+    from sentiment.data import semeval_review_id
+
+    for name, rows, st in (("semeval", dev_rows, cache.states("dev", dev_rows)),
+                           ("mabsa_hotel", hotel_dev, cache.states("hotel-dev", hotel_dev))):
+        pres, pol = targets(rows, new)
+        groups = [semeval_review_id(e.id) if name == "semeval" else e.id for e in rows]
+        torch.set_num_threads(1)
+        preds = []
+        for d in dirs:
+            fig, pred = deployed_dev_figures(d, st, pres, pol)
+            preds.append(pred)
+            if len(preds) > 1:  # against the first dir: per topic F1 difference, paired bootstrap
+                fig["f1_minus_first"] = {t: [round(v, 4) for v in f1_difference(pres[:, j], preds[0][:, j],
+                                                                                pred[:, j], groups)]
+                                         for j, t in enumerate(NINE_TOPICS) if bool((pres[:, j] > 0).any())}
+            out.setdefault(str(d), {})[name] = fig
+            print(f"{d} dev {name}: micro-F1 {fig['micro_f1']:.4f} polarity {fig['polarity_acc']:.4f} "
+                  f"(n={fig['polarity_n']}) {fig['per_topic_f1']}", flush=True)
+            if "f1_minus_first" in fig:
+                print(f"    minus {dirs[0]} [95% paired bootstrap]: {fig['f1_minus_first']}", flush=True)
+    return out
+
+
+def worse_than_five_head(states: list[torch.Tensor], presence_p: torch.Tensor, presence: torch.Tensor,
+                         thresholds: dict[str, float], rows: list[Example], n_first: int,
+                         weights_dir: Path = SHIPPED) -> dict[str, dict[str, list[float]]]:
+    """Per topic of the 5-topic head and per dev source (SemEval's first `n_first` rows, then the
+    rest): F1 of the per-topic heads minus F1 of the mean-pooled head, with its 95 % paired
+    bootstrap interval (SemEval drawn by review)."""
+    from sentiment.data import semeval_review_id
+
+    probs, meta = five_head_probs(states, weights_dir)
+    out: dict[str, dict[str, list[float]]] = {}
+    for k, t in enumerate(meta["trained_topics"]):
+        j = NINE_TOPICS.index(t)
+        mine = presence_p[:, j] >= thresholds.get(t, 0.5)
+        theirs = probs[:, k] >= float(meta["topic_thresholds"][t])
+        for name, part in (("semeval", slice(0, n_first)), ("extra", slice(n_first, len(rows)))):
+            gold = presence[part, j]
+            if not bool((gold > 0).any()):
+                continue
+            groups = [semeval_review_id(e.id) for e in rows[part]]
+            out.setdefault(t, {})[name] = [round(v, 4) for v in f1_difference(gold, theirs[part], mine[part], groups)]
     return out
 
 
@@ -229,13 +349,21 @@ def fit_topic_thresholds(presence_p: torch.Tensor, presence: torch.Tensor, min_p
             continue
         best, best_f = 0.5, -1.0
         for thr in [0.05 * k for k in range(1, 20)]:
-            pred = presence_p[:, j] >= thr
+            pred = (presence_p[:, j] >= thr) & (presence[:, j] >= 0)
             tp = int((pred & gold).sum())
             f = 2 * tp / max(1, int(pred.sum()) + int(gold.sum()))
             if f > best_f + 1e-9:
                 best, best_f = round(thr, 2), f
         out[t] = best
     return out
+
+
+def presence_loss(bce: torch.nn.BCEWithLogitsLoss, logits: torch.Tensor, target: torch.Tensor,
+                  slot_mask: torch.Tensor) -> torch.Tensor:
+    """Mean BCE over the slots with a presence target: not the polarity-only slot, not a topic
+    whose presence is unknown (-1) for that sentence."""
+    mask = slot_mask * (target >= 0).float()
+    return (bce(logits, target.clamp(min=0)) * mask).sum() / (slot_mask.sum() * len(target))
 
 
 def polarity_loss(ce: torch.nn.CrossEntropyLoss, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -252,17 +380,32 @@ def train(a: argparse.Namespace) -> dict:
     train_rows, dev_rows = semeval_rows(a.data_dir)
     if a.limit:  # a smoke run
         train_rows, dev_rows = train_rows[: a.limit], dev_rows[: a.limit]
-    return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE))
+    extra = None
+    if getattr(a, "hotel", None):
+        from sentiment.mabsa import read_rows
+
+        extra = read_rows(a.hotel)
+        if a.limit:
+            extra = (extra[0][: a.limit], extra[1][: a.limit])
+    return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE), extra)
 
 
 def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example],
-        new: dict[str, list[str]]) -> dict:
-    """Cache the states, train, choose thresholds on dev, write the heads to `a.out`."""
+        new: dict[str, list[str]], extra: tuple[list[Example], list[Example]] | None = None) -> dict:
+    """Cache the states, train, choose thresholds on dev, write the heads to `a.out`.
+
+    `extra`: more (train, dev) rows (M-ABSA's hotel sentences), cached under their own names so
+    that the SemEval shards serve a run with and a run without them."""
     a.work_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(a.seed)
     weights_dir = Path(getattr(a, "weights_dir", None) or SHIPPED)
     cache = StateCache(a.work_dir, a.models_dir, a.precision, weights_dir, getattr(a, "model", "") or "")
     tr_states, dev_states = cache.states("train", train_rows), cache.states("dev", dev_rows)
+    n_dev_first = len(dev_rows)
+    if extra is not None:
+        tr_states = tr_states + cache.states("hotel-train", extra[0])
+        dev_states = dev_states + cache.states("hotel-dev", extra[1])
+        train_rows, dev_rows = train_rows + extra[0], dev_rows + extra[1]
     if a.cache_only:
         return {}
     # the heads are small: one thread does them well, and more only spin-wait on a busy machine
@@ -270,7 +413,7 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     tr_pres, tr_pol = targets(train_rows, new)
     dev_pres, dev_pol = targets(dev_rows, new)
     log.info("train %d sentences, dev %d; positives per topic (train): %s", len(train_rows), len(dev_rows),
-             {t: int(tr_pres[:, j].sum()) for j, t in enumerate(SLOTS)})
+             {t: int((tr_pres[:, j] > 0).sum()) for j, t in enumerate(SLOTS)})
     heads = TopicHeads(tr_states[0].shape[1], SLOTS, inner=a.inner, dropout=a.dropout, pooling=a.pooling,
                        with_mean=not a.no_mean)
     with torch.no_grad():  # queries of unit scale: the attention starts peaked (random), not uniform
@@ -279,11 +422,16 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     pres_mask = torch.ones(len(SLOTS))
     pres_mask[SLOTS.index("general")] = 0.0  # polarity-only slot
     # rare topics: positives weighted up to balance the presence loss, capped
-    pos = tr_pres.sum(0).clamp(min=1)
-    pos_weight = ((len(train_rows) - pos) / pos).clamp(max=a.max_pos_weight)
+    pos = (tr_pres > 0).sum(0).float().clamp(min=1)
+    pos_weight = (((tr_pres >= 0).sum(0) - pos) / pos).clamp(min=1e-3, max=a.max_pos_weight)
     state: dict[str, Any] = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": []}
     tag = (a.pooling if a.pooling == "mean" else f"{a.pooling}-q{a.query_init:g}") + ("-nomean" if a.no_mean else "")
     tag += f"-pw{a.polarity_weight:g}-lr{a.lr:g}" + (f"-pairs{a.pairs:g}" if a.pairs else "")
+    if extra is not None:  # a change of the hotel labels (mapping) must not resume another's checkpoint
+        import hashlib
+
+        labels = [(e.id, e.topics, e.meta.get("unsure"), e.meta.get("topic_polarity")) for e in extra[0]]
+        tag += f"-hotel{hashlib.sha1(repr(labels).encode()).hexdigest()[:8]}"
     ck, best = a.work_dir / f"ckpt-{tag}.pt", a.work_dir / f"best-{tag}.pt"
     if ck.exists() and not a.fresh:
         saved = torch.load(ck)
@@ -300,14 +448,14 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
         for idx in batches(tr_states, a.batch_size, a.seed + state["epoch"]):
             x, m = pad_states(tr_states, idx)
             p, q = heads(x, m)
-            loss_p = (bce(p, tr_pres[idx]) * pres_mask).sum() / (pres_mask.sum() * len(idx))
+            loss_p = presence_loss(bce, p, tr_pres[idx], pres_mask)
             loss_q = polarity_loss(ce, q, tr_pol[idx])
             loss = loss_p + a.polarity_weight * loss_q
             if a.pairs:
                 seqs, pp, pq = paired(tr_states, tr_pres, tr_pol, idx, rng)
                 x2, m2 = pad_states(seqs, list(range(len(seqs))))
                 p2, q2 = heads(x2, m2)
-                loss = loss + a.pairs * ((bce(p2, pp) * pres_mask).sum() / (pres_mask.sum() * len(idx))
+                loss = loss + a.pairs * (presence_loss(bce, p2, pp, pres_mask)
                                          + a.polarity_weight * polarity_loss(ce, q2, pq))
             opt.zero_grad()
             loss.backward()
@@ -329,10 +477,25 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     thresholds = fit_topic_thresholds(dev_p, dev_pres)
     final = dev_figures(dev_p, dev_q, dev_pres, dev_pol, thresholds)
     log.info("best epoch %d; thresholds %s; dev at them: %s", state["best_epoch"], thresholds, final)
+    by_source = {"semeval": dev_figures(dev_p[:n_dev_first], dev_q[:n_dev_first], dev_pres[:n_dev_first],
+                                        dev_pol[:n_dev_first], thresholds)}
+    if extra is not None and len(dev_rows) > n_dev_first:
+        by_source["mabsa_hotel"] = dev_figures(dev_p[n_dev_first:], dev_q[n_dev_first:], dev_pres[n_dev_first:],
+                                               dev_pol[n_dev_first:], thresholds)
+    log.info("dev by source: %s", by_source)
     shipped = shipped_head_dev_f1(dev_states, dev_pres, weights_dir)
     log.info("the mean-pooled 5-topic head on the same dev sentences: %s", shipped)
     # per topic, the presence of whichever head does better on dev (ties: the new one)
     presence_from = [t for t in NINE_TOPICS if final["per_topic_f1"][t] >= shipped.get(t, -1.0)]
+    if extra is not None:
+        # with two dev sources, a topic also keeps the mean-pooled head where the per-topic heads are
+        # worse than it on one source beyond noise (paired bootstrap interval below 0): the hotel
+        # sentences must not buy hotel F1 with restaurant F1 (SemEval `price`, 2026-12-06)
+        worse = worse_than_five_head(dev_states, dev_p, dev_pres, thresholds, dev_rows, n_dev_first, weights_dir)
+        log.info("per-topic heads minus the 5-topic head per dev source [F1 difference, 95%% interval]: %s", worse)
+        presence_from = [t for t in presence_from if not any(v[2] < 0 for v in worse.get(t, {}).values())]
+    # a choice made on dev against the heads these replace (MODEL.md: `price` with the hotel data)
+    presence_from = [t for t in presence_from if t not in (getattr(a, "five_head_topics", None) or ())]
     log.info("presence from the per-topic heads for %s; from the shipped head for the others", presence_from)
     meta = {
         "format": "reviewwatch-topic-heads/1",
@@ -344,13 +507,17 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
         "labels": ["negative", "neutral", "positive"],
         "topic_thresholds": thresholds,
         "dev": final,
+        "dev_by_source": by_source,
         "dev_shipped_5_topic_head_f1": shipped,
         "presence_from_heads": presence_from,
         "train": {"seed": a.seed, "epochs": a.epochs, "pooling": a.pooling, "query_init": a.query_init,
                   "with_mean": not a.no_mean, "pairs": a.pairs, "best_epoch": state["best_epoch"], "lr": a.lr,
                   "batch_size": a.batch_size, "dropout": a.dropout, "polarity_weight": a.polarity_weight,
                   "max_pos_weight": a.max_pos_weight, "train_sentences": len(train_rows),
-                  "dev_sentences": len(dev_rows), "history": state["history"]},
+                  "dev_sentences": len(dev_rows), "history": state["history"],
+                  "extra_data": ({"mabsa_hotel": {"origin": "swaggy66/M-ABSA cb3121a", "licence": "Apache-2.0",
+                                                  "train_sentences": len(extra[0]), "dev_sentences": len(extra[1])}}
+                                 if extra is not None else {})},
     }
     save_topic_heads(a.out, heads, meta)
     log.info("wrote %s", a.out)
@@ -422,6 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the encoder's precision for the cached states (bf16: what `auto` runs on CPUs with "
                          "AVX-512 BF16 or AMX, within 0.5 points of fp32 on every measured set)")
     ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint (the cache is kept)")
+    ap.add_argument("--five-head-topics", nargs="+", default=[], metavar="TOPIC",
+                    help="topics whose presence stays with the mean-pooled 5-topic head (a choice made on dev)")
+    ap.add_argument("--compare", type=Path, nargs="+", default=None, metavar="DIR",
+                    help="print the heads in each DIR's dev figures (cached states, as deployed) and stop")
+    ap.add_argument("--hotel", type=Path, nargs="?", const=Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
+                    default=None, help="train and select on M-ABSA's hotel sentences too (sentiment/mabsa.py; "
+                                       "the converted file by default)")
     return ap
 
 
@@ -433,6 +607,9 @@ def main(argv: list[str] | None = None) -> int:
     a.work_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         handlers=[logging.FileHandler(a.work_dir / "train.log"), logging.StreamHandler()])
+    if a.compare:
+        compare(a, a.compare)
+        return 0
     train(a)
     return 0
 

@@ -1,0 +1,82 @@
+"""M-ABSA's hotel sentences as topic-head training rows (sentiment/mabsa.py) and the masked
+presence targets they need (sentiment/train_topics.py)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from sentiment.mabsa import FILE, MABSA_LANGS, labels, parse_line, read_rows, to_example
+from sentiment.topic_rules import NINE_TOPICS
+
+
+def test_parse_line_reads_terms_with_quotes_and_empty_lists():
+    text, ops = parse_line("Bon rapport ####[['l'hébergement', 'hotel prices', 'positive'], "
+                           "['NULL', 'service general', 'negative']]")
+    assert text == "Bon rapport"
+    assert ops == [{"term": "l'hébergement", "category": "hotel prices", "polarity": "positive"},
+                   {"term": "NULL", "category": "service general", "polarity": "negative"}]
+    assert parse_line("Splendid Friendly staff and very clean rooms!####[]") == (
+        "Splendid Friendly staff and very clean rooms!", [])
+    with pytest.raises(ValueError):
+        parse_line("text####[['broken")
+
+
+def test_categories_map_to_topics_and_unsure_ones_are_masked():
+    ops = [{"term": "room", "category": "rooms cleanliness", "polarity": "negative"},
+           {"term": "staff", "category": "service general", "polarity": "positive"},
+           {"term": "room", "category": "rooms quality", "polarity": "positive"},
+           {"term": "hotel", "category": "hotel general", "polarity": "positive"}]
+    topics, unsure, polarity = labels("Dirty room, nice staff, we booked it online.", "en", ops)
+    assert topics == ["service", "cleanliness", "booking"]  # booking from the keyword rules
+    assert {"quality", "ambience", "wait_time", "communication"} <= set(unsure)
+    assert polarity == {"cleanliness": "negative", "service": "positive", "general": "positive"}
+    # price: its polarity is taught, its presence masked in training; measured like the others
+    price = [{"term": "rate", "category": "hotel prices", "polarity": "negative"}]
+    assert labels("Too expensive.", "en", price) == ([], ["ambience", "communication", "price", "wait_time"],
+                                                    {"price": "negative"})
+    assert labels("Too expensive.", "en", price, training=False)[0] == ["price"]
+    # no rules in German: booking is unknown there, not absent
+    assert "booking" in labels("Wir haben online gebucht.", "de", ops)[1]
+    # a sentence without labels is unlabelled, not "no topic"
+    assert to_example({"id": "x", "lang": "en", "part": "train", "text": "Clean rooms!", "opinions": []}) is None
+
+
+def test_converted_file_is_labelled_train_and_dev_of_the_product_languages():
+    rows = [json.loads(line) for line in FILE.read_text(encoding="utf-8").splitlines()]
+    assert {r["part"] for r in rows} == {"train", "dev"}  # never the benchmark's test split
+    assert set(Counter(r["lang"] for r in rows)) == set(MABSA_LANGS)
+    assert all(r["opinions"] for r in rows) and len({r["id"] for r in rows}) == len(rows)
+    train, dev = read_rows()
+    assert len(train) > 5 * len(dev) > 0
+    seen = Counter(t for e in train for t in e.topics or ())
+    assert all(seen[t] >= 100 for t in ("service", "quality", "cleanliness", "location")), seen
+    assert sum("price" in e.meta["topic_polarity"] for e in train) >= 100  # polarity only
+    assert all(set(e.topics or ()) <= set(NINE_TOPICS) for e in train + dev)
+
+
+def test_unknown_presence_is_left_out_of_the_loss_and_of_pairs():
+    import torch
+
+    from sentiment.train_topics import paired, presence_loss
+
+    bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+    logits = torch.zeros(2, 3, requires_grad=True)
+    mask = torch.ones(3)
+    known = presence_loss(bce, logits, torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]), mask)
+    masked = presence_loss(bce, logits, torch.tensor([[1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]]), mask)
+    assert float(masked.detach()) == pytest.approx(float(known.detach()) / 6)  # one known slot of six
+    masked.backward()
+    assert logits.grad is not None and float(logits.grad[1].abs().sum()) == 0.0
+
+    states = [torch.zeros(2, 4), torch.zeros(3, 4)]
+    pres = torch.tensor([[1.0, -1.0, 0.0], [-1.0, 0.0, 0.0]])
+    pol = torch.full((2, 3), -100)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):  # whatever the pairing: present wins, then unknown, then absent
+        _, p, _ = paired(states, pres, pol, [0, 1], g)
+        for row in p:
+            if row[0] == 1.0 and row[1] != 1.0:
+                assert row[1] == -1.0
