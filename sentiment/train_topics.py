@@ -127,9 +127,12 @@ class StateCache:
 
     def _encode(self, texts: list[str]) -> list[torch.Tensor]:
         sc = self._encoder()
-        wins = sc._windows(texts)
-        if len(wins) != len(texts):
-            raise ValueError("a training sentence is longer than one window")
+        # a text longer than one window (a user's whole review) is read up to its first window's
+        # end: training rows are one state sequence each, and SemEval's sentences all fit
+        first: dict[int, tuple] = {}
+        for w in sc._windows(texts):
+            first.setdefault(w[0], w)
+        wins = [first[i] for i in range(len(texts))]
         pad = sc.tok.pad_token_id or 0
         out: list[torch.Tensor] = [torch.empty(0)] * len(texts)
         lens = [len(w[1]) for w in wins]
@@ -532,7 +535,7 @@ def topic_rows(rows: list[Example]) -> list[Example]:
 
 def retrain(weights_dir: Path, *, model: str, models_dir: Path, work_dir: Path, train_rows: list[Example],
             dev_rows: list[Example], precision: str, epochs: int = int(RECIPE["epochs"]),
-            seed: int = 13) -> dict | None:
+            seed: int = 13, hotel: bool = False) -> dict | None:
     """Train per-topic heads for the retrained weights in `weights_dir` (the shipped recipe) and
     write them there; None, writing nothing, where too few rows name a topic.
 
@@ -540,7 +543,8 @@ def retrain(weights_dir: Path, *, model: str, models_dir: Path, work_dir: Path, 
     the shipped ones mean nothing on a new adapter (load_topic_heads refuses them). The polarity
     of a topic is its SemEval opinion where there is one, else the row's own label. The work
     directory is keyed by the adapter, so a rerun on the same adapter resumes and a new adapter
-    starts afresh.
+    starts afresh. `hotel`: add the committed M-ABSA hotel sentences (train and dev), as the
+    shipped heads were made.
     """
     new = read_labels(LABELS_FILE)
     train_rows, dev_rows = topic_rows(train_rows), topic_rows(dev_rows)
@@ -557,7 +561,12 @@ def retrain(weights_dir: Path, *, model: str, models_dir: Path, work_dir: Path, 
     a.epochs, a.seed, a.precision = epochs, seed, precision
     a.work_dir = work_dir / "topics" / (adapter_digest(weights_dir) or "no-adapter")[:12]
     a.models_dir, a.out, a.weights_dir, a.model = models_dir, weights_dir, weights_dir, model
-    return fit(a, train_rows, dev_rows, new)
+    extra = None
+    if hotel:
+        from sentiment.mabsa import read_rows
+
+        extra = read_rows()
+    return fit(a, train_rows, dev_rows, new, extra)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -140,7 +140,8 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
                    f"{'8' if section['full_range'] else '7'}-bit activations"
                    + ("" if section["within_tolerance"] else " (no variant within 1 point of fp32 on dev)"))
     if not no_topic_heads:
-        _train_topic_heads(out, sset, Path(settings.data_dir), Path(work_dir), train, dev, topic_epochs, seed)
+        _train_topic_heads(out, sset, Path(settings.data_dir), Path(work_dir), train, dev, topic_epochs, seed,
+                           hotel=bool(data_dir))
     if not sset.weights_dir and out.resolve() != (Path(__file__).parents[2] / "sentiment" / "weights").resolve():
         click.echo(f"set sentiment.weights_dir = \"{out}\" to score with these weights")
 
@@ -160,8 +161,9 @@ def state_precision(sset: Any) -> str:
 
 
 def _train_topic_heads(out: Path, sset: Any, data_dir: Path, work_dir: Path, train: list, dev: list,
-                       epochs: int, seed: int) -> None:
-    """Retrain the per-topic heads on the new adapter's states and write them beside it."""
+                       epochs: int, seed: int, hotel: bool) -> None:
+    """Retrain the per-topic heads on the new adapter's states and write them beside it; with the
+    team's data (`hotel`), on the M-ABSA hotel sentences too, as the shipped heads were."""
     from sentiment.train_topics import retrain
 
     precision = state_precision(sset)
@@ -169,7 +171,7 @@ def _train_topic_heads(out: Path, sset: Any, data_dir: Path, work_dir: Path, tra
     click.echo(f"training the per-topic heads on the new encoder's states ({precision}, {epochs} epochs; "
                f"cached under {work_dir / 'topics'})")
     meta = retrain(out, model=sset.model, models_dir=data_dir, work_dir=work_dir, train_rows=train,
-                   dev_rows=dev, precision=precision, epochs=epochs, seed=seed)
+                   dev_rows=dev, precision=precision, epochs=epochs, seed=seed, hotel=hotel)
     if meta is None:
         click.echo("per-topic heads not trained: too few labelled rows name a topic (a `topics` field); "
                    "topics come from the 5-topic head and topic_sentiment stays empty")

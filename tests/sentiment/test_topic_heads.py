@@ -187,3 +187,27 @@ def test_polarity_loss_of_a_batch_without_opinions_is_zero_not_nan():
     some = torch.full((4, 10), -100)
     some[0, 0] = 2
     assert float(polarity_loss(ce, logits, some).detach()) > 0.0
+
+
+def test_retrain_adds_the_hotel_sentences_and_reads_a_long_row_up_to_its_first_window(tmp_path, tiny_model,
+                                                                                       tiny_weights):
+    """`reviewwatch train --data-dir` trains the heads as the shipped ones were (SemEval + the
+    committed M-ABSA hotel sentences); a user's row longer than one window used to stop training."""
+    from sentiment.data import Example
+    from sentiment.mabsa import read_rows
+    from sentiment.train_topics import retrain
+    from tests.sentiment.conftest import tiny_examples
+
+    weights = tmp_path / "weights"
+    shutil.copytree(tiny_weights, weights)
+    rows = tiny_examples(4)
+    long_row = Example(id="long", text="the food was great . " * 40, label="positive", topics=["quality"],
+                       source="tiny-en")  # ~200 tokens: the tiny model's window is 64
+    meta = retrain(weights, model=str(tiny_model), models_dir=tmp_path / "data", work_dir=tmp_path / "work",
+                   train_rows=[*rows[:40], long_row], dev_rows=rows[40:], precision="fp32", epochs=1, hotel=True)
+    assert meta is not None
+    hotel_train, hotel_dev = read_rows()
+    assert meta["train"]["train_sentences"] == 41 + len(hotel_train)
+    assert meta["train"]["dev_sentences"] == 8 + len(hotel_dev)
+    assert set(meta["dev_by_source"]) == {"semeval", "mabsa_hotel"}
+    assert (weights / "topic_heads.safetensors").exists()
