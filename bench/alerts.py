@@ -192,12 +192,15 @@ def main() -> None:
                         "`reviewwatch alerts` does by default) or as a count (alerts.method)")
     parser.add_argument("--level", type=float, default=defaults.level)
     parser.add_argument("--min-count", type=int, default=defaults.min_count)
+    parser.add_argument("--surge-level", type=float, default=defaults.surge_level,
+                        help="method share: the count model's backstop level (0: off)")
     parser.add_argument("--volumes", choices=("uniform", "log-uniform"), default="uniform",
                         help="how base volumes spread over 1-200 mentions a day")
     args = parser.parse_args()
     global VOLUMES
     VOLUMES = args.volumes
-    settings = AlertSettings(method=args.method, level=args.level, min_count=args.min_count)
+    settings = AlertSettings(method=args.method, level=args.level, min_count=args.min_count,
+                             surge_level=args.surge_level)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     print(f"seed {args.seed}: method {settings.method}, level {settings.level}, "
@@ -250,7 +253,7 @@ def main() -> None:
         "false_alerts_per_90_days_interval": [round(x, 3) for x in per_90_interval],
         "histories": {"burst": args.bursts, "burst_free": args.quiet},
         "seed": args.seed, "level": settings.level, "min_count": settings.min_count,
-        "method": settings.method,
+        "method": settings.method, "surge_level": settings.surge_level if settings.method == "share" else None,
     }))
 
 

@@ -441,6 +441,12 @@ class AlertSettings(_Strict):
         default=4, ge=1,
         description="and at least this many (a business with little history alerts on no less)",
     )
+    surge_level: float = Field(
+        default=0.99999, ge=0.0, lt=1.0,
+        description="with method `share`: also alert when the negative count alone exceeds this "
+        "quantile of the count model, so that complaints piling up with every other kind of "
+        "mention (a news story, an outage) still warn; 0 turns it off",
+    )
     max_listed: int = Field(
         default=20, ge=1, le=200, description="mentions an alert email quotes at most"
     )

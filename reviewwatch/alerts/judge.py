@@ -9,7 +9,7 @@ business, overall and per topic. Settings: `alerts.method`, `alerts.level`, `ale
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reviewwatch.alerts.model import Prediction, WeekdayPattern, predict, predict_share, weekday_effects
 from reviewwatch.config import AlertSettings
@@ -33,6 +33,7 @@ def judge(
     pattern: WeekdayPattern | None = None,
     volumes: Sequence[int] | None = None,
     volume_now: int | None = None,
+    surge_level: float = 0.0,
 ) -> Verdict:
     """Whether `observed` negative mentions in the last 24 hours are a spike for this history.
 
@@ -41,12 +42,20 @@ def judge(
     without, as a count (`model.predict`; `pattern`: the weekday pattern of all the business's
     mentions, `model.weekday_effects`). Below the minimum count nothing is fitted: no alert can
     follow, whatever the history.
+
+    The share alone cannot see complaints that pile up with every other kind of mention (ten
+    times the mentions at the usual share is ten times the complaints): with `surge_level` > 0
+    the count model at that stricter level is a backstop, and its prediction is the one told.
     """
     if observed < min_count:
         return Verdict(observed, None, False)
     if volumes is not None and volume_now is not None:
         # The negatives are among the window's mentions, however the two were counted.
         prediction = predict_share(history, volumes, max(volume_now, observed), level)
+        if observed <= prediction.bound and surge_level > 0:
+            surge = predict(history, weekdays, weekday_now, surge_level, pattern)
+            if observed > surge.bound:
+                return Verdict(observed, replace(surge, method=f"a surge of all mentions; {surge.method}"), True)
     else:
         prediction = predict(history, weekdays, weekday_now, level, pattern)
     return Verdict(observed, prediction, observed > prediction.bound)
@@ -65,14 +74,16 @@ def judge_windows(
     negative mentions in the last 24 hours against `history[topic]`, the counts of the windows
     before it, `volume_now` and `volumes` all mentions of the same windows, `weekdays` theirs."""
     share = settings.method == "share"
+    surge_level = settings.surge_level if share else 0.0
     judged = any(count >= settings.min_count for count in now.values())
     # The count model's weekday pattern, fitted only when some count reaches the minimum.
-    pattern = weekday_effects(volumes, weekdays) if judged and not share else None
+    pattern = weekday_effects(volumes, weekdays) if judged and (not share or surge_level) else None
     return {
         topic: judge(
             count, history[topic], weekdays, weekday_now, level=settings.level,
             min_count=settings.min_count, pattern=pattern,
             volumes=volumes if share else None, volume_now=volume_now if share else None,
+            surge_level=surge_level,
         )
         for topic, count in now.items()
     }

@@ -125,6 +125,30 @@ def test_a_burst_of_complaints_alerts_and_a_rise_of_all_mentions_does_not() -> N
     assert spike(12, 120, "count")
 
 
+def test_complaints_that_surge_with_every_mention_still_alert_through_the_count_backstop() -> None:
+    rng = np.random.default_rng(5)
+    negatives, volumes = _binomial_history(rng, 0.1, 30)  # about 3 negatives among 30 a day
+    history = {"": negatives}
+
+    def verdict(now: int, volume_now: int, surge_level: float):
+        s = AlertSettings(surge_level=surge_level)
+        return judge_windows({"": now}, history, volume_now, volumes, 2, WEEKDAYS, s)[""]
+
+    # Ten times the mentions at the usual share: 30 complaints instead of about 3.
+    assert not verdict(30, 300, 0.0).spike  # the share alone sees an ordinary day
+    surged = verdict(30, 300, AlertSettings().surge_level)
+    assert surged.spike and surged.prediction is not None
+    assert surged.prediction.method.startswith("a surge of all mentions")
+    # what the email tells is the count model's: about 3 expected, a bound far below 30
+    assert 1.5 < surged.prediction.expected < 5 and surged.prediction.bound < 30
+    # an ordinary busy day (twice the mentions, twice the complaints) trips neither test
+    assert not verdict(6, 60, AlertSettings().surge_level).spike
+    # a burst of complaints alone is still the share's, and told as the share's
+    burst = verdict(15, 42, AlertSettings().surge_level)
+    assert burst.spike and burst.prediction is not None
+    assert not burst.prediction.method.startswith("a surge")
+
+
 def test_the_share_bound_holds_its_level_on_binomial_histories() -> None:
     # 1 500 burst-free days of businesses with 5 to 200 mentions a day: at level 0.99 about 1 %
     # exceed the bound (fewer: counts are discrete; 0.7 % with this seed). A bound too tight
