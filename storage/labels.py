@@ -15,6 +15,8 @@ from typing import cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.memo import forget, per_transaction
+
 from storage.models import SENTIMENT_LABELS, LabelRule, utcnow
 
 RULE_ID = 1
@@ -81,32 +83,29 @@ def counting_label(
     return model_label, "model"
 
 
-# Where a session keeps the rule it has read in its current transaction (`Session.info`): a
-# report asks for it several times, and the session would not keep the row (it holds rows only
-# while they are referenced). A new transaction reads it again.
+# A report asks for the rule several times in one transaction (storage/memo.py).
 _RULE_KEY = "storage.labels.rule"
 
 
 def stored_rule(session: Session) -> RatingRule:
     """The rule the store's views apply (the default when the row is missing); read once per
     transaction."""
-    transaction = session.get_transaction()
-    kept = session.info.get(_RULE_KEY)
-    if kept is not None and transaction is not None and kept[0] is transaction:
-        return cast(RatingRule, kept[1])
+    kept = per_transaction(session, _RULE_KEY).get("rule")
+    if kept is not None:
+        return cast(RatingRule, kept)
     row = session.get(LabelRule, RULE_ID)
     if row is None:
         rule = RatingRule(ratings_decide=False)  # as the views: no row, the model decides
     else:
         rule = RatingRule(bool(row.ratings_decide), float(row.negative_below),
                           float(row.positive_above))
-    session.info[_RULE_KEY] = (session.get_transaction(), rule)
+    per_transaction(session, _RULE_KEY)["rule"] = rule  # the read above began one if none was
     return rule
 
 
 def store_rule(session: Session, rule: RatingRule) -> bool:
     """Make the store apply `rule`; True when it changed (triggers then mark the rollup)."""
-    session.info.pop(_RULE_KEY, None)  # read again below, and after any change
+    forget(session, _RULE_KEY)  # read again below, and after any change
     row = session.scalar(select(LabelRule).where(LabelRule.id == RULE_ID))
     if row is None:
         session.add(LabelRule(id=RULE_ID, ratings_decide=rule.ratings_decide,
@@ -116,7 +115,7 @@ def store_rule(session: Session, rule: RatingRule) -> bool:
         return True
     if stored_rule(session) == rule:
         return False
-    session.info.pop(_RULE_KEY, None)
+    forget(session, _RULE_KEY)
     row.ratings_decide = rule.ratings_decide
     row.negative_below = rule.negative_below
     row.positive_above = rule.positive_above

@@ -15,6 +15,7 @@ import io
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from reviewwatch.errors import InputError
 from reviewwatch.gap.periods import midnight
+from storage.memo import per_transaction
 from storage.models import Business, Claim
 
 REQUIRED_COLUMNS = ("period_start", "period_end", "metric", "value")
@@ -35,20 +37,14 @@ _TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 def business_by_slug(session: Session, slug: str) -> Business:
     """The business's row, read once per transaction (a gap report asks for it several times;
-    the session keeps rows only while they are referenced: `Session.info` holds them)."""
-    transaction = session.get_transaction()
-    kept = session.info.get(_BUSINESSES_KEY)
-    if kept is None or kept[0] is not transaction:
-        kept = session.info[_BUSINESSES_KEY] = (transaction, {})
-    known: dict[str, Business] = kept[1]
-    business = known.get(slug)
+    storage/memo.py)."""
+    business = per_transaction(session, _BUSINESSES_KEY).get(slug)
     if business is None:
         business = session.scalar(select(Business).where(Business.slug == slug))
         if business is None:
             raise InputError(f"unknown business {slug!r} (is it in the configuration?)")
-        if transaction is not None:
-            known[slug] = business
-    return business
+        per_transaction(session, _BUSINESSES_KEY)[slug] = business  # the read began one if none was
+    return cast(Business, business)
 
 
 _BUSINESSES_KEY = "reviewwatch.gap.businesses"
