@@ -51,28 +51,8 @@ def claim_cycle(
     status: str = "planned",
 ) -> int | None:
     """Claim the run key (business, local date): the cycle's id if this call claimed it, else None."""
-    inserted = insert_ignore(
-        session,
-        CycleRun,
-        {
-            "business_id": business_id,
-            "cycle_date": cycle_date,
-            "due_at": due_at,
-            "crawl_at": crawl_at,
-            "send_digest": send_digest,
-            "status": status,
-            "claimed_by": claimed_by[:200],
-            "created_at": utcnow(),
-        },
-        conflict_on=["business_id", "cycle_date"],
-    )
-    if not inserted:
-        return None
-    return session.scalars(
-        select(CycleRun.id).where(
-            CycleRun.business_id == business_id, CycleRun.cycle_date == cycle_date
-        )
-    ).one()
+    claim = CycleClaim(business_id, cycle_date, due_at, crawl_at, send_digest)
+    return claim_cycles(session, [claim], claimed_by, status).get((business_id, cycle_date))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,20 +105,7 @@ def finish_cycle(session: Session, cycle_id: int, status: str) -> None:
 
 def enqueue_stage(session: Session, cycle_id: int, stage: str, now: dt.datetime | None = None) -> bool:
     """Record the stage as enqueued; True if this call did (and so must publish its task)."""
-    inserted = insert_ignore(
-        session,
-        CycleStage,
-        {"cycle_id": cycle_id, "stage": stage, "state": "enqueued", "attempts": 0,
-         "enqueued_at": now or utcnow()},
-        conflict_on=["cycle_id", "stage"],
-    )
-    if inserted and stage == "crawl":
-        session.execute(
-            update(CycleRun)
-            .where(CycleRun.id == cycle_id, CycleRun.status == "planned")
-            .values(status="running")
-        )
-    return inserted
+    return bool(enqueue_stages(session, [cycle_id], stage, now))
 
 
 def enqueue_stages(

@@ -24,18 +24,8 @@ def insert_ignore(
     Column defaults (timestamps, empty JSON) apply as for an ORM insert.
     """
     table = cast(Table, model.__table__)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(conflict_on))
-        # A row comes back only if this statement inserted it (rowcount is not reliable here:
-        # psycopg reports -1 when SQLAlchemy adds RETURNING of its own).
-        .returning(*table.primary_key.columns)
-    )
-    result = cast(CursorResult[Any], session.execute(statement))
-    return result.first() is not None
+    key = [column.name for column in table.primary_key.columns]
+    return bool(insert_ignore_many(session, model, [values], conflict_on, returning=key))
 
 
 def insert_ignore_many(
@@ -62,5 +52,8 @@ def insert_ignore_many(
             .on_conflict_do_nothing(index_elements=list(conflict_on))
             .returning(*(table.c[name] for name in returning))
         )
-        out.extend(tuple(row) for row in session.execute(statement))
+        # A row comes back only if this statement inserted it (rowcount is not reliable here:
+        # psycopg reports -1 when SQLAlchemy adds RETURNING of its own).
+        result = cast(CursorResult[Any], session.execute(statement))
+        out.extend(tuple(row) for row in result)
     return out
