@@ -53,16 +53,9 @@ def current_slot(business: BusinessConfig, now: dt.datetime) -> Slot:
 def slots_to_plan(
     businesses: Iterable[BusinessConfig], now: dt.datetime, ahead_s: float, grace_s: float
 ) -> list[Slot]:
-    """Slots due within `ahead_s` from now, or due less than `grace_s` ago (not yet run)."""
-    out = []
-    for business in businesses:
-        today = now.astimezone(ZoneInfo(business.timezone)).date()
-        for offset in (-1, 0, 1):
-            slot = slot_on(business, today + dt.timedelta(days=offset))
-            age = (now - slot.due_at).total_seconds()
-            if -ahead_s <= age < grace_s:
-                out.append(slot)
-    return out
+    """Slots due within `ahead_s` from now, or due less than `grace_s` ago (not yet run), grouped
+    as `SlotIndex` works them out (a scheduler keeps one index between its ticks)."""
+    return SlotIndex(businesses).slots_to_plan(now, ahead_s, grace_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +72,8 @@ class SlotIndex:
 
     Businesses sharing a time zone and a digest time share their slots, so the slots are worked
     out per group (a few groups for thousands of businesses, each slot computed once per day and
-    kept) and a tick costs per group, not per business. `groups_to_plan` answers the question of
-    `slots_to_plan` exactly, a group's (date, due at) for each of its businesses' slots.
+    kept) and a tick costs per group, not per business: `groups_to_plan` gives a group's (date,
+    due at) for each of its businesses' slots.
     """
 
     def __init__(self, businesses: Iterable[BusinessConfig]) -> None:
