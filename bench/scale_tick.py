@@ -80,6 +80,8 @@ class SqlMeter:
         event.listen(engine, "after_cursor_execute", self._after)
         event.listen(engine, "begin", self._begin)
         self.transactions: Counter[str] = Counter()
+        # (label, statement shape) in order, while set (`--trace`: the last cycle's statements).
+        self.trace: list[tuple[str, str]] | None = None
 
     def _connect(self, dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -89,6 +91,8 @@ class SqlMeter:
 
     def _begin(self, _conn: Any) -> None:
         self.transactions[self.label] += 1
+        if self.trace is not None:
+            self.trace.append((self.label, "BEGIN"))
 
     def _before(self, _conn: Any, cursor: Any, *_args: Any) -> None:
         self._started[id(cursor)] = time.perf_counter()
@@ -99,6 +103,8 @@ class SqlMeter:
         self.count[self.label] += 1
         self.seconds[self.label] += took
         key = (self.label, _shape(statement))
+        if self.trace is not None:
+            self.trace.append(key)
         if not executemany:
             self.samples.setdefault(key, (statement, parameters))
         shape = self.shapes[key]
@@ -316,6 +322,8 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
             for stage in STAGES:
                 run_stage(NoRetry(), ids[0], stage)
         for cycle_id in ids[1:]:
+            if args.trace and cycle_id == ids[-1]:
+                meter.trace = []
             for stage in STAGES:
                 with meter.labelled(stage):
                     c0, t0 = meter.backend_cpu(), time.perf_counter()
@@ -328,6 +336,8 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
         set_runtime(None)
         runtime.stop()
     n = len(ids) - 1
+    for label, shape in meter.trace or []:
+        print(f"  trace {label:8} {shape}")
     out = {
         "cycles": n,
         "statements": {s: round(meter.count[s] / n, 1) for s in STAGES},
@@ -361,6 +371,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=40, help="cycles whose stages are run")
     parser.add_argument("--shapes", type=int, default=6,
                         help="statements listed per stage, the costliest first")
+    parser.add_argument("--trace", action="store_true",
+                        help="print the last cycle's statements in order, by stage")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
     args = parser.parse_args()
 
