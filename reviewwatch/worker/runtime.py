@@ -18,13 +18,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from reviewwatch.config import Settings
+from storage.activity import HostCounts, add_host_activity
 from storage.cycles import heartbeat
 from storage.db import Store
-from storage.models import HostActivity, WorkerSeen, utcnow
-from storage.upsert import insert_ignore
+from storage.models import WorkerSeen, utcnow
 
 if TYPE_CHECKING:
     from crawler.engine import CrawlEngine
@@ -142,30 +140,14 @@ class WorkerRuntime:
             return
         hour = now.replace(minute=0, second=0, microsecond=0)
         with self.store.transaction() as session:
-            for host in sorted(hosts):  # another worker may add the same (host, hour) at once
-                insert_ignore(session, HostActivity,
-                              {"host": host[:255], "hour": hour, "requests": 0, "gap_sum_s": 0.0,
-                               "gaps": 0}, conflict_on=["host", "hour"])
-            rows = {
-                row.host: row
-                for row in session.scalars(
-                    select(HostActivity)
-                    .where(HostActivity.hour == hour, HostActivity.host.in_(sorted(hosts)))
-                    .order_by(HostActivity.host)
-                    .with_for_update()
-                )
-            }
-            for host, tally in hosts.items():
-                metrics.HOST_REQUESTS.labels(host).inc(tally.requests)
-                if tally.min_gap_s is not None:
-                    metrics.HOST_MIN_GAP.labels(host).set(tally.min_gap_s)
-                row = rows[host[:255]]
-                row.requests += tally.requests
-                row.gaps += tally.gaps
-                row.gap_sum_s += tally.gap_sum_s
-                if tally.min_gap_s is not None:
-                    row.min_gap_s = (tally.min_gap_s if row.min_gap_s is None
-                                     else min(row.min_gap_s, tally.min_gap_s))
+            add_host_activity(session, hour, [
+                HostCounts(host, t.requests, t.gaps, t.gap_sum_s, t.min_gap_s)
+                for host, t in hosts.items()
+            ])
+        for host, tally in hosts.items():
+            metrics.HOST_REQUESTS.labels(host).inc(tally.requests)
+            if tally.min_gap_s is not None:
+                metrics.HOST_MIN_GAP.labels(host).set(tally.min_gap_s)
 
     def refresh_queue_metrics(self) -> None:
         from reviewwatch.worker import metrics
