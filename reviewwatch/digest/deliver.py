@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from reviewwatch.config import BusinessConfig, Settings
 from reviewwatch.digest.compose import build_message, subject_for
-from reviewwatch.digest.gapinfo import GapSection, latest_snapshot_id
+from reviewwatch.digest.gapinfo import GapSection, latest_snapshot
 from reviewwatch.digest.gather import (
     build_content,
     digest_config,
@@ -32,9 +32,10 @@ from reviewwatch.digest.gather import (
     recipient_language,
 )
 from reviewwatch.digest.headers import new_message_id
-from reviewwatch.digest.select import describe_mentions, select_negative
+from reviewwatch.digest.select import Selected, describe_mentions, select_negative
 from reviewwatch.digest.send import OutboxTransport, SmtpTransport, Transport
 from reviewwatch.errors import StoreError
+from reviewwatch.gap.claims import remember_business
 from storage.db import Store
 from storage.models import Business, Digest, DigestItem, utcnow
 
@@ -87,19 +88,26 @@ def send_digests(
     transport: Transport | None = None,
     now: dt.datetime | None = None,
     created_since: dt.datetime | None = None,
+    business_id: int | None = None,
 ) -> DigestRun:
     """Retry the business's due pending digests, then compose and send new ones per owner.
 
     `created_since` (a cycle's start, for a stage task delivered again): a recipient who has a
     digest created since then gets no new one, so the cycle sends each recipient one digest.
+    `business_id`: the business's id when the caller knows it (a cycle does), else looked up.
     """
     now = now or utcnow()
     transport = transport or SmtpTransport(settings.smtp)
     config = settings.business(business_slug)
-    business_id = business_id_of(store, business_slug)
+    if business_id is None:
+        business_id = business_id_of(store, business_slug)
     run = DigestRun(business_slug)
     blocked: set[str] = set()
-    for digest_id, recipient, due_at in _pending(store, business_id):
+    with store.session() as session:  # one read for both: what is pending, who has one already
+        pending = _pending(session, business_id)
+        if created_since is not None:
+            blocked |= _recipients_since(session, business_id, created_since)
+    for digest_id, recipient, due_at in pending:
         if due_at is not None and due_at > now:
             blocked.add(recipient)
             run.outcomes.append(_waiting(store, digest_id, business_slug))
@@ -108,14 +116,12 @@ def send_digests(
         run.outcomes.append(outcome)
         if outcome.status != "sent":
             blocked.add(recipient)
-    if created_since is not None:
-        blocked |= _recipients_since(store, business_id, created_since)
     for recipient in recipients(config):
         if recipient in blocked:
             continue
-        created, gap = _create_digest(store, settings, config, business_id, recipient, now)
-        if created is not None:
-            run.outcomes.append(attempt(store, settings, created, transport, now, gap=gap))
+        fresh = _create_digest(store, settings, config, business_id, recipient, now, leased=True)
+        if fresh is not None:
+            run.outcomes.append(_first_attempt(store, settings, fresh, transport, now))
     return run
 
 
@@ -138,15 +144,14 @@ def retry_now(store: Store, business_slug: str, now: dt.datetime | None = None) 
         return int(result.rowcount)
 
 
-def _recipients_since(store: Store, business_id: int, since: dt.datetime) -> set[str]:
-    with store.session() as session:
-        return set(
-            session.scalars(
-                select(Digest.recipient).where(
-                    Digest.business_id == business_id, Digest.created_at >= since
-                )
+def _recipients_since(session: Session, business_id: int, since: dt.datetime) -> set[str]:
+    return set(
+        session.scalars(
+            select(Digest.recipient).where(
+                Digest.business_id == business_id, Digest.created_at >= since
             )
         )
+    )
 
 
 def retry_due(
@@ -175,7 +180,25 @@ def create_digest(
     now: dt.datetime,
 ) -> int | None:
     """Store a pending digest with its items (one transaction); None if there is nothing to send."""
-    return _create_digest(store, settings, config, business_id, recipient, now)[0]
+    fresh = _create_digest(store, settings, config, business_id, recipient, now, leased=False)
+    return fresh.digest_id if fresh is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Fresh:
+    """A digest `_create_digest` has just stored, with what it read to store it: its first attempt
+    composes the message from these (the same mentions, snapshot and previous digest the stored
+    items and subject came from) instead of reading them all again."""
+
+    digest_id: int
+    recipient: str
+    message_id: str
+    subject: str
+    created_at: dt.datetime
+    business: Business  # detached, its columns loaded
+    selected: list[Selected]
+    since: dt.datetime | None  # the previous digest's creation
+    gap: GapSection
 
 
 def _create_digest(
@@ -185,16 +208,20 @@ def _create_digest(
     business_id: int,
     recipient: str,
     now: dt.datetime,
-) -> tuple[int | None, GapSection | None]:
-    """`create_digest`, with the gap section it computed: its first attempt, right after, composes
-    the message with it (the same snapshot and previous digest) rather than computing it again."""
+    *,
+    leased: bool,
+) -> _Fresh | None:
+    """`create_digest`, with what it read. `leased`: stored as claimed for sending by this run
+    (the lease `attempt` would take), for a first attempt that follows at once."""
     try:
         with store.transaction() as session:
             selected = select_negative(session, business_id, recipient, config.digest)
             if not selected and not config.digest.all_quiet_email:
-                return None, None
+                return None
             business = session.get_one(Business, business_id)
-            snapshot_id = latest_snapshot_id(session, business_id)
+            remember_business(session, business)  # the gap section asks for it by slug
+            snapshot = latest_snapshot(session, business_id)  # held: gap_for reads it by id
+            snapshot_id = snapshot.id if snapshot is not None else None
             previous = previous_digest(session, business_id, recipient)
             gap = gap_for(session, settings, business, snapshot_id, previous)
             digest = Digest(
@@ -209,6 +236,7 @@ def _create_digest(
                 ),
                 status="pending",
                 attempts=0,
+                next_attempt_at=now + LEASE if leased else None,
                 gap_snapshot_id=snapshot_id,
                 created_at=now,
             )
@@ -219,11 +247,41 @@ def _create_digest(
                 for item in selected
             )
             session.flush()
-            return digest.id, gap
+            return _Fresh(digest.id, recipient, digest.message_id, digest.subject, now, business,
+                          selected, previous.created_at if previous is not None else None, gap)
     except IntegrityError:
         # Another run stored a digest holding some of these mentions first: they go out there.
         log.warning("%s: a concurrent run claimed mentions for %s; skipping", config.id, recipient)
-        return None, None
+        return None
+
+
+def _first_attempt(
+    store: Store, settings: Settings, fresh: _Fresh, transport: Transport, now: dt.datetime
+) -> Outcome:
+    """`attempt` for a digest this run has just stored leased: nothing to claim or read again.
+    If this process dies before recording the outcome, the lease runs out and the digest is
+    sent again with the same Message-ID (a redelivered digest stage ends the lease at once)."""
+    slug, mentions = fresh.business.slug, len(fresh.selected)
+    try:
+        with store.session() as session:  # read only: the crawl failures and follow-up views
+            content = build_content(
+                session, settings, fresh.business, fresh.selected, since=fresh.since,
+                until=fresh.created_at, gap=fresh.gap,
+                language=recipient_language(settings, slug, fresh.recipient),
+                recipient=fresh.recipient,
+            )
+        message: EmailMessage | None = build_message(
+            content, subject=fresh.subject, sender=settings.smtp.sender,
+            recipient=fresh.recipient, message_id=fresh.message_id, date=fresh.created_at,
+        )
+        error = None
+    except Exception as exc:  # noqa: BLE001 - recorded on the digest, retried later
+        log.exception("composing digest %s failed", fresh.digest_id)
+        message, error = None, f"composing failed: {exc}"
+    if message is not None:
+        error = _send(transport, message, fresh.recipient)
+    _record(store, fresh.digest_id, error, now)
+    return _logged(slug, fresh.recipient, fresh.message_id, mentions, error, transport)
 
 
 def attempt(
@@ -258,23 +316,21 @@ def attempt(
     if message is not None:
         error = _send(transport, message, digest.recipient)
     _record(store, digest_id, error, now)
+    return _logged(slug, digest.recipient, digest.message_id, mentions, error, transport)
+
+
+def _logged(slug: str, recipient: str, message_id: str, mentions: int, error: str | None,
+            transport: Transport) -> Outcome:
+    """The outcome of an attempt whose result is recorded, logged."""
     if error:
-        log.warning(
-            "%s: digest %s to %s not sent: %s", slug, digest.message_id, digest.recipient, error
-        )
+        log.warning("%s: digest %s to %s not sent: %s", slug, message_id, recipient, error)
     else:
-        log.info(
-            "%s: digest %s sent to %s (%d mentions)",
-            slug,
-            digest.message_id,
-            digest.recipient,
-            mentions,
-        )
+        log.info("%s: digest %s sent to %s (%d mentions)", slug, message_id, recipient, mentions)
     written = transport.written if isinstance(transport, OutboxTransport) else []
     return Outcome(
         slug,
-        digest.recipient,
-        digest.message_id,
+        recipient,
+        message_id,
         "sent" if error is None else "pending",
         mentions,
         error,
@@ -338,6 +394,14 @@ def message_for(
 
 def _record(store: Store, digest_id: int, error: str | None, now: dt.datetime) -> None:
     with store.transaction() as session:
+        if error is None:  # one statement: the back-off below needs the attempts read
+            session.execute(
+                update(Digest).where(Digest.id == digest_id)
+                .values(attempts=Digest.attempts + 1, status="sent", sent_at=now, last_error=None,
+                        next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return
         digest = session.get_one(Digest, digest_id)
         digest.attempts += 1
         if error is None:
@@ -364,12 +428,11 @@ def pending_query(business_id: int) -> Select[Digest]:
     )
 
 
-def _pending(store: Store, business_id: int) -> list[tuple[int, str, dt.datetime | None]]:
-    with store.session() as session:
-        return [
-            (d.id, d.recipient, d.next_attempt_at)
-            for d in session.scalars(pending_query(business_id))
-        ]
+def _pending(session: Session, business_id: int) -> list[tuple[int, str, dt.datetime | None]]:
+    return [
+        (d.id, d.recipient, d.next_attempt_at)
+        for d in session.scalars(pending_query(business_id))
+    ]
 
 
 def _waiting(store: Store, digest_id: int, slug: str) -> Outcome:

@@ -112,8 +112,15 @@ def take_snapshot(session: Session, settings: Settings, business_slug: str) -> i
 
 
 def latest_snapshot_id(session: Session, business_id: int) -> int | None:
+    snapshot = latest_snapshot(session, business_id)
+    return snapshot.id if snapshot is not None else None
+
+
+def latest_snapshot(session: Session, business_id: int) -> GapSnapshot | None:
+    """The business's newest snapshot, read whole: a caller that holds it gets it again from the
+    session (`session.get`) without a second read."""
     query = (
-        select(GapSnapshot.id)
+        select(GapSnapshot)
         .where(GapSnapshot.business_id == business_id)
         .order_by(GapSnapshot.taken_at.desc(), GapSnapshot.id.desc())
         .limit(1)

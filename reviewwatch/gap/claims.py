@@ -50,6 +50,12 @@ def business_by_slug(session: Session, slug: str) -> Business:
 _BUSINESSES_KEY = "reviewwatch.gap.businesses"
 
 
+def remember_business(session: Session, business: Business) -> None:
+    """Let `business_by_slug` answer from a row the caller has just read (by its id)."""
+    if session.get_transaction() is not None:
+        per_transaction(session, _BUSINESSES_KEY)[business.slug] = business
+
+
 def active_claims(session: Session, business_id: int) -> list[Claim]:
     query = (
         select(Claim)

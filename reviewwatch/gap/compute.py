@@ -40,8 +40,10 @@ def compute_gap(
     *,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    claims: list[Claim] | None = None,
 ) -> GapReport:
-    """The gap report over [since, until): by default the last `gap.period_days` days."""
+    """The gap report over [since, until): by default the last `gap.period_days` days.
+    `claims`: the business's active claims when the caller has just read them."""
     gs = settings.gap
     now = utcnow()
     until = until or now
@@ -69,7 +71,7 @@ def compute_gap(
     results: list[ClaimResult] = []
     calibration: list[ClaimResult] = []
     answered = load_answered(session, business.id, since, until)
-    for claim in active_claims(session, business.id):
+    for claim in (claims if claims is not None else active_claims(session, business.id)):
         window = claim_window(claim, (since, until))
         if claim.metric == response_claim.METRIC:  # answered, not said: the follow-up items
             found = answered if window == (since, until) else load_answered(

@@ -76,11 +76,14 @@ def claims_at_risk(
     business = business_by_slug(session, business_slug)
     if since_snapshot is not None and since_snapshot.business_id != business.id:
         raise InputError(f"gap snapshot {since_snapshot.id} is not {business_slug!r}'s")
+    claimed = active_claims(session, business.id)
+    if not claimed:  # nothing claimed, nothing at risk: the gap is not computed for nothing
+        return []
     before = _previous(since_snapshot.report if since_snapshot is not None else {})
-    claims = {c.claim_key: c for c in active_claims(session, business.id)}
+    claims = {c.claim_key: c for c in claimed}
     threshold = settings.gap.risk_threshold
     risks = []
-    for result in compute_gap(session, settings, business_slug).claims:
+    for result in compute_gap(session, settings, business_slug, claims=claimed).claims:
         old_verdict, old_shortfall = before.get(result.claim_key, (None, None))
         reason = _reason(result, old_verdict, old_shortfall, threshold)
         if reason is not None and result.claim_key in claims:

@@ -209,7 +209,8 @@ def digest_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bo
         released = release_lost_leases(rt, cycle)
         if released:
             log.warning("%s: %d digests the lost worker had claimed are sent now", cycle.slug, released)
-    run = send_digests(rt.store, rt.settings, cycle.slug, created_since=cycle.created_at)
+    run = send_digests(rt.store, rt.settings, cycle.slug, created_since=cycle.created_at,
+                       business_id=cycle.business_id)
     detail = (f"{run.count('sent')} sent, {run.count('pending')} pending, "
               f"{run.count('waiting')} waiting" + (f"; {short}" if short else ""))
     return run.count("pending") == 0, detail
