@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crawler.context import SourceContext, Tally, short_target
 from crawler.settings import CrawlSettings, scrapy_settings
@@ -72,8 +74,9 @@ def load_contexts(
         query = query.where(Source.type == source_type)
     contexts = []
     with store.session() as session:
-        for source, owner in session.execute(query).all():
-            known = session.scalars(select(Mention.external_id).where(Mention.source_id == source.id))
+        rows = session.execute(query).all()
+        known_ids = _known_ids(session, [source.id for source, _ in rows])
+        for source, owner in rows:
             contexts.append(
                 SourceContext(
                     business_id=owner.id,
@@ -86,13 +89,25 @@ def load_contexts(
                     options=dict(source.options or {}),
                     state=dict(source.state or {}),
                     last_success_at=source.last_success_at,
-                    known_ids=frozenset(known),
+                    known_ids=frozenset(known_ids.get(source.id, ())),
                     crawl=crawl,
                     own_site_levels=dict(own_site_levels),
                     since=since,
                 )
             )
     return contexts
+
+
+def _known_ids(session: Session, source_ids: list[int], chunk: int = 500) -> dict[int, list[str]]:
+    """The external ids stored per source: one query per `chunk` sources, not one per source."""
+    known: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(source_ids), chunk):
+        part = source_ids[start : start + chunk]
+        for source_id, external_id in session.execute(
+            select(Mention.source_id, Mention.external_id).where(Mention.source_id.in_(part))
+        ):
+            known[source_id].append(external_id)
+    return known
 
 
 class CrawlJob:
