@@ -212,6 +212,23 @@ def begin_stage(
     return StageStart("run", row.id, row.attempts)
 
 
+def start_stage_here(
+    session: Session, cycle_id: int, stage: str, worker: str, now: dt.datetime | None = None
+) -> int | None:
+    """Record a stage as started by `worker` (running, first attempt) unless it has a row
+    already; the new row's id if this call recorded it, else None.
+
+    For a worker that has just finished the stage before it and runs this one itself instead of
+    publishing it (`reviewwatch.worker.tasks`): of that worker, a redelivered message and a
+    scheduler, the one whose row is inserted first runs the stage, as with `enqueue_stage`.
+    """
+    now = now or utcnow()
+    row = {"cycle_id": cycle_id, "stage": stage, "state": "running", "attempts": 1,
+           "worker": worker[:200], "enqueued_at": now, "started_at": now, "heartbeat_at": now}
+    inserted = insert_ignore_many(session, CycleStage, [row], ["cycle_id", "stage"], returning=["id"])
+    return int(inserted[0][0]) if inserted else None
+
+
 def heartbeat(session: Session, stage_ids: Sequence[int], worker: str) -> None:
     """Keep this worker's running stages leased."""
     if stage_ids:
