@@ -257,16 +257,21 @@ def finish_stage(session: Session, stage_id: int, ok: bool, detail: str) -> dict
             .returning(CycleStage.cycle_id)
             .execution_options(synchronize_session=False)
         ).scalar_one()
-    states = {
+    states = cycle_states(session, cycle_id)
+    if len(states) == len(STAGES) and all(value in FINISHED for value in states.values()):
+        finish_cycle(session, cycle_id,
+                     "done" if all(value == "done" for value in states.values()) else "failed")
+    return states
+
+
+def cycle_states(session: Session, cycle_id: int) -> dict[str, str]:
+    """The state of each stage the cycle has a row for."""
+    return {
         stage: value
         for stage, value in session.execute(
             select(CycleStage.stage, CycleStage.state).where(CycleStage.cycle_id == cycle_id)
         )
     }
-    if len(states) == len(STAGES) and all(value in FINISHED for value in states.values()):
-        finish_cycle(session, cycle_id,
-                     "done" if all(value == "done" for value in states.values()) else "failed")
-    return states
 
 
 def stage_state(session: Session, cycle_id: int, stage: str) -> str | None:

@@ -15,9 +15,10 @@ idempotent where it cannot be transactional:
   between (at-least-once); a recipient gets no second digest in one cycle.
 
 A worker that takes the next stage's tasks runs it itself when it finishes a stage (crawl →
-score → snapshot in one task), recording it as started in the transaction that finishes the
-stage before; see `run_started` for how a worker killed meanwhile is recovered. The digest waits
-for its time and is enqueued by the scheduler.
+score → snapshot in one task, and the digest too when its time has come already), recording it
+as started in the transaction that finishes the stage before; see `run_started` and `publish_next` for how
+a worker killed meanwhile is recovered. A digest not due yet is enqueued by the scheduler at its
+time.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from reviewwatch.worker import metrics
 from reviewwatch.worker.runtime import WorkerRuntime, current
 from storage.cycles import (
     FINISHED,
+    STAGES,
     StageStart,
     begin_stage,
+    cycle_states,
     finish_stage,
     stage_state,
     start_stage_here,
@@ -98,24 +101,29 @@ def run_started(rt: WorkerRuntime, cycle: Cycle, stage: str, start: StageStart,
     Taking it on here spares a message through the broker and the next task's start (a
     transaction of four statements) per stage. A worker killed while running it is recovered
     as if it had been published: this task's message is acknowledged only when the chain
-    returns, so the broker delivers it again; that delivery finds this stage finished and
-    publishes the next one, which runs once its lease shows the killed worker gone.
+    returns, so the broker delivers it again; that delivery finds its own stage finished and
+    publishes the first unfinished one (`publish_next`), which runs once its lease shows the
+    killed worker gone.
     """
     assert start.stage_id is not None
     if start.attempts > 1:
         log.warning("cycle %s (%s): %s delivered again (attempt %d): its worker was lost",
                     cycle.id, cycle.slug, stage, start.attempts)
     rt.running(start.stage_id, stage)
+    states = None
+    chained = None
     try:
-        ok, detail = STAGE_WORK[stage](rt, cycle, start)
+        if stage == "snapshot":  # it records its outcome (and may start the digest) itself
+            ok, detail, digest = take_snapshot_then(rt, cycle, start)
+            chained = ("digest", digest) if digest is not None else None
+        else:
+            ok, detail = STAGE_WORK[stage](rt, cycle, start)
     except Exception as exc:  # noqa: BLE001 - recorded on the stage; the chain goes on
         log.exception("cycle %s (%s): %s failed", cycle.id, cycle.slug, stage)
         ok, detail = False, f"{type(exc).__name__}: {exc}"
     finally:
         rt.done(start.stage_id)
-    states = None
-    chained = None
-    if stage != "snapshot":  # the snapshot records its outcome in its own transaction
+    if stage != "snapshot":
         following = NEXT.get(stage)
         with rt.store.transaction() as session:
             states = finish_stage(session, start.stage_id, ok, detail)
@@ -139,19 +147,27 @@ def _busy_wait(start: StageStart, rt: WorkerRuntime) -> float:
 
 def publish_next(rt: WorkerRuntime, cycle_id: int, stage: str,
                  states: dict[str, str] | None = None) -> None:
-    """Publish the next stage unless it has finished (a duplicate message is harmless).
-    `states`: the cycle's stage states as `finish_stage` just read them (else they are read)."""
-    following = NEXT.get(stage)
-    if following is None:
+    """Publish the first stage after `stage` that has not finished (a duplicate message is
+    harmless); a digest not started yet is left to the scheduler, which enqueues it at its time.
+    `states`: the cycle's stage states as `finish_stage` just read them (else they are read).
+
+    The first unfinished one, not merely the next: a worker that ran the following stages itself
+    (`run_started`) and died in one of them left it running, with no message for it; this task,
+    delivered again, publishes it, and it runs once the dead worker's lease has run out.
+    """
+    if stage not in NEXT:
         return
     if states is None:
         with rt.store.session() as session:
-            state = stage_state(session, cycle_id, following)
-    else:
+            states = cycle_states(session, cycle_id)
+    for following in STAGES[STAGES.index(stage) + 1:]:
         state = states.get(following)
-    if state in FINISHED:
+        if state in FINISHED:
+            continue
+        if following == "digest" and state is None:
+            return
+        rt.publish(following, cycle_id)
         return
-    rt.publish(following, cycle_id)
 
 
 def load_cycle(rt: WorkerRuntime, session: Session, run: CycleRun) -> Cycle:
@@ -217,6 +233,16 @@ def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[boo
 
 def snapshot_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
     """The snapshot and the stage's outcome in one transaction: one snapshot per cycle."""
+    ok, detail, _digest = take_snapshot_then(rt, cycle, start)
+    return ok, detail
+
+
+def take_snapshot_then(rt: WorkerRuntime, cycle: Cycle, start: StageStart
+                       ) -> tuple[bool, str, StageStart | None]:
+    """`snapshot_stage`, and the digest started here in the same transaction when it is due
+    already (a cycle that ran late, a burst of them) and this worker takes digest tasks: the
+    digest's start, to run it at once, instead of waiting for the scheduler's next tick to find
+    it ready and publish it. A digest not yet due is left to the scheduler, at its time."""
     from reviewwatch.digest.gapinfo import take_snapshot
 
     assert start.stage_id is not None
@@ -226,11 +252,15 @@ def snapshot_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[
                 select(CycleStage).where(CycleStage.id == start.stage_id).with_for_update()
             ).one()
             if row.state in FINISHED:
-                return row.ok is not False, row.detail or "already taken"
+                return row.ok is not False, row.detail or "already taken", None
             snapshot_id = take_snapshot(session, rt.settings, cycle.slug)
             detail = f"snapshot {snapshot_id}"
-            finish_stage(session, start.stage_id, True, detail)
-            return True, detail
+            states = finish_stage(session, start.stage_id, True, detail)
+            digest = None
+            if "digest" in rt.queues and "digest" not in states and utcnow() >= cycle.due_at:
+                stage_id = start_stage_here(session, cycle.id, "digest", rt.name)
+                digest = StageStart("run", stage_id, 1) if stage_id is not None else None
+            return True, detail, digest
     except Exception as exc:
         detail = f"{type(exc).__name__}: {exc}"
         with rt.store.transaction() as session:
