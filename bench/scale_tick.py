@@ -310,11 +310,11 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
             select(CycleRun.id).where(~CycleRun.id.in_(
                 select(CycleStage.cycle_id).where(CycleStage.stage != "crawl")))
             .order_by(CycleRun.id).limit(args.cycles)).all()
-    # A worker taking every stage runs a cycle's crawl, score and snapshot in one task (see
+    # A worker taking every stage runs a due cycle's four stages in one task (see
     # `tasks.run_started`); with --no-chain each stage is its own task, measured apart.
     runtime = WorkerRuntime(settings, store, queues=["digest"] if args.no_chain else list(STAGES),
                             concurrency=1, publish=lambda stage, cid: None, name="bench-worker")
-    tasks = STAGES if args.no_chain else ("crawl", "digest")
+    tasks: tuple[str, ...] = STAGES if args.no_chain else ("crawl",)
     set_runtime(runtime)
     cpu: dict[str, float] = defaultdict(float)
     wall: dict[str, float] = defaultdict(float)
@@ -333,20 +333,22 @@ def bench_cycles(store: Store, settings: Settings, meter: SqlMeter, args: argpar
                     detail = run_stage(NoRetry(), cycle_id, stage)
                     wall[stage] += time.perf_counter() - t0
                     cpu[stage] += meter.backend_cpu() - c0
-                if stage == "digest" and not detail.startswith("1 sent"):
-                    raise SystemExit(f"cycle {cycle_id}: digest: {detail}")
+                sent = detail.startswith("1 sent") if stage == "digest" else "digest: 1 sent" in detail
+                if stage == tasks[-1] and not sent:
+                    raise SystemExit(f"cycle {cycle_id}: {stage}: {detail}")
     finally:
         set_runtime(None)
         runtime.stop()
     n = len(ids) - 1
-    if not args.no_chain:  # the crawl task ran the score and the snapshot too
+    if not args.no_chain:  # the crawl task ran every stage of its cycle
+        chain = "crawl-to-digest"
         for counter in (meter.count, meter.transactions, meter.seconds, cpu, wall):
-            counter["crawl+score+snapshot"] = counter.pop("crawl", 0)  # type: ignore[arg-type]
-        meter.shapes = {(("crawl+score+snapshot" if label == "crawl" else label), shape): v
+            counter[chain] = counter.pop("crawl", 0)  # type: ignore[arg-type]
+        meter.shapes = {((chain if label == "crawl" else label), shape): v
                         for (label, shape), v in meter.shapes.items()}  # type: ignore[assignment]
-        meter.samples = {(("crawl+score+snapshot" if label == "crawl" else label), shape): v
+        meter.samples = {((chain if label == "crawl" else label), shape): v
                          for (label, shape), v in meter.samples.items()}
-        tasks = ("crawl+score+snapshot", "digest")
+        tasks = (chain,)
     for label, shape in meter.trace or []:
         print(f"  trace {label:8} {shape}")
     out = {
