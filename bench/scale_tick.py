@@ -88,6 +88,7 @@ class SqlMeter:
         cursor.execute("SELECT pg_backend_pid()")
         self.pids.add(int(cursor.fetchone()[0]))
         cursor.close()
+        dbapi_connection.rollback()  # a connection handed out idle, as the pool's are
 
     def _begin(self, _conn: Any) -> None:
         self.transactions[self.label] += 1

@@ -73,7 +73,7 @@ def load_contexts(
     if source_type is not None:
         query = query.where(Source.type == source_type)
     contexts = []
-    with store.session() as session:
+    with store.reading() as session:
         rows = session.execute(query).all()
         known_ids = _known_ids(session, [source.id for source, _ in rows])
         for source, owner in rows:

@@ -63,7 +63,7 @@ def chunk_size(settings: SentimentSettings) -> int:
 def pending_mention_ids(
     store: Store, model_id: str, model_version: str, business_slug: str | None = None
 ) -> list[int]:
-    with store.session() as session:
+    with store.reading() as session:
         current_ok = exists().where(
             and_(
                 Score.mention_id == Mention.id,

@@ -103,7 +103,7 @@ def send_digests(
         business_id = business_id_of(store, business_slug)
     run = DigestRun(business_slug)
     blocked: set[str] = set()
-    with store.session() as session:  # one read for both: what is pending, who has one already
+    with store.reading() as session:  # one read for both: what is pending, who has one already
         pending = _pending(session, business_id)
         if created_since is not None:
             blocked |= _recipients_since(session, business_id, created_since)
@@ -164,7 +164,7 @@ def retry_due(
     """Resend every pending digest (all businesses) whose back-off has passed."""
     now = now or utcnow()
     transport = transport or SmtpTransport(settings.smtp)
-    with store.session() as session:
+    with store.reading() as session:
         due = session.scalars(
             select(Digest.id).where(Digest.status == "pending", _due(now)).order_by(Digest.id)
         ).all()
@@ -263,7 +263,7 @@ def _first_attempt(
     sent again with the same Message-ID (a redelivered digest stage ends the lease at once)."""
     slug, mentions = fresh.business.slug, len(fresh.selected)
     try:
-        with store.session() as session:  # read only: the crawl failures and follow-up views
+        with store.reading() as session:  # read only: the crawl failures and follow-up views
             content = build_content(
                 session, settings, fresh.business, fresh.selected, since=fresh.since,
                 until=fresh.created_at, gap=fresh.gap,
@@ -342,7 +342,7 @@ def _compose(
     store: Store, settings: Settings, digest_id: int, gap: GapSection | None = None
 ) -> tuple[EmailMessage | None, str | None]:
     try:
-        with store.session() as session:  # read only: no lock held while the gap is computed
+        with store.reading() as session:  # read only: no lock held while the gap is computed
             return message_for(session, settings, session.get_one(Digest, digest_id), gap), None
     except Exception as exc:  # noqa: BLE001 - recorded on the digest, retried later
         log.exception("composing digest %s failed", digest_id)
@@ -413,7 +413,7 @@ def _record(store: Store, digest_id: int, error: str | None, now: dt.datetime) -
 
 
 def business_id_of(store: Store, slug: str) -> int:
-    with store.session() as session:
+    with store.reading() as session:
         business_id = session.scalar(select(Business.id).where(Business.slug == slug))
     if business_id is None:
         raise StoreError(f"business {slug!r} is not in the store (is the configuration synced?)")
@@ -436,7 +436,7 @@ def _pending(session: Session, business_id: int) -> list[tuple[int, str, dt.date
 
 
 def _waiting(store: Store, digest_id: int, slug: str) -> Outcome:
-    with store.session() as session:
+    with store.reading() as session:
         digest = session.get_one(Digest, digest_id)
         return Outcome(
             slug,

@@ -73,7 +73,7 @@ def tick(
     margin_s = settings.schedule.crawl_margin_s
     # The digests after the crawls: a digest needs its cycle's crawl enqueued (by this tick too).
     for stage, due in (("crawl", due_crawls), ("digest", due_digests)):
-        with store.session() as session:
+        with store.reading() as session:
             cycle_ids = due(session, now, margin_s)
         enqueued, failed = enqueue_and_publish(store, cycle_ids, stage, now, publish)
         if enqueued:
@@ -159,7 +159,7 @@ def plan_cycles(store: Store, settings: Settings, now: dt.datetime, claimed_by: 
         return 0
     members = [(index, day, business) for index, day, _ in open_groups
                for business in state.index.groups[index].businesses]
-    with store.session() as session:
+    with store.reading() as session:
         if any(business.id not in state.ids for _, _, business in members):
             state.ids.update({slug: business_id for slug, business_id in
                               session.execute(select(Business.slug, Business.id))})
@@ -217,7 +217,7 @@ def crawl_demand(
         .group_by(CrawlRun.source_id)
         .subquery()
     )
-    with store.session() as session:
+    with store.reading() as session:
         for start in range(0, len(business_ids), 5000):
             part = business_ids[start : start + 5000]
             rows = session.execute(
@@ -236,7 +236,7 @@ def due_stages(
     store: Store, now: dt.datetime, margin_s: float = 0.0, limit: int = 20_000
 ) -> dict[str, list[int]]:
     """Cycles whose crawl should start now, and those whose digest is due, not yet enqueued."""
-    with store.session() as session:
+    with store.reading() as session:
         return {"crawl": due_crawls(session, now, margin_s, limit),
                 "digest": due_digests(session, now, margin_s, limit)}
 
@@ -292,7 +292,7 @@ def due_digests(session: Session, now: dt.datetime, margin_s: float = 0.0, limit
 
 def republish_stale(store: Store, settings: Settings, publish: Publish, now: dt.datetime) -> int:
     before = now - dt.timedelta(seconds=settings.schedule.requeue_after_s)
-    with store.session() as session:
+    with store.reading() as session:
         stale = stale_enqueued(session, before)
     done = 0
     for cycle_id, stage in stale:

@@ -120,7 +120,7 @@ class ScoreBatcher:
                 Score.mention_revision == Mention.revision,
             )
         )
-        with self.store.session() as session:
+        with self.store.reading() as session:
             rows = session.execute(
                 select(Mention.id, Business.slug)
                 .join(Business, Business.id == Mention.business_id)

@@ -158,7 +158,7 @@ def publish_next(rt: WorkerRuntime, cycle_id: int, stage: str,
     if stage not in NEXT:
         return
     if states is None:
-        with rt.store.session() as session:
+        with rt.store.reading() as session:
             states = cycle_states(session, cycle_id)
     for following in STAGES[STAGES.index(stage) + 1:]:
         state = states.get(following)
@@ -304,7 +304,7 @@ def release_lost_leases(rt: WorkerRuntime, cycle: Cycle) -> int:
 
 def name_shortfall(rt: WorkerRuntime, cycle: Cycle) -> str:
     """Sources not crawled when the digest is due get a failed crawl run the digest shows."""
-    with rt.store.session() as session:
+    with rt.store.reading() as session:
         crawl = stage_state(session, cycle.id, "crawl")
     if crawl in FINISHED:
         return ""
