@@ -53,7 +53,9 @@ def run_stage(task: Any, cycle_id: int, stage: str) -> str:
         # Read first and held (the session keeps rows only while they are referenced), so
         # begin_stage's own read of it is answered from the session.
         run = session.get(CycleRun, cycle_id)
-        start = begin_stage(session, cycle_id, stage, rt.name, rt.lease)
+        # A stage the previous one publishes (score, snapshot) has no row on its first delivery.
+        start = begin_stage(session, cycle_id, stage, rt.name, rt.lease,
+                            row_expected=stage not in NEXT.values())
         cycle = load_cycle(rt, session, run) if run is not None and start.decision == "run" else None
     if start.decision == "unknown":
         metrics.TASKS.labels(stage, "unknown").inc()
