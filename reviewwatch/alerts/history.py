@@ -58,14 +58,15 @@ def negative_history(
     terms = _counted(business_id, first, now)
     v = V_MENTIONS.c
     volumes = [0] * (days + 1)
-    for (at,) in session.execute(select(v.counted_at).where(*terms)):
+    rows: list[tuple[str, int, dt.datetime]] = []
+    # One read of the counted mentions: every one makes the volume, the negative ones the
+    # overall series (two queries read the same rows).
+    for mention_id, at, label in session.execute(select(v.mention_id, v.counted_at, v.label).where(*terms)):
         index = int((now - at) / WINDOW)
         if 0 <= index <= days:
             volumes[index] += 1
-    overall = select(v.mention_id, v.counted_at).where(*terms, v.label == "negative")
-    rows: list[tuple[str, int, dt.datetime]] = [
-        (OVERALL, mention_id, at) for mention_id, at in session.execute(overall)
-    ]
+        if label == "negative":
+            rows.append((OVERALL, mention_id, at))
     for query in opinion_selects(terms, v.mention_id, v.counted_at):
         negative = query.subquery()
         rows += [

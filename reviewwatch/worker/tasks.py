@@ -172,8 +172,10 @@ def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[boo
 
     scored = rt.scorer().score(cycle.slug)
     metrics.SCORES.inc(scored)
-    open_followups(rt.store, cycle.slug)  # idempotent: a redelivered task opens nothing twice
-    found = check_after_crawl(rt.store, rt.settings, cycle.slug).summary()  # scored: now countable
+    # idempotent: a redelivered task opens nothing twice
+    open_followups(rt.store, cycle.slug, business_id=cycle.business_id)
+    found = check_after_crawl(  # scored: now countable
+        rt.store, rt.settings, cycle.slug, business_id=cycle.business_id).summary()
     return True, f"{scored} scored" + (f"; {found}" if found else "")
 
 
