@@ -69,17 +69,21 @@ def sync_followups(
     scope = [] if business_id is None else [v.business_id == business_id]
     # One pass over the mentions: those owed an item, and the items whose `negative` flag
     # disagrees with the label now (withdrawn or restored), told apart here.
+    # A mention without an item counts as not followed (negative false): its label, computed
+    # once per mention, disagrees when it is negative. An item's business is its mention's: the
+    # join reads only that business's items (by index), not the whole table.
+    joined = and_(FollowupItem.mention_id == v.mention_id,
+                  *([] if business_id is None else [FollowupItem.business_id == business_id]))
     missing: list[tuple[int, int]] = []
     withdrawn = restored = 0
     for mention_id, owner, label, item in session.execute(
         select(v.mention_id, v.business_id, v.label, FollowupItem)
-        .select_from(V_MENTIONS.outerjoin(FollowupItem, FollowupItem.mention_id == v.mention_id))
-        .where(*scope, or_(
-            and_(FollowupItem.id.is_(None), v.label == "negative", v.is_own.is_(False),
-                 v.duplicate_of_id.is_(None)),
-            and_(FollowupItem.negative.is_(True), v.label.is_(None) | (v.label != "negative")),
-            and_(FollowupItem.negative.is_(False), v.label == "negative"),
-        ))
+        .select_from(V_MENTIONS.outerjoin(FollowupItem, joined))
+        .where(*scope,
+               func.coalesce(v.label == "negative", False)
+               != func.coalesce(FollowupItem.negative, False),
+               or_(FollowupItem.id.is_not(None),
+                   and_(v.is_own.is_(False), v.duplicate_of_id.is_(None))))
         .order_by(v.mention_id)
     ).all():
         if item is None:
