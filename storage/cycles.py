@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from storage.models import CycleRun, CycleStage, utcnow
-from storage.upsert import insert_ignore, insert_ignore_many
+from storage.upsert import insert_ignore_many
 
 STAGES = ("crawl", "score", "snapshot", "digest")
 FINISHED = ("done", "failed")
@@ -176,29 +176,30 @@ def begin_stage(
     worker: str,
     lease: dt.timedelta,
     now: dt.datetime | None = None,
+    *,
+    row_expected: bool = True,
 ) -> StageStart:
-    """Decide whether this delivery of a stage's task runs it (see the module's docstring)."""
+    """Decide whether this delivery of a stage's task runs it (see the module's docstring).
+
+    `row_expected=False`: the stage is usually published by the previous one without a row (a
+    first delivery then has none), so its row is inserted first (one statement, not a lookup
+    that finds nothing and then the insert); the answer is the same either way.
+    """
     now = now or utcnow()
     if session.get(CycleRun, cycle_id) is None:
         return StageStart("unknown")
-    row = session.scalars(
-        select(CycleStage)
-        .where(CycleStage.cycle_id == cycle_id, CycleStage.stage == stage)
-        .with_for_update()
-    ).one_or_none()
+    if not row_expected:
+        started = _insert_running(session, cycle_id, stage, worker, now)
+        if started is not None:
+            return started
+    row = _locked_stage(session, cycle_id, stage)
     if row is None:  # published without a row (a stage started by the previous one): add it
-        insert_ignore(
-            session,
-            CycleStage,
-            {"cycle_id": cycle_id, "stage": stage, "state": "enqueued", "attempts": 0,
-             "enqueued_at": now},
-            conflict_on=["cycle_id", "stage"],
-        )
-        row = session.scalars(
-            select(CycleStage)
-            .where(CycleStage.cycle_id == cycle_id, CycleStage.stage == stage)
-            .with_for_update()
-        ).one()
+        started = _insert_running(session, cycle_id, stage, worker, now)
+        if started is not None:
+            return started
+        # Another delivery inserted it meanwhile (its insert committed first): decide on its row.
+        row = _locked_stage(session, cycle_id, stage)
+        assert row is not None
     if row.state in FINISHED:
         return StageStart("finished", row.id, row.attempts)
     if row.state == "running" and row.worker != worker and row.heartbeat_at is not None:
@@ -212,6 +213,33 @@ def begin_stage(
     return StageStart("run", row.id, row.attempts)
 
 
+def _locked_stage(session: Session, cycle_id: int, stage: str) -> CycleStage | None:
+    return session.scalars(
+        select(CycleStage)
+        .where(CycleStage.cycle_id == cycle_id, CycleStage.stage == stage)
+        .with_for_update()
+    ).one_or_none()
+
+
+def _insert_running(
+    session: Session, cycle_id: int, stage: str, worker: str, now: dt.datetime
+) -> StageStart | None:
+    """The stage's row inserted as running this delivery's first attempt: "run" if this call
+    inserted it; None if the row exists (another delivery's, or the scheduler's), so the caller
+    decides on that row. One statement, where inserting it enqueued, reading it back and
+    marking it running took three: the unique (cycle, stage) key still lets one delivery only
+    insert it, and a concurrent insert waits on it (PostgreSQL) or on the write lock (SQLite)."""
+    inserted = insert_ignore_many(
+        session, CycleStage,
+        [{"cycle_id": cycle_id, "stage": stage, "state": "running", "attempts": 1,
+          "worker": worker[:200], "enqueued_at": now, "started_at": now, "heartbeat_at": now}],
+        ["cycle_id", "stage"], returning=["id"],
+    )
+    if not inserted:
+        return None
+    return StageStart("run", inserted[0][0], 1)
+
+
 def start_stage_here(
     session: Session, cycle_id: int, stage: str, worker: str, now: dt.datetime | None = None
 ) -> int | None:
@@ -222,11 +250,8 @@ def start_stage_here(
     publishing it (`reviewwatch.worker.tasks`): of that worker, a redelivered message and a
     scheduler, the one whose row is inserted first runs the stage, as with `enqueue_stage`.
     """
-    now = now or utcnow()
-    row = {"cycle_id": cycle_id, "stage": stage, "state": "running", "attempts": 1,
-           "worker": worker[:200], "enqueued_at": now, "started_at": now, "heartbeat_at": now}
-    inserted = insert_ignore_many(session, CycleStage, [row], ["cycle_id", "stage"], returning=["id"])
-    return int(inserted[0][0]) if inserted else None
+    start = _insert_running(session, cycle_id, stage, worker, now or utcnow())
+    return start.stage_id if start is not None else None
 
 
 def heartbeat(session: Session, stage_ids: Sequence[int], worker: str) -> None:

@@ -19,12 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import FOLLOWUP_STATES, FollowupChange, FollowupItem, Mention, PublicReply, utcnow
 from storage.queries import V_MENTIONS
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_many
 
 SYSTEM = "reviewwatch"
 VIAS = ("created", "api", "link", "crawler", "relabel")
@@ -67,49 +67,60 @@ def sync_followups(
     now = now or utcnow()
     v = V_MENTIONS.c
     scope = [] if business_id is None else [v.business_id == business_id]
-    missing = session.execute(
-        select(v.mention_id, v.business_id)
-        .select_from(V_MENTIONS.outerjoin(FollowupItem, FollowupItem.mention_id == v.mention_id))
-        .where(v.label == "negative", v.is_own.is_(False), v.duplicate_of_id.is_(None),
-               FollowupItem.id.is_(None), *scope)
-        .order_by(v.mention_id)
-    ).all()
-    opened = sum(_open(session, mention_id, owner, now) for mention_id, owner in missing)
+    # One pass over the mentions: those owed an item, and the items whose `negative` flag
+    # disagrees with the label now (withdrawn or restored), told apart here.
+    # A mention without an item counts as not followed (negative false): its label, computed
+    # once per mention, disagrees when it is negative. An item's business is its mention's: the
+    # join reads only that business's items (by index), not the whole table.
+    joined = and_(FollowupItem.mention_id == v.mention_id,
+                  *([] if business_id is None else [FollowupItem.business_id == business_id]))
+    missing: list[tuple[int, int]] = []
     withdrawn = restored = 0
-    joined = select(FollowupItem, v.label).join(V_MENTIONS, v.mention_id == FollowupItem.mention_id)
-    for item, label in session.execute(joined.where(
-        *scope, FollowupItem.negative.is_(True), v.label.is_(None) | (v.label != "negative")
-    )).all():
-        withdrawn += 1
-        _withdraw(session, item, label, now)
-    for item, _label in session.execute(joined.where(
-        *scope, FollowupItem.negative.is_(False), v.label == "negative"
-    )).all():
-        restored += 1
-        _restore(session, item, now)
+    for mention_id, owner, label, item in session.execute(
+        select(v.mention_id, v.business_id, v.label, FollowupItem)
+        .select_from(V_MENTIONS.outerjoin(FollowupItem, joined))
+        .where(*scope,
+               func.coalesce(v.label == "negative", False)
+               != func.coalesce(FollowupItem.negative, False),
+               or_(FollowupItem.id.is_not(None),
+                   and_(v.is_own.is_(False), v.duplicate_of_id.is_(None))))
+        .order_by(v.mention_id)
+    ).all():
+        if item is None:
+            missing.append((mention_id, owner))
+        elif item.negative:
+            withdrawn += 1
+            _withdraw(session, item, label, now)
+        else:
+            restored += 1
+            _restore(session, item, now)
+    opened = _open(session, missing, now)
     session.flush()
     return SyncCounts(opened, withdrawn, restored)
 
 
-def _open(session: Session, mention_id: int, business_id: int, now: dt.datetime) -> bool:
-    created = insert_ignore(
+def _open(session: Session, missing: Sequence[tuple[int, int]], now: dt.datetime) -> int:
+    """Items for these (mention, business): how many this call created (another process may
+    have opened some first). The ids come back from the insert itself, and the replies the
+    crawler found before the mentions were scored are read in one query."""
+    if not missing:
+        return 0
+    created = dict(insert_ignore_many(
         session, FollowupItem,
-        {"mention_id": mention_id, "business_id": business_id, "state": "open", "negative": True,
-         "created_at": now, "changed_at": now, "changed_by": SYSTEM},
-        conflict_on=["mention_id"],
-    )
-    if not created:
-        return False  # another process opened it first
-    item = session.scalars(select(FollowupItem).where(FollowupItem.mention_id == mention_id)).one()
-    session.add(FollowupChange(item_id=item.id, state_before=None, state_after="open",
-                               changed_by=SYSTEM, via="created", changed_at=now))
-    first = session.execute(
-        select(PublicReply).where(PublicReply.mention_id == mention_id)
-        .order_by(PublicReply.replied_at.is_(None), PublicReply.replied_at, PublicReply.id)
-    ).scalars().first()
-    if first is not None:  # the crawler found the reply before the mention was scored
-        _replied(session, item, first, now)
-    return True
+        [{"mention_id": mention_id, "business_id": owner, "state": "open", "negative": True,
+          "created_at": now, "changed_at": now, "changed_by": SYSTEM}
+         for mention_id, owner in missing],
+        conflict_on=["mention_id"], returning=["mention_id", "id"],
+    ))
+    for mention_id, _owner in missing:  # in mention order, as the items were opened
+        if mention_id in created:
+            session.add(FollowupChange(item_id=created[mention_id], state_before=None,
+                                       state_after="open", changed_by=SYSTEM, via="created",
+                                       changed_at=now))
+    for mention_id, replies in replies_of(session, created).items():
+        item = session.get_one(FollowupItem, created[mention_id])
+        _replied(session, item, replies[0], now)
+    return len(created)
 
 
 def _withdraw(session: Session, item: FollowupItem, label: str | None, now: dt.datetime) -> None:

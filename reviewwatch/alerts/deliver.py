@@ -87,13 +87,16 @@ def check_business(
     outbox: Path | None = None,
     transport: Transport | None = None,
     now: dt.datetime | None = None,
+    business_id: int | None = None,
 ) -> AlertRun:
     """Retry the business's due alerts, then find its spikes now and alert the owners of each.
 
     With `dry_run`, the emails are written into `outbox` and nothing is stored or retried.
+    `business_id`: the business's id when the caller knows it (a cycle does), not looked up.
     """
     now = now or utcnow()
-    business_id = business_id_of(store, slug)
+    if business_id is None:
+        business_id = business_id_of(store, slug)
     run = AlertRun(slug)
     if dry_run:
         if outbox is None:
@@ -107,10 +110,14 @@ def check_business(
             session.rollback()
         return run
     transport = transport or SmtpTransport(settings.smtp)
-    run.retried = [
-        attempt(store, settings, alert_id, transport, now) for alert_id in _due(store, now, business_id)
-    ]
-    with store.session() as session:
+    # Usually nothing is due: then the spikes are found in the same session as that answer.
+    # Due alerts are sent first (each in transactions of its own, the send between them), and
+    # the spikes found after, in reads that see what those sends recorded.
+    with store.reading() as session:  # reads only
+        due = _due_in(session, now, business_id)
+        if due:
+            session.close()
+            run.retried = [attempt(store, settings, alert_id, transport, now) for alert_id in due]
         business = session.get_one(Business, business_id)
         spikes = find_spikes(session, settings.alerts, business, now)
         session.expunge(business)
@@ -122,7 +129,8 @@ def check_business(
 
 
 def check_after_crawl(store: Store, settings: Settings, slug: str, **options: Any) -> AlertRun:
-    """The daemon's check after a crawl (and its scoring): never raises, so the cycle goes on."""
+    """The daemon's check after a crawl (and its scoring): never raises, so the cycle goes on.
+    `options`: `check_business`'s (a cycle passes its `business_id`)."""
     if not settings.alerts.enabled:
         return AlertRun(slug)
     try:
@@ -263,11 +271,15 @@ def _outcome(
 
 
 def _due(store: Store, now: dt.datetime, business_id: int | None = None) -> list[int]:
+    with store.reading() as session:
+        return _due_in(session, now, business_id)
+
+
+def _due_in(session: Session, now: dt.datetime, business_id: int | None = None) -> list[int]:
     query = select(Alert.id).where(Alert.status == "pending", _due_clause(now))
     if business_id is not None:
         query = query.where(Alert.business_id == business_id)
-    with store.session() as session:
-        return list(session.scalars(query.order_by(Alert.id)))
+    return list(session.scalars(query.order_by(Alert.id)))
 
 
 def _due_clause(now: dt.datetime) -> Any:

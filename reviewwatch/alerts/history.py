@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from storage.queries import V_MENTIONS, opinion_selects
@@ -58,22 +58,25 @@ def negative_history(
     terms = _counted(business_id, first, now)
     v = V_MENTIONS.c
     volumes = [0] * (days + 1)
-    for (at,) in session.execute(select(v.counted_at).where(*terms)):
-        index = int((now - at) / WINDOW)
-        if 0 <= index <= days:
-            volumes[index] += 1
-    overall = select(v.mention_id, v.counted_at).where(*terms, v.label == "negative")
-    rows: list[tuple[str, int, dt.datetime]] = [
-        (OVERALL, mention_id, at) for mention_id, at in session.execute(overall)
-    ]
-    for query in opinion_selects(terms, v.mention_id, v.counted_at):
-        negative = query.subquery()
-        rows += [
-            (topic, mention_id, at)
-            for topic, _label, mention_id, at in session.execute(
-                select(negative).where(negative.c.label == "negative")
-            )
-        ]
+    rows: list[tuple[str, int, dt.datetime]] = []
+    # One statement: every counted mention (the volumes; the negative ones, the overall series)
+    # and the negative opinions per topic, united (three queries read these rows before).
+    every = select(literal(OVERALL).label("topic"), v.label, v.mention_id, v.counted_at).where(
+        *terms
+    )
+    united = union_all(every, *opinion_selects(terms, v.mention_id, v.counted_at)).subquery()
+    u = united.c
+    for topic, label, mention_id, at in session.execute(
+        select(u.topic, u.label, u.mention_id, u.counted_at).where(
+            or_(u.topic == OVERALL, u.label == "negative")
+        )
+    ):
+        if topic == OVERALL:
+            index = int((now - at) / WINDOW)
+            if 0 <= index <= days:
+                volumes[index] += 1
+        if label == "negative":
+            rows.append((topic, mention_id, at))
     series: dict[str, Series] = defaultdict(lambda: Series([0] * (days + 1)))
     series[OVERALL]  # always present, even when empty
     for topic, mention_id, at in sorted(rows, key=lambda r: (r[2], r[1]), reverse=True):

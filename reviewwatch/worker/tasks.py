@@ -68,7 +68,9 @@ def run_stage(task: Any, cycle_id: int, stage: str) -> str:
         # Read first and held (the session keeps rows only while they are referenced), so
         # begin_stage's own read of it is answered from the session.
         run = session.get(CycleRun, cycle_id)
-        start = begin_stage(session, cycle_id, stage, rt.name, rt.lease)
+        # A stage the previous one publishes (score, snapshot) has no row on its first delivery.
+        start = begin_stage(session, cycle_id, stage, rt.name, rt.lease,
+                            row_expected=stage not in NEXT.values())
         cycle = load_cycle(rt, session, run) if run is not None and start.decision == "run" else None
     if start.decision == "unknown":
         metrics.TASKS.labels(stage, "unknown").inc()
@@ -226,8 +228,10 @@ def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[boo
 
     scored = rt.scorer().score(cycle.slug)
     metrics.SCORES.inc(scored)
-    open_followups(rt.store, cycle.slug)  # idempotent: a redelivered task opens nothing twice
-    found = check_after_crawl(rt.store, rt.settings, cycle.slug).summary()  # scored: now countable
+    # idempotent: a redelivered task opens nothing twice
+    open_followups(rt.store, cycle.slug, business_id=cycle.business_id)
+    found = check_after_crawl(  # scored: now countable
+        rt.store, rt.settings, cycle.slug, business_id=cycle.business_id).summary()
     return True, f"{scored} scored" + (f"; {found}" if found else "")
 
 

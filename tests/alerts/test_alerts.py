@@ -203,3 +203,39 @@ def test_two_checks_racing_send_one_alert(
     assert len(runs) == 2
     assert len(alerts(store)) == 1 and len(smtp_server.recorder.to(OWNER)) == 1
     assert sum(o.status == "sent" for run in runs for o in run.outcomes) == 1
+
+
+def test_a_check_given_the_business_id_retries_what_is_due_then_finds_spikes(
+    store: Store, settings: Settings, smtp_server: SmtpServer, history: History
+) -> None:
+    """The cycle's check: the business's id given, its slug is not looked up; an alert due again
+    is sent first, and the spike check after it sees that alert (no second one for the day)."""
+    from sqlalchemy import event
+
+    history(steady())
+    history([Day(ago=0, negative=10)])
+    with store.session() as session:
+        business_id = session.scalars(select(Business.id).where(Business.slug == BUSINESS)).one()
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        smtp_server.recorder.mode = "data_451"
+        first = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
+                               now=NOW, business_id=business_id)
+        assert first.retried == [] and [f.outcome.status for f in first.found if f.outcome] == [
+            "pending"]
+        smtp_server.recorder.mode = "ok"
+        later = NOW + dt.timedelta(minutes=6)
+        again = check_business(store, settings, BUSINESS, transport=SmtpTransport(settings.smtp),
+                               now=later, business_id=business_id)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert [o.status for o in again.retried] == ["sent"] and again.found == []
+    [alert] = alerts(store)
+    [message] = smtp_server.recorder.to(OWNER)
+    assert alert.status == "sent" and str(message["Message-ID"]) == alert.message_id
+    assert not [s for s in sent if "businesses.slug =" in s]

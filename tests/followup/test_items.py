@@ -126,3 +126,62 @@ def test_a_change_of_state_is_a_new_store_revision(seeded: Seeded) -> None:
         assert item_id is not None
         change_state(session, item_id, "resolved", by="alice", via="api")
         assert store_revision(session) != before
+
+
+def test_one_sync_opens_withdraws_and_restores_within_its_business(seeded: Seeded) -> None:
+    """The three kinds of change found in one pass over the business's mentions."""
+    from storage.models import Mention
+
+    with seeded.store.transaction() as session:
+        cafe = session.get_one(Mention, seeded.ids["c1"]).business_id
+        sync_followups(session, cafe)
+        correct_mention(session, seeded.ids["c1"], analyst="alice", label="positive", topics=None,
+                        note=None, known_topics=["service"])
+        sync_followups(session, cafe)
+    with seeded.store.transaction() as session:
+        correct_mention(session, seeded.ids["c1"], analyst="alice", label="negative", topics=None,
+                        note=None, known_topics=["service"])
+        correct_mention(session, seeded.ids["c3"], analyst="alice", label="neutral", topics=None,
+                        note=None, known_topics=["price"])
+        correct_mention(session, seeded.ids["c2"], analyst="alice", label="negative", topics=None,
+                        note=None, known_topics=["service"])
+        counts = sync_followups(session, cafe)
+        assert (counts.opened, counts.withdrawn, counts.restored) == (1, 1, 1)
+        assert sync_followups(session, cafe) == type(counts)()  # in step now
+    items = _items(seeded)
+    assert "s1" not in items  # the other business's mentions are not touched
+    assert set(items) == (NEGATIVE - {"s1"}) | {"c2"}
+    assert [(items[k].state, items[k].negative) for k in ("c1", "c2", "c3")] == [
+        ("open", True), ("open", True), ("dismissed", False)]
+    with seeded.store.session() as session:
+        assert [(c.state_after, c.via) for c in history(session, items["c2"].id)] == [
+            ("open", "created")]
+        assert [(c.state_after, c.via) for c in history(session, items["c3"].id)] == [
+            ("open", "created"), ("dismissed", "relabel")]
+
+
+def test_replies_found_before_scoring_mark_each_new_item_replied_at_its_first(
+    seeded: Seeded,
+) -> None:
+    from storage.followup import ReplyData, record_replies
+    from storage.models import Mention
+
+    early = dt.datetime(2026, 11, 19, 8, 0, tzinfo=dt.UTC)
+    late = early + dt.timedelta(hours=3)
+    with seeded.store.transaction() as session:
+        for ext, replies in (("c8", [("r2", late), ("r1", early)]), ("s1", [("r", late)])):
+            mention = session.get_one(Mention, seeded.ids[ext])
+            assert record_replies(
+                session, business_id=mention.business_id, source_id=mention.source_id,
+                source_type="trustpilot",
+                replies=[ReplyData(mention_ref=mention.external_id, reply_key=key, text="Sorry",
+                                   replied_at=at) for key, at in replies]) == len(replies)
+        assert sync_followups(session).opened == len(NEGATIVE)
+    items = _items(seeded)
+    assert (items["c8"].state, items["c8"].first_response_at) == ("replied", early)
+    assert (items["s1"].state, items["s1"].first_response_at) == ("replied", late)
+    assert {items[k].state for k in NEGATIVE - {"c8", "s1"}} == {"open"}
+    with seeded.store.session() as session:
+        for ext in ("c8", "s1", "c1"):
+            changes = [(c.state_after, c.via) for c in history(session, items[ext].id)]
+            assert changes == [("open", "created")] + ([("replied", "crawler")] if ext != "c1" else [])

@@ -66,7 +66,9 @@ def test_the_workers_score_task_opens_items_once(seeded: Seeded) -> None:
                             publish=lambda stage, cycle_id: None)
     runtime._scorer = SimpleNamespace(  # type: ignore[assignment] - the model's place
         score=lambda slug: keyword_scorer(seeded.store, seeded.settings, slug))
-    cycle: Any = SimpleNamespace(slug="shop-b")
+    with seeded.store.session() as session:
+        shop = session.scalars(select(Business.id).where(Business.slug == "shop-b")).one()
+    cycle: Any = SimpleNamespace(slug="shop-b", business_id=shop)  # the cycle knows its business
     assert score_stage(runtime, cycle, SimpleNamespace()) == (True, "1 scored")  # type: ignore[arg-type]
     assert _counts(seeded.store) == (2, 2)  # s1 and the rude call
     score_stage(runtime, cycle, SimpleNamespace())  # type: ignore[arg-type] - redelivered
