@@ -264,16 +264,11 @@ def _first_attempt(
     slug, mentions = fresh.business.slug, len(fresh.selected)
     try:
         with store.reading() as session:  # read only: the crawl failures and follow-up views
-            content = build_content(
+            message: EmailMessage | None = compose_message(
                 session, settings, fresh.business, fresh.selected, since=fresh.since,
-                until=fresh.created_at, gap=fresh.gap,
-                language=recipient_language(settings, slug, fresh.recipient),
-                recipient=fresh.recipient,
+                gap=fresh.gap, recipient=fresh.recipient, subject=fresh.subject,
+                message_id=fresh.message_id, created_at=fresh.created_at,
             )
-        message: EmailMessage | None = build_message(
-            content, subject=fresh.subject, sender=settings.smtp.sender,
-            recipient=fresh.recipient, message_id=fresh.message_id, date=fresh.created_at,
-        )
         error = None
     except Exception as exc:  # noqa: BLE001 - recorded on the digest, retried later
         log.exception("composing digest %s failed", fresh.digest_id)
@@ -370,25 +365,54 @@ def message_for(
     ).all()
     selected = describe_mentions(session, ids, config)
     previous = previous_digest(session, business.id, digest.recipient, before_id=digest.id)
-    content = build_content(
+    return compose_message(
         session,
         settings,
         business,
         selected,
         since=previous.created_at if previous else None,
-        until=digest.created_at,
         gap=gap if gap is not None else gap_for(session, settings, business,
                                                 digest.gap_snapshot_id, previous),
-        language=recipient_language(settings, business.slug, digest.recipient),
         recipient=digest.recipient,
+        subject=digest.subject,
+        message_id=digest.message_id,
+        created_at=digest.created_at,
+    )
+
+
+def compose_message(
+    session: Session,
+    settings: Settings,
+    business: Business,
+    selected: list[Selected],
+    *,
+    since: dt.datetime | None,
+    gap: GapSection,
+    recipient: str,
+    subject: str,
+    message_id: str,
+    created_at: dt.datetime,
+) -> EmailMessage:
+    """A digest's email from its mentions and gap section: the one composition of a first
+    attempt (from what storing it read) and of a resend (from the stored digest)."""
+    content = build_content(
+        session,
+        settings,
+        business,
+        selected,
+        since=since,
+        until=created_at,
+        gap=gap,
+        language=recipient_language(settings, business.slug, recipient),
+        recipient=recipient,
     )
     return build_message(
         content,
-        subject=digest.subject,
+        subject=subject,
         sender=settings.smtp.sender,
-        recipient=digest.recipient,
-        message_id=digest.message_id,
-        date=digest.created_at,
+        recipient=recipient,
+        message_id=message_id,
+        date=created_at,
     )
 
 

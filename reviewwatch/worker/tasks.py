@@ -235,18 +235,13 @@ def score_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[boo
     return True, f"{scored} scored" + (f"; {found}" if found else "")
 
 
-def snapshot_stage(rt: WorkerRuntime, cycle: Cycle, start: StageStart) -> tuple[bool, str]:
-    """The snapshot and the stage's outcome in one transaction: one snapshot per cycle."""
-    ok, detail, _digest = take_snapshot_then(rt, cycle, start)
-    return ok, detail
-
-
 def take_snapshot_then(rt: WorkerRuntime, cycle: Cycle, start: StageStart
                        ) -> tuple[bool, str, StageStart | None]:
-    """`snapshot_stage`, and the digest started here in the same transaction when it is due
-    already (a cycle that ran late, a burst of them) and this worker takes digest tasks: the
-    digest's start, to run it at once, instead of waiting for the scheduler's next tick to find
-    it ready and publish it. A digest not yet due is left to the scheduler, at its time."""
+    """The snapshot stage: the snapshot and the stage's outcome in one transaction (one snapshot
+    per cycle), and the digest started in it when it is due already (a cycle that ran late, a
+    burst of them) and this worker takes digest tasks: the digest's start, to run it at once,
+    instead of waiting for the scheduler's next tick to find it ready and publish it. A digest
+    not yet due is left to the scheduler, at its time."""
     from reviewwatch.digest.gapinfo import take_snapshot
 
     assert start.stage_id is not None
@@ -335,10 +330,10 @@ def name_shortfall(rt: WorkerRuntime, cycle: Cycle) -> str:
     return f"{named} sources {reason}" if named else ""
 
 
+# The snapshot stage is `take_snapshot_then`: it records its own outcome (see `run_started`).
 STAGE_WORK: dict[str, Callable[[WorkerRuntime, Cycle, StageStart], tuple[bool, str]]] = {
     "crawl": crawl_stage,
     "score": score_stage,
-    "snapshot": snapshot_stage,
     "digest": digest_stage,
 }
 
