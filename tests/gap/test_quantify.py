@@ -267,3 +267,64 @@ def test_the_replicates_of_long_texts_span_their_open_part() -> None:
     spread = np.ptp(copies[:, 2])
     assert spread > 0.3 > np.ptp(narrow[:, 2])
     np.testing.assert_allclose(copies.sum(axis=1), 1.0, atol=1e-9)
+
+
+
+def _long_texts(counts: tuple[int, int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Long texts: the model reads 40 % of the positives as negatives (a retold sad plot)."""
+    labels, probs = texts(counts, seed=seed)
+    misread = (labels == 2) & (np.random.default_rng(seed).random(len(labels)) < 0.4)
+    probs[misread] = probs[misread][:, [2, 1, 0]]
+    return labels, probs
+
+
+def _long_calibration(seed: int, max_chars: int | None = 5000) -> q.Calibration:
+    """Long texts of two domains, read as `_long_texts`: what long rated reviews measure."""
+    parts = [_long_texts(counts, seed + k) for k, counts in enumerate(((150, 40, 150), (100, 40, 200)))]
+    return q.Calibration(
+        np.vstack([p for _, p in parts]),
+        np.concatenate([labels for labels, _ in parts]),
+        np.repeat([0, 1], [len(parts[0][0]), len(parts[1][0])]).astype(np.int64),
+        ("long-a", "long-b"), q.HELD_OUT, max_chars=max_chars)
+
+
+def _short_and_long(seed: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    short_labels, short_probs = texts((200, 200, 200), seed=seed)
+    long_labels, long_probs = _long_texts((180, 0, 420), seed=seed + 1)
+    lengths = [80] * len(short_labels) + [900] * len(long_labels)
+    return np.concatenate([short_labels, long_labels]), np.vstack([short_probs, long_probs]), lengths
+
+
+def test_a_calibration_of_long_texts_corrects_their_part() -> None:
+    """With long texts' own calibration the long half is corrected, not left open: the point
+    moves to the truth and the interval narrows to an honest width around it."""
+    labels, probs, lengths = _short_and_long(seed=26)
+    truth = np.bincount(labels, minlength=3) / len(labels)
+    short = q.fit(held_out_calibration(max_chars=200), "PCC")
+    corrector = q.with_long(short, q.fit(_long_calibration(seed=40), "PACC"))
+    open_part = q.estimate(short, [None] * len(labels), probs, lengths=lengths)
+    shares = q.estimate(corrector, [None] * len(labels), probs, lengths=lengths)
+
+    assert (shares.long_texts, shares.long_method, shares.beyond_calibration) == (600, "PACC", 0)
+    assert shares.reliable and shares.note is None
+    assert abs(open_part.positive.value - truth[2]) > 0.08  # PCC reads the long positives wrong
+    for k, label in enumerate(q.LABELS):
+        estimate = shares.share(label)
+        # (the short half's PCC over-reads neutral here, as BEHAVIOUR makes it; not long's error)
+        assert abs(estimate.value - truth[k]) < (0.06 if label == "neutral" else 0.04), (label, estimate)
+        assert estimate.low <= truth[k] <= estimate.high, (label, estimate, truth[k])
+        assert estimate.high - estimate.low < 0.3
+    assert "texts over 200 characters: PACC" in corrector.describe()
+    copies = q.replicate_shares(corrector, [None] * len(labels), probs, lengths=lengths)
+    np.testing.assert_allclose(copies.sum(axis=1), 1.0, atol=1e-9)
+    assert abs(float(np.median(copies[:, 2])) - truth[2]) < 0.04
+
+
+def test_texts_longer_than_the_long_calibration_stay_open() -> None:
+    labels, probs, lengths = _short_and_long(seed=27)
+    short = q.fit(held_out_calibration(max_chars=200), "PCC")
+    corrector = q.with_long(short, q.fit(_long_calibration(seed=41, max_chars=800), "PACC"))
+    shares = q.estimate(corrector, [None] * len(labels), probs, lengths=lengths)
+    assert (shares.long_texts, shares.beyond_calibration) == (0, 600)
+    assert "over 800 characters" in (shares.note or "")
+    assert shares.positive.high - shares.positive.low > 0.5
