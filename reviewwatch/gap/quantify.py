@@ -41,7 +41,7 @@ dropped, by cross-validation over the development sources (`bench/share_loso.py`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -115,18 +115,9 @@ class Corrector:
     replicate_rates: FloatArray  # one per replicate: (B, 3, 3) or (B, 3)
     reliable: bool
     note: str | None
-    # Unlabelled texts longer than `calibration.max_chars` are corrected with this one, fitted on
-    # long texts (the shipped data's long rated reviews); None: their part is left open.
-    long: Corrector | None = None
 
     def describe(self) -> str:
-        text = f"{self.method} ({LIBRARY}), calibrated on {self.calibration.describe()}"
-        if self.long is not None:
-            text += (
-                f"; texts over {self.calibration.max_chars} characters: {self.long.method}, "
-                f"calibrated on {self.long.calibration.describe()}"
-            )
-        return text
+        return f"{self.method} ({LIBRARY}), calibrated on {self.calibration.describe()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +135,8 @@ class Shares:
     positive: Estimate
     reliable: bool
     note: str | None
-    # Unlabelled mentions longer than every calibration's texts (their part of the interval is open).
+    # Unlabelled mentions longer than the calibration's texts (their part of the interval is open).
     beyond_calibration: int = 0
-    # Unlabelled mentions longer than the short texts' calibration, corrected with the long one's.
-    long_texts: int = 0
-    long_method: str | None = None
 
     def share(self, label: str) -> Estimate:
         estimate: Estimate = getattr(self, label)
@@ -166,8 +154,6 @@ class Shares:
             "reliable": self.reliable,
             "note": self.note,
             "beyond_calibration": self.beyond_calibration,
-            "long_texts": self.long_texts,
-            "long_method": self.long_method,
             **{f"{label}_share": self.share(label).to_dict() for label in reversed(LABELS)},
         }
 
@@ -191,11 +177,6 @@ def fit(
     )
     reliable, note = _check(calibration, rates, method)
     return Corrector(method, calibration, rates, copies, reliable, note)
-
-
-def with_long(corrector: Corrector, long: Corrector) -> Corrector:
-    """`corrector` correcting its texts longer than its calibration's with `long`."""
-    return replace(corrector, long=long)
 
 
 def _calibration_resamples(
@@ -252,31 +233,22 @@ def estimate(
         raise ValueError("no mentions to estimate shares of")
     onehot, probs, unknown, w = _inputs(known, probabilities, weights)
     method = corrector.method
-    short, long, beyond = _strata(corrector, unknown, lengths)
-    long_corrector = corrector.long if long.any() else None
-    # the point counts every unlabelled mention; the interval leaves the `beyond` ones out and
-    # adds their mass to every class's upper bound (their class could be any)
-    extra = [(long_corrector, long)] if long_corrector is not None else []
-    point, copies = _point_and_copies([(corrector, short), *extra], onehot, probs, w, replicates, seed)
-    if beyond.any():
-        point, _ = _point_and_copies([(corrector, short | beyond), *extra], onehot, probs, w, 1, seed)
+    beyond = _beyond(corrector.calibration, unknown, lengths)
+    if beyond.any():  # the point of all; the interval of the rest, these as none of the class...
+        point, _ = _point_and_copies(corrector, onehot, probs, unknown, w, 1, seed)
+        _, copies = _point_and_copies(corrector, onehot, probs, unknown & ~beyond, w, replicates, seed)
+    else:
+        point, copies = _point_and_copies(corrector, onehot, probs, unknown, w, replicates, seed)
     low, high = np.nanquantile(copies, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2], axis=0)
-    high = high + _mass(w, beyond)
+    high = high + _mass(w, beyond)  # ...to all of them of the class
     low, high = _at_least_sampling(point, low, high, w)
     quantified = bool(unknown.any())
-    unreliable = (short.any() and not corrector.reliable) or bool(
-        long_corrector is not None and not long_corrector.reliable
-    )
-    if quantified and unreliable:
+    if quantified and not corrector.reliable:
         low, high = _open_bounds(onehot, unknown, w)
     shares = [_estimate(point[k], low[k], high[k]) for k in range(len(LABELS))]
-    notes = []
-    if quantified and short.any():
-        notes.append(corrector.note)
-    if long_corrector is not None:
-        notes.append(long_corrector.note)
+    note = corrector.note if quantified else None
     if beyond.any():
-        notes.append(_beyond_note(corrector, beyond))
+        note = "; ".join(filter(None, [note, _beyond_note(corrector.calibration, beyond)]))
     return Shares(
         n=n,
         labelled=n - int(unknown.sum()),
@@ -287,24 +259,10 @@ def estimate(
         negative=shares[0],
         neutral=shares[1],
         positive=shares[2],
-        reliable=not (quantified and unreliable),
-        note="; ".join(filter(None, notes)) or None,
+        reliable=corrector.reliable or not quantified,
+        note=note,
         beyond_calibration=int(beyond.sum()),
-        long_texts=int(long.sum()),
-        long_method=long_corrector.method if long_corrector is not None else None,
     )
-
-
-def _strata(
-    corrector: Corrector, unknown: BoolArray, lengths: Sequence[int] | None
-) -> tuple[BoolArray, BoolArray, BoolArray]:
-    """The unlabelled mentions the short texts' calibration corrects, those the long texts'
-    calibration corrects, and those longer than both (their part of the interval is open)."""
-    over_short = _beyond(corrector.calibration, unknown, lengths)
-    if corrector.long is None:
-        return unknown & ~over_short, np.zeros_like(unknown), over_short
-    over_long = _beyond(corrector.long.calibration, over_short, lengths)
-    return unknown & ~over_short, over_short & ~over_long, over_long
 
 
 def _beyond(
@@ -322,11 +280,10 @@ def _mass(w: FloatArray, rows: BoolArray) -> float:
     return float(w[rows].sum() / w.sum()) if rows.any() else 0.0
 
 
-def _beyond_note(corrector: Corrector, beyond: BoolArray) -> str:
-    limit = (corrector.long or corrector).calibration.max_chars
+def _beyond_note(calibration: Calibration, beyond: BoolArray) -> str:
     return (
         f"{int(beyond.sum())} unlabelled mention(s) longer than the calibration's texts (over "
-        f"{limit} characters): the model's errors on texts that long were not "
+        f"{calibration.max_chars} characters): the model's errors on texts that long were not "
         "measured, so their part of the interval spans every class"
     )
 
@@ -362,17 +319,13 @@ def replicate_shares(
     correction, the unlabelled mentions' share is drawn uniformly across every value they allow,
     as wide as `estimate`'s open interval; so is the share of mentions longer than its texts."""
     onehot, probs, unknown, w = _inputs(known, probabilities, weights)
-    short, long, beyond = _strata(corrector, unknown, lengths)
-    extra = [(corrector.long, long)] if corrector.long is not None and long.any() else []
-    _, copies = _point_and_copies([(corrector, short), *extra], onehot, probs, w, None, seed)
+    beyond = _beyond(corrector.calibration, unknown, lengths)
+    _, copies = _point_and_copies(corrector, onehot, probs, unknown & ~beyond, w, None, seed)
     if beyond.any():  # their mass (what the rest leaves of each replicate) split at random
         rng = np.random.default_rng(seed + 2)
         missing = 1.0 - copies.sum(axis=1, keepdims=True)
         copies = copies + missing * rng.dirichlet(np.ones(len(LABELS)), copies.shape[0])
-    unreliable = (short.any() and not corrector.reliable) or bool(
-        long.any() and corrector.long is not None and not corrector.long.reliable
-    )
-    if unknown.any() and unreliable:
+    if unknown.any() and not corrector.reliable:
         low, high = _open_bounds(onehot, unknown, w)
         rng = np.random.default_rng(seed + 1)
         copies = low + (high - low) * rng.random(copies.shape)
@@ -395,29 +348,27 @@ def _inputs(
 
 
 def _point_and_copies(
-    strata: Sequence[tuple[Corrector, BoolArray]],
+    corrector: Corrector,
     onehot: FloatArray,
     probs: FloatArray,
+    unknown: BoolArray,
     w: FloatArray,
     replicates: int | None,
     seed: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """The shares (3,) and their bootstrap replicates (B, 3). Each stratum's unlabelled mentions
-    (its mask) are corrected by its own corrector; replicate b pairs every stratum's b-th
-    calibration copy with one resample of all the mentions (the same resample for every stratum,
-    so the shares of a replicate sum to one). Mentions in no stratum and unlabelled count nowhere
-    (`estimate` adds their mass to the interval)."""
+    """The shares (3,) and their bootstrap replicates (B, 3)."""
     n = onehot.shape[0]
-    count = replicates or strata[0][0].replicate_rates.shape[0]
+    count = replicates or corrector.replicate_rates.shape[0]
     rng = np.random.default_rng(seed)
-    if any(c.method == "EMQ" for c, _ in strata):  # EM is not a mean: resample mentions one by one
+    method, copy_rates = corrector.method, corrector.replicate_rates[:count]
+    if method == "EMQ":  # EM is not a mean of the mentions: resample them one by one
         draws = _resample_counts(n, count, rng) * w[None, :]
-        point = _emq_shares(strata, None, onehot, probs, w[None, :])[0]
-        copies = _emq_shares(strata, count, onehot, probs, draws)
+        point = _emq_shares(corrector.rates[None], onehot, probs, unknown, w[None, :])[0]
+        copies = _emq_shares(copy_rates, onehot, probs, unknown, draws)
     else:
-        totals = _totals(strata, onehot, probs, w)
-        point = _shares(strata, None, totals.sum(axis=0, keepdims=True))[0]
-        copies = _shares(strata, count, _resampled_sums(totals, count, rng))
+        totals = _totals(onehot, adjust.features(method, probs), unknown, w)
+        point = _shares(method, corrector.rates[None], totals.sum(axis=0, keepdims=True))[0]
+        copies = _shares(method, copy_rates, _resampled_sums(totals, count, rng))
     return point, copies
 
 
@@ -432,16 +383,13 @@ def _estimate(value: float, low: float, high: float) -> Estimate:
 
 
 def _totals(
-    strata: Sequence[tuple[Corrector, BoolArray]], onehot: FloatArray, probs: FloatArray, w: FloatArray
+    onehot: FloatArray, feats: FloatArray, unknown: BoolArray, w: FloatArray
 ) -> FloatArray:
-    """Per mention, what the shares are sums of (n, 3 + 4 x strata + 1): its weight on its known
-    label (3); per stratum its weight times its features if in that stratum (3) and its weight if
-    in it (1); its weight."""
-    columns = [w[:, None] * onehot]
-    for corrector, mask in strata:
-        u = (w * mask)[:, None]
-        columns += [u * adjust.features(corrector.method, probs), u]
-    totals: FloatArray = np.hstack([*columns, w[:, None]])
+    """Per mention, what the shares are sums of (n, 8): its weight on its known label (3), its
+    weight times its features if unlabelled (3), its weight if unlabelled, its weight."""
+    u = (w * unknown)[:, None]
+    known = w[:, None] * onehot * ~unknown[:, None]
+    totals: FloatArray = np.hstack([known, u * feats, u, w[:, None]])
     return totals
 
 
@@ -469,59 +417,35 @@ def _resample_counts(n: int, count: int, rng: np.random.Generator) -> IntArray:
     return counts
 
 
-def _rates(corrector: Corrector, count: int | None) -> FloatArray:
-    """The point's rates (1, ...) when `count` is None, else the first `count` replicates'."""
-    return corrector.rates[None] if count is None else corrector.replicate_rates[:count]
-
-
-def _shares(
-    strata: Sequence[tuple[Corrector, BoolArray]], count: int | None, sums: FloatArray
-) -> FloatArray:
-    """Shares from the sums (B, columns of `_totals`): the labelled mass plus each stratum's
-    unlabelled mass times its adjusted class shares, replicate b corrected with its b-th rates."""
-    shares = sums[:, :3].copy()
-    for k, (corrector, _) in enumerate(strata):
-        column = 3 + 4 * k
-        unknown_mass, unknown_total = sums[:, column : column + 3], sums[:, column + 3]
-        prevalence = np.zeros_like(unknown_mass)
-        some = unknown_total > 0
-        if some.any():
-            observed = unknown_mass[some] / unknown_total[some, None]
-            rates = _rates(corrector, count)
-            rates = rates[some] if rates.shape[0] == some.shape[0] else np.repeat(rates, some.sum(), 0)
-            prevalence[some] = adjust.adjust(corrector.method, rates, observed)
-        shares += unknown_total[:, None] * prevalence
+def _shares(method: str, rates: FloatArray, sums: FloatArray) -> FloatArray:
+    """Shares from the sums (B, 8): the labelled mass plus the unlabelled mass times its
+    adjusted class shares, replicate b corrected with `rates[b]`."""
+    known_mass, unknown_mass = sums[:, :3], sums[:, 3:6]
+    unknown_total, total = sums[:, 6], sums[:, 7]
+    prevalence = np.zeros_like(known_mass)
+    some = unknown_total > 0
+    if some.any():
+        observed = unknown_mass[some] / unknown_total[some, None]
+        prevalence[some] = adjust.adjust(method, rates[some], observed)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = shares / sums[:, -1:]
-    return out
+        shares: FloatArray = (known_mass + unknown_total[:, None] * prevalence) / total[:, None]
+    return shares
 
 
 def _emq_shares(
-    strata: Sequence[tuple[Corrector, BoolArray]],
-    count: int | None,
-    onehot: FloatArray,
-    probs: FloatArray,
-    w: FloatArray,
+    priors: FloatArray, onehot: FloatArray, probs: FloatArray, unknown: BoolArray, w: FloatArray
 ) -> FloatArray:
-    """The shares for each row of per-mention weights `w` (B, n), EMQ's strata by EM and the
-    others by their adjustment of the mean features."""
-    shares = w @ onehot
-    for corrector, mask in strata:
-        rates = _rates(corrector, count)
-        unknown_w = w * mask
-        unknown_total = unknown_w.sum(axis=1)
-        for b in np.flatnonzero(unknown_total > 0):
-            r = rates[b if rates.shape[0] > 1 else 0]
-            if corrector.method == "EMQ":
-                prevalence = adjust.weighted_em(r, unknown_w[b], probs)
-            else:
-                feats = adjust.features(corrector.method, probs)
-                observed = unknown_w[b] @ feats / unknown_total[b]
-                prevalence = adjust.adjust(corrector.method, r[None], observed[None])[0]
-            shares[b] += unknown_total[b] * prevalence
+    """EMQ's shares for each row of per-mention weights `w` (B, n)."""
+    known_mass = (w * ~unknown) @ onehot
+    unknown_w = w * unknown
+    unknown_total = unknown_w.sum(axis=1)
+    prevalence = np.zeros_like(known_mass)
+    for b in np.flatnonzero(unknown_total > 0):
+        prevalence[b] = adjust.weighted_em(priors[b], unknown_w[b], probs)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = shares / w.sum(axis=1)[:, None]
-    return out
+        total = w.sum(axis=1)[:, None]
+        shares: FloatArray = (known_mass + unknown_total[:, None] * prevalence) / total
+    return shares
 
 
 def _open_bounds(
