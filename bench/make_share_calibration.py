@@ -7,6 +7,10 @@ against every measured file. The weights never trained on them; they chose the t
 and fitted the temperature and topic thresholds (sentiment/MODEL.md). No test split is read
 (neither `umsab-*-test` nor SemEval's "test" reviews), and neither are the measurement-only files
 (uci, amazon-books-fr, swedish-social-sv): `bench/quality.py` measures the correction on those.
+Also whole reviews labelled by their reviewers' own ratings (`sentiment/data/rated_reviews_dev.jsonl`,
+development data: English clothing products, Spanish tourist attractions; `gap.rating_labels`'
+default rule), one domain per source: what the model's errors are on real businesses' reviews,
+short and long (bench/share_length_check.py).
 The file holds no text: per domain, the labels and the probabilities (4 decimals), fp32.
 
     .venv/bin/python bench/make_share_calibration.py [--data-dir ../shared/data]
@@ -29,7 +33,21 @@ from sentiment.scorer import SHIPPED_WEIGHTS  # noqa: E402
 
 OUT = REPO / "reviewwatch" / "gap" / "calibration" / "heldout.json"
 KINDS = {"semeval": "restaurant review sentences (SemEval-2016, dev reviews)",
-         "umsab": "tweets (UMSAB / XLM-T, validation split)"}
+         "umsab": "tweets (UMSAB / XLM-T, validation split)",
+         "rated": "whole reviews labelled by their own ratings (sentiment/data/rated_reviews_dev.jsonl)"}
+RATED = REPO / "sentiment" / "data" / "rated_reviews_dev.jsonl"
+
+
+def rated_domains() -> dict[str, list[tuple[str, str]]]:
+    """The rated reviews per source, named `rated-<language>`: (text, label) in file order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for line in RATED.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            x = (row["rating"] - 1) / (row["rating_scale"] - 1)
+            label = "negative" if x < 0.375 else "positive" if x > 0.625 else "neutral"
+            out.setdefault(f"rated-{row['lang']}", []).append((row["text"], label))
+    return out
 WEIGHT_FILES = ("heads.json", "heads.safetensors", "adapter_model.safetensors")
 # The longest text the calibration vouches for: this quantile of its texts' lengths. Chosen on the
 # development data alone (bench/share_length_check.py): its SemEval sentences joined back into
@@ -54,18 +72,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args(argv)
     scorer = load_default_scorer()
-    by_domain: dict[str, list] = {}
+    by_domain: dict[str, list[tuple[str, str]]] = {}
     for example in build_splits(a.data_dir).dev:
-        by_domain.setdefault(example.source, []).append(example)
+        by_domain.setdefault(example.source, []).append((example.text, str(example.label)))
+    by_domain.update(rated_domains())
     domains = {}
-    lengths = sorted(len(r.text) for rows in by_domain.values() for r in rows)
+    lengths = sorted(len(text) for rows in by_domain.values() for text, _ in rows)
     max_chars = lengths[min(len(lengths) - 1, int(LENGTH_QUANTILE * len(lengths)))]
     for name, rows in sorted(by_domain.items()):
-        probs = probabilities(scorer, "dev-" + name, [r.text for r in rows])
+        probs = probabilities(scorer, "dev-" + name, [text for text, _ in rows])
         domains[name] = {
             "kind": KINDS[name.split("-")[0]],
             "language": name.split("-")[1],
-            "labels": [LABEL_ORDER.index(r.label) for r in rows],
+            "labels": [LABEL_ORDER.index(label) for _, label in rows],
             "probabilities": [[round(p, 4) for p in row] for row in probs],
         }
         print(f"{name:12s} n={len(rows)}", file=sys.stderr)

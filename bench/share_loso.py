@@ -115,8 +115,8 @@ def main() -> list[dict[str, object]]:
         "leave one source out": [[n] for n in names],
         "leave one language out": [[n for n in names if language(n) == lang]
                                    for lang in sorted({language(n) for n in names})],
-        "leave one kind out (tweets / restaurant sentences)": [[n for n in names if n.startswith(kind)]
-                                                               for kind in ("semeval", "umsab")],
+        "leave one kind out (tweets / restaurant sentences / rated reviews)": [
+            [n for n in names if n.startswith(kind)] for kind in ("semeval", "umsab", "rated")],
     }
     results = []
     for scheme, groups in schemes.items():

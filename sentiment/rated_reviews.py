@@ -3,8 +3,6 @@
     python -m sentiment.rated_reviews \\
         --womens-clothing "/path/to/Womens Clothing E-Commerce Reviews.csv" \\
         --restmex2021 /path/to/rest-mex_2021_Sentiment_data_train.csv \\
-        --frbooks-babelio /path/to/babelio_reviews.jsonl \\
-        --frbooks-critiques /path/to/critiques_libres_reviews.jsonl \\
         [--shared-data ../shared/data]          # rewrites sentiment/data/rated_reviews_dev.jsonl
 
 Each review's label is the reviewer's own rating (`rating`, on a scale of `rating_scale`), not
@@ -14,9 +12,11 @@ sentiment/data/RATED-REVIEWS-NOTICE.md:
 - `womensclothing`: Women's E-Commerce Clothing Reviews (an online retailer's customers, 1-5),
   CC0-1.0 as stated on its Kaggle page; the copy used holds the dataset's first 1,000 rows;
 - `restmex2021`: Rest-Mex 2021 sentiment track, *train* part (Spanish TripAdvisor opinions on
-  tourist attractions of Guanajuato, 1-5), academic/research use only;
-- `frbooks`: French book reviews (Babelio and Critiques Libres readers, 0.5-5 in half stars),
-  CC0-1.0 as stated on the dataset's Hugging Face card.
+  tourist attractions of Guanajuato, 1-5), academic/research use only.
+
+Left out on purpose: French book reviews (Babelio, Critiques Libres; CC0 on their Hugging Face
+card) are the evaluation set of MTEB's `FrenchBookReviews` task, a public benchmark's test split,
+which nothing here may be chosen on.
 
 Per source: texts stripped, empty ones and ones over MAX_CHARS dropped, ratings outside the
 scale dropped, duplicates (case- and whitespace-insensitive) dropped (first kept), texts that
@@ -92,21 +92,6 @@ def read_restmex2021(path: Path) -> Iterator[Review]:
                          kind="attraction", text=text, rating=int(float(label)), rating_scale=5)
 
 
-def read_frbooks(path: Path, part: str) -> Iterator[Review]:
-    """French book reviews JSON Lines: book_title, author, reader_review, rating, label."""
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            text = (row.get("reader_review") or "").strip()
-            rating = row.get("rating")
-            if not text or rating is None:
-                continue
-            yield Review(id=f"frbooks:{part}:{n}", source="frbooks", lang="fr", kind="book",
-                         text=text, rating=float(rating), rating_scale=5)
-
-
 def shared_texts(data_dir: Path | None) -> set[str]:
     """Normalised `text` of every row of the team's labelled files (empty if none given)."""
     out: set[str] = set()
@@ -147,15 +132,12 @@ def sample(rows: list[Review], n: int = PER_SOURCE, seed: int = SEED) -> list[Re
     return [r for i, r in enumerate(rows) if i in keep]
 
 
-def build(womens_clothing: Path, restmex2021: Path, frbooks_babelio: Path,
-          frbooks_critiques: Path, shared_data: Path | None) -> list[Review]:
+def build(womens_clothing: Path, restmex2021: Path, shared_data: Path | None) -> list[Review]:
     exclude = shared_texts(shared_data)
     seen: set[str] = set()
     out: list[Review] = []
     out += sample(clean(read_womens_clothing(womens_clothing), exclude, seen))
     out += sample(clean(read_restmex2021(restmex2021), exclude, seen))
-    fr = [*read_frbooks(frbooks_babelio, "babelio"), *read_frbooks(frbooks_critiques, "critiques")]
-    out += sample(clean(fr, exclude, seen))
     return out
 
 
@@ -169,13 +151,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--womens-clothing", type=Path, required=True)
     ap.add_argument("--restmex2021", type=Path, required=True)
-    ap.add_argument("--frbooks-babelio", type=Path, required=True)
-    ap.add_argument("--frbooks-critiques", type=Path, required=True)
     ap.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=FILE)
     args = ap.parse_args()
-    rows = build(args.womens_clothing, args.restmex2021, args.frbooks_babelio,
-                 args.frbooks_critiques, args.shared_data)
+    rows = build(args.womens_clothing, args.restmex2021, args.shared_data)
     write(rows, args.out)
     print(f"{len(rows)} reviews -> {args.out}")
 
