@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.share_probabilities import LABEL_ORDER, load_default_scorer, probabilities  # noqa: E402
+from sentiment import rated_reviews  # noqa: E402
 from sentiment.data import build_splits  # noqa: E402
 from sentiment.scorer import SHIPPED_WEIGHTS  # noqa: E402
 
@@ -35,19 +36,6 @@ OUT = REPO / "reviewwatch" / "gap" / "calibration" / "heldout.json"
 KINDS = {"semeval": "restaurant review sentences (SemEval-2016, dev reviews)",
          "umsab": "tweets (UMSAB / XLM-T, validation split)",
          "rated": "whole reviews labelled by their own ratings (sentiment/data/rated_reviews_dev.jsonl)"}
-RATED = REPO / "sentiment" / "data" / "rated_reviews_dev.jsonl"
-
-
-def rated_domains() -> dict[str, list[tuple[str, str]]]:
-    """The rated reviews per source, named `rated-<language>`: (text, label) in file order."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for line in RATED.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            x = (row["rating"] - 1) / (row["rating_scale"] - 1)
-            label = "negative" if x < 0.375 else "positive" if x > 0.625 else "neutral"
-            out.setdefault(f"rated-{row['lang']}", []).append((row["text"], label))
-    return out
 WEIGHT_FILES = ("heads.json", "heads.safetensors", "adapter_model.safetensors")
 # The longest text the calibration vouches for: this quantile of its texts' lengths. Chosen on the
 # development data alone (bench/share_length_check.py): its SemEval sentences joined back into
@@ -64,6 +52,14 @@ def weights_digest(weights_dir: Path = SHIPPED_WEIGHTS) -> str:
             h.update(name.encode())
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def rated_domains() -> dict[str, list[tuple[str, str]]]:
+    """The rated reviews per source, named `rated-<language>`: (text, label) in file order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for review in rated_reviews.read():
+        out.setdefault(f"rated-{review.lang}", []).append((review.text, rated_reviews.label(review)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,10 +29,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.share_probabilities import CACHE, load_default_scorer  # noqa: E402
+from sentiment import rated_reviews  # noqa: E402
 from sentiment.data import build_splits  # noqa: E402
 
 LABEL = {"negative": 0, "neutral": 1, "positive": 2}
-RATED = REPO / "sentiment" / "data" / "rated_reviews_dev.jsonl"
 HOTEL = REPO / "sentiment" / "data" / "mabsa_hotel.jsonl"
 Rows = list[tuple[str, int, str]]
 
@@ -51,12 +51,7 @@ def datasets(data_dir: Path) -> dict[str, Rows]:
                 polarities = {o["polarity"] for o in r["opinions"]}
                 rows.append((r["text"], LABEL[polarities.pop()] if len(polarities) == 1 else 1, "hotel"))
         out[f"hotel_{part}"] = rows
-    rated = []
-    for line in RATED.read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
-        x = (r["rating"] - 1) / (r["rating_scale"] - 1)
-        rated.append((r["text"], 0 if x < 0.375 else 2 if x > 0.625 else 1, r["source"]))
-    out["rated"] = rated
+    out["rated"] = [(r.text, LABEL[rated_reviews.label(r)], r.source) for r in rated_reviews.read()]
     return out
 
 

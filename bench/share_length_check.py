@@ -38,10 +38,10 @@ sys.path.insert(0, str(REPO))
 
 from bench.share_probabilities import load_default_scorer, probabilities  # noqa: E402
 from reviewwatch.gap import shares  # noqa: E402
+from sentiment import rated_reviews  # noqa: E402
 from sentiment.data import build_splits  # noqa: E402
 
 LABELS = ("negative", "neutral", "positive")
-RATED = REPO / "sentiment" / "data" / "rated_reviews_dev.jsonl"
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
@@ -87,20 +87,20 @@ def _rated_reviews(limit: int) -> dict[str, object]:
     """PCC on long rated reviews, and corrections calibrated on the other source's long ones."""
     from reviewwatch.gap import adjust
 
-    rows = [json.loads(line) for line in RATED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = rated_reviews.read()
     scorer = load_default_scorer()
-    names = sorted({r["source"] for r in rows})
+    names = sorted({r.source for r in rows})
     probs: list[list[float]] = []
     labels: list[int] = []
     source: list[int] = []
     lengths: list[int] = []
     for index, name in enumerate(names):
-        mine = [r for r in rows if r["source"] == name]
-        probs += probabilities(scorer, f"dev-rated-{name}", [r["text"] for r in mine])
-        labels += [_rating_label(r["rating"], r["rating_scale"]) for r in mine]
+        mine = [r for r in rows if r.source == name]
+        probs += probabilities(scorer, f"dev-rated-{name}", [r.text for r in mine])
+        labels += [LABELS.index(rated_reviews.label(r)) for r in mine]
         source += [index] * len(mine)
-        lengths += [len(r["text"]) for r in mine]
-    p, y, d, n = np.array(probs), np.array(labels), np.array(source), np.array(lengths)  # noqa: E501
+        lengths += [len(r.text) for r in mine]
+    p, y, d, n = np.array(probs), np.array(labels), np.array(source), np.array(lengths)
     out: dict[str, object] = {}
     print(f"rated reviews (their own ratings): {', '.join(names)}")
     for index, name in enumerate(names):
@@ -117,10 +117,10 @@ def _rated_reviews(limit: int) -> dict[str, object]:
     errors: dict[str, dict[str, list[float]]] = {}
     for index in range(len(names)):
         test, cal = long & (d == index), long & (d != index)
-        for kind, rows in _prior_samples(np.flatnonzero(test), y, rng).items():
-            truth = np.bincount(y[rows], minlength=3) / len(rows)
+        for kind, sample in _prior_samples(np.flatnonzero(test), y, rng).items():
+            truth = np.bincount(y[sample], minlength=3) / len(sample)
             for method, estimate in _corrections(p[cal], y[cal], d[cal], adjust).items():
-                shares = estimate(p[rows])
+                shares = estimate(p[sample])
                 error = (abs(shares[2] - truth[2]) + abs(shares[0] - truth[0])) / 2
                 errors.setdefault(method, {}).setdefault(kind, []).append(round(100 * float(error), 1))
     print("  long reviews, the other source calibrating: mean abs error of the positive and negative "
@@ -129,12 +129,6 @@ def _rated_reviews(limit: int) -> dict[str, object]:
         print(f"    {method:10s} " + "  ".join(f"{k}: {v}" for k, v in kinds.items()))
     out["loso"] = errors
     return out
-
-
-def _rating_label(rating: float, scale: float) -> int:
-    """`gap.rating_labels`' default rule on the normalised scale."""
-    x = (rating - 1) / (scale - 1)
-    return 0 if x < 0.375 else 2 if x > 0.625 else 1
 
 
 def _prior_samples(rows: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:

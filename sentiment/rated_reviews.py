@@ -37,6 +37,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from storage.labels import DEFAULT_RULE
+from storage.ratings import normalise_rating
+
 HERE = Path(__file__).parent
 FILE = HERE / "data" / "rated_reviews_dev.jsonl"
 NOTICE = HERE / "data" / "RATED-REVIEWS-NOTICE.md"
@@ -57,6 +60,19 @@ class Review:
     text: str
     rating: float | int
     rating_scale: int
+
+
+def read(path: Path = FILE) -> list[Review]:
+    """The committed reviews, in file order."""
+    with open(path, encoding="utf-8") as fh:
+        return [Review(**json.loads(line)) for line in fh if line.strip()]
+
+
+def label(review: Review) -> str:
+    """The review's label by its rating, under the store's default rule (`storage.labels`)."""
+    rated = DEFAULT_RULE.label(normalise_rating(review.rating, review.rating_scale))
+    assert rated is not None  # `clean` keeps ratings within their scale only
+    return rated
 
 
 def norm(text: str) -> str:
