@@ -30,11 +30,12 @@ mentions' part of the interval spans every value they allow, and the note says w
 Texts longer than the calibration's (`Calibration.max_chars`, the shipped held-out data's 99th
 percentile of text length) are beyond what it measured: an unlabelled mention that long still
 counts in the point estimate, but its part of the interval spans every value it allows (its
-class could be any), and the note says how many. Why: the held-out data holds short texts
-(tweets, review sentences); joined back into whole reviews, the same development sentences
-were read 4-9 points off up to that length and 17-22 above it (`bench/share_length_check.py`),
-far outside the spread between the short-text domains, so nothing measured on short texts bounds
-that error. The method (PCC) and the one-domain-per-replicate draw were chosen, and alternatives
+class could be any), and the note says how many. Why: the held-out data holds mostly short
+texts (tweets, review sentences, and rated reviews of two kinds of business, most under 600
+characters); joined back into whole reviews, its restaurant sentences were read 4-9 points off
+up to 229 characters and 17-22 above (`bench/share_length_check.py`), and its rated reviews
+27-35 points off above that: nothing measured on shorter texts bounds the error on longer ones.
+The method (PCC) and the one-domain-per-replicate draw were chosen, and alternatives
 dropped, by cross-validation over the development sources (`bench/share_loso.py`, docs/gap.md).
 """
 
