@@ -80,17 +80,24 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip()).casefold()
 
 
-def read_womens_clothing(path: Path) -> Iterator[Review]:
-    """Women's E-Commerce Clothing Reviews CSV: (row number), Clothing ID, Age, Title, Review Text,
-    Rating, ... The text is `Review Text` alone (rows without one are skipped)."""
+def read_csv(path: Path, *, source: str, lang: str, kind: str, id_column: str, text_column: str,
+             rating_column: str) -> Iterator[Review]:
+    """One source's CSV file: each row's text and rating (rows without either are skipped), its
+    id `<source>:<id_column>`, on a scale of 5."""
     with open(path, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            text = (row.get("Review Text") or "").strip()
-            rating = (row.get("Rating") or "").strip()
-            if not text or not rating:
-                continue
-            yield Review(id=f"womensclothing:{row['']}", source="womensclothing", lang="en",
-                         kind="product", text=text, rating=int(rating), rating_scale=5)
+            text = (row.get(text_column) or "").strip()
+            rating = (row.get(rating_column) or "").strip()
+            if text and rating:
+                yield Review(id=f"{source}:{row[id_column]}", source=source, lang=lang, kind=kind,
+                             text=text, rating=int(float(rating)), rating_scale=5)
+
+
+def read_womens_clothing(path: Path) -> Iterator[Review]:
+    """Women's E-Commerce Clothing Reviews CSV: (row number), Clothing ID, Age, Title, Review Text,
+    Rating, ... The text is `Review Text` alone."""
+    return read_csv(path, source="womensclothing", lang="en", kind="product", id_column="",
+                    text_column="Review Text", rating_column="Rating")
 
 
 def read_restmex2021(path: Path) -> Iterator[Review]:
@@ -98,14 +105,8 @@ def read_restmex2021(path: Path) -> Iterator[Review]:
 
     The text is the `Opinion` alone (the title is left out, as a crawled review's body is what
     the product scores)."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            text = (row.get("Opinion") or "").strip()
-            label = (row.get("Label") or "").strip()
-            if not text or not label:
-                continue
-            yield Review(id=f"restmex2021:{row['index']}", source="restmex2021", lang="es",
-                         kind="attraction", text=text, rating=int(float(label)), rating_scale=5)
+    return read_csv(path, source="restmex2021", lang="es", kind="attraction", id_column="index",
+                    text_column="Opinion", rating_column="Label")
 
 
 def shared_texts(data_dir: Path | None) -> set[str]:
