@@ -90,6 +90,11 @@ def main(argv=None) -> dict:
         low, high = macro_f1_interval(gold, pred, groups, labels)
         result["sentiment_macro_f1_ci95"][name] = [round(100 * low, 2), round(100 * high, 2)]
         result["per_class_f1"][name] = {k: round(100 * v, 1) for k, v in per_class_f1(gold, pred, labels).items()}
+        # clear opinions called neutral (issue 27): of the texts whose true label is positive or
+        # negative, the share the model labels neutral (no measured file carries stars)
+        polar = [p for g, p in zip(gold, pred) if g in ("positive", "negative")]
+        called_neutral = 100 * sum(p == "neutral" for p in polar) / max(1, len(polar))
+        result.setdefault("polar_called_neutral", {})[name] = round(called_neutral, 1)
         extra = ""
         if len(labels) == 2:  # binary sets: also forced choice between negative and positive
             forced = ["positive" if x.probabilities["positive"] >= x.probabilities["negative"] else "negative"
@@ -122,7 +127,7 @@ def main(argv=None) -> dict:
                       f" (similarity method {result['topics'][name]['similarity_method_micro_f1']:.1f}) {per_topic}")
         pub = PUBLISHED.get(name, "")
         print(f"{name:22s} n={len(rows):5d} macro-F1 {100 * m:5.1f} [95% {100 * low:.1f}-{100 * high:.1f}]"
-              f"{extra}  published: {pub}  "
+              f"  positive/negative called neutral {called_neutral:.1f}%{extra}  published: {pub}  "
               f"[{time.time() - t1:.0f}s]", flush=True)
     result["topics"]["semeval-all"] = {"micro_f1": round(100 * micro_f1_multilabel(head_all_t, head_all_p), 2),
                                        "similarity_method_micro_f1": round(

@@ -112,6 +112,13 @@ def _rated_reviews(limit: int) -> dict[str, object]:
                         "error_negative": round(100 * float(pcc[0] - truth[0]), 1),
                         "neutral_read": round(100 * float(pcc[1]), 1), "neutral_true": round(100 * float(truth[1]), 1)}
             print(f"  {key:28s} {out[key]}")
+    stars = np.array([r.rating / r.rating_scale * 5 for name in names for r in rows if r.source == name])
+    called = p.argmax(axis=1) == 1
+    for name_, low_stars, high_stars in (("4-5 stars", 4, 5), ("1-2 stars", 1, 2)):
+        keep = (stars >= low_stars) & (stars <= high_stars)
+        out[f"called neutral, {name_}"] = {names[k]: round(100 * float(called[keep & (d == k)].mean()), 1)
+                                           for k in range(len(names))}
+        print(f"  {name_} reviews called neutral: {out[f'called neutral, {name_}']}")
     long = n > limit
     rng = np.random.default_rng(0)
     errors: dict[str, dict[str, list[float]]] = {}
