@@ -61,6 +61,17 @@ def test_the_summary_opens_the_report_at_both_widths(
                 f"the summary ends at {box} px, below the first screen at {width} px")
             scroll_width = page.evaluate("document.documentElement.scrollWidth")
             assert scroll_width <= width, f"{scroll_width} px wide at {width} px"
+            # every interval chart shows its bars whole on the first look: on a phone the stacked
+            # one (labels above the bars), on a laptop the wide one; neither scrolls sideways
+            shown = page.locator(".chart svg.stacked" if width < 620 else ".chart svg.wide")
+            hidden = page.locator(".chart svg.wide" if width < 620 else ".chart svg.stacked")
+            assert shown.count() == hidden.count() > 0
+            for chart in shown.all():
+                assert chart.is_visible()
+                box = chart.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+                assert chart.locator("rect").count() > 0  # the bars are drawn
+            assert not any(chart.is_visible() for chart in hidden.all())
             summary.screenshot(path=str(ARTIFACTS / f"gap-summary-{width}.png"))
             page.screenshot(path=str(ARTIFACTS / f"gap-report-{width}.png"), full_page=True)
             assert _serious(page) == []
