@@ -29,11 +29,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.share_probabilities import CACHE, load_default_scorer  # noqa: E402
-from sentiment import rated_reviews  # noqa: E402
+from sentiment import mabsa, rated_reviews  # noqa: E402
 from sentiment.data import build_splits  # noqa: E402
 
 LABEL = {"negative": 0, "neutral": 1, "positive": 2}
-HOTEL = REPO / "sentiment" / "data" / "mabsa_hotel.jsonl"
 Rows = list[tuple[str, int, str]]
 
 
@@ -43,14 +42,8 @@ def datasets(data_dir: Path) -> dict[str, Rows]:
         "train": [(e.text, LABEL[str(e.label)], e.source) for e in splits.train],
         "dev": [(e.text, LABEL[str(e.label)], e.source) for e in splits.dev],
     }
-    for part in ("train", "dev"):
-        rows = []
-        for line in HOTEL.read_text(encoding="utf-8").splitlines():
-            r = json.loads(line)
-            if r["part"] == part:
-                polarities = {o["polarity"] for o in r["opinions"]}
-                rows.append((r["text"], LABEL[polarities.pop()] if len(polarities) == 1 else 1, "hotel"))
-        out[f"hotel_{part}"] = rows
+    for part, examples in zip(("train", "dev"), mabsa.read_rows(), strict=True):
+        out[f"hotel_{part}"] = [(e.text, LABEL[str(e.label)], "hotel") for e in examples]
     out["rated"] = [(r.text, LABEL[rated_reviews.label(r)], r.source) for r in rated_reviews.read()]
     return out
 

@@ -94,12 +94,14 @@ def _rated_reviews(limit: int) -> dict[str, object]:
     labels: list[int] = []
     source: list[int] = []
     lengths: list[int] = []
+    stars: list[float] = []  # on a scale of 5
     for index, name in enumerate(names):
         mine = [r for r in rows if r.source == name]
         probs += probabilities(scorer, f"dev-rated-{name}", [r.text for r in mine])
         labels += [LABELS.index(rated_reviews.label(r)) for r in mine]
         source += [index] * len(mine)
         lengths += [len(r.text) for r in mine]
+        stars += [r.rating / r.rating_scale * 5 for r in mine]
     p, y, d, n = np.array(probs), np.array(labels), np.array(source), np.array(lengths)
     out: dict[str, object] = {}
     print(f"rated reviews (their own ratings): {', '.join(names)}")
@@ -112,10 +114,9 @@ def _rated_reviews(limit: int) -> dict[str, object]:
                         "error_negative": round(100 * float(pcc[0] - truth[0]), 1),
                         "neutral_read": round(100 * float(pcc[1]), 1), "neutral_true": round(100 * float(truth[1]), 1)}
             print(f"  {key:28s} {out[key]}")
-    stars = np.array([r.rating / r.rating_scale * 5 for name in names for r in rows if r.source == name])
     called = p.argmax(axis=1) == 1
     for name_, low_stars, high_stars in (("4-5 stars", 4, 5), ("1-2 stars", 1, 2)):
-        keep = (stars >= low_stars) & (stars <= high_stars)
+        keep = (np.array(stars) >= low_stars) & (np.array(stars) <= high_stars)
         out[f"called neutral, {name_}"] = {names[k]: round(100 * float(called[keep & (d == k)].mean()), 1)
                                            for k in range(len(names))}
         print(f"  {name_} reviews called neutral: {out[f'called neutral, {name_}']}")
