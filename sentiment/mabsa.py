@@ -30,12 +30,13 @@ Labels, per sentence:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
 from pathlib import Path
 
-from sentiment.data import Example, norm_text
+from sentiment.data import Example, Splits, norm_text
 from sentiment.topic_labels import proposed
 from sentiment.topic_rules import LANGS as RULE_LANGS
 from sentiment.topic_rules import NINE_TOPICS
@@ -182,6 +183,34 @@ def read_rows(path: Path = FILE) -> tuple[list[Example], list[Example]]:
             if e is not None:
                 (train if r["part"] == "train" else dev).append(e)
     return train, dev
+
+
+def sentence_rows(langs_per_sentence: int, path: Path = FILE) -> list[Example]:
+    """Hotel *training* sentences as sentence-level sentiment rows for the adapter's training:
+    each source sentence (one index across the translations) in `langs_per_sentence` of its
+    languages, chosen by a hash of the index so that reruns take the same rows. All eight copies
+    would mostly repeat one English sentence; a few keep the languages without the repetition.
+    Topics are left unannotated (None): the 5-topic head learns presence from SemEval only, as
+    the hotel categories fit it only in part (see the constants above)."""
+    if not 0 <= langs_per_sentence <= len(MABSA_LANGS):
+        raise ValueError(f"langs_per_sentence must be 0..{len(MABSA_LANGS)}, got {langs_per_sentence}")
+    train, _ = read_rows(path)
+    out = []
+    for e in train:
+        index = e.id.rsplit("-", 1)[1]
+        ranked = sorted(MABSA_LANGS, key=lambda lg: hashlib.sha1(f"{index}:{lg}".encode()).hexdigest())
+        if e.lang in ranked[:langs_per_sentence]:
+            out.append(Example(id=e.id, text=e.text, label=e.label, lang=e.lang, topics=None,
+                               source=e.source, meta={"original_label": e.meta["original_label"]}))
+    return out
+
+
+def added_training_rows(splits: Splits, langs_per_sentence: int, path: Path = FILE) -> list[Example]:
+    """`sentence_rows` less any text already in the splits (trained, selecting or measured), so
+    nothing measured comes back through the hotel rows and nothing is trained on twice."""
+    taken = {norm_text(e.text) for rows in splits.test.values() for e in rows}
+    taken |= {norm_text(e.text) for e in splits.train + splits.dev}
+    return [e for e in sentence_rows(langs_per_sentence, path) if norm_text(e.text) not in taken]
 
 
 def main(argv: list[str] | None = None) -> int:

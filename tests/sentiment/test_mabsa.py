@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from sentiment.mabsa import FILE, MABSA_LANGS, labels, parse_line, read_rows, to_example
+from sentiment.data import Example, Splits
+from sentiment.mabsa import FILE, MABSA_LANGS, added_training_rows, labels, parse_line, read_rows, sentence_rows, to_example
 from sentiment.topic_rules import NINE_TOPICS
 
 
@@ -80,3 +81,30 @@ def test_unknown_presence_is_left_out_of_the_loss_and_of_pairs():
         for row in p:
             if row[0] == 1.0 and row[1] != 1.0:
                 assert row[1] == -1.0
+
+
+def test_hotel_sentences_for_the_adapter_take_k_languages_of_each_training_sentence():
+    rows = sentence_rows(3)
+    again = sentence_rows(3)
+    assert [e.id for e in rows] == [e.id for e in again]  # the same rows on every run
+    by_index = Counter(e.id.rsplit("-", 1)[1] for e in rows)
+    assert max(by_index.values()) == 3 and min(by_index.values()) >= 1
+    assert {e.lang for e in rows} == set(MABSA_LANGS)
+    assert all("-train-" in e.id for e in rows)  # dev sentences stay for choosing
+    assert all(e.topics is None for e in rows)  # no presence taught to the 5-topic head
+    train, _ = read_rows()
+    label = {e.id: e.label for e in train}
+    assert all(e.label == label[e.id] for e in rows)
+    assert len(sentence_rows(0)) == 0 and len(sentence_rows(8)) == len(train)
+    with pytest.raises(ValueError, match="0..8"):
+        sentence_rows(9)
+
+
+def test_hotel_rows_already_in_the_splits_are_left_out():
+    rows = sentence_rows(1)
+    measured, trained = rows[0], rows[1]
+    splits = Splits(train=[Example(id="t", text=trained.text.upper() + "  ", label="positive")], dev=[],
+                    test={"some-test": [Example(id="m", text=measured.text, label="negative")]})
+    kept = added_training_rows(splits, 1)
+    assert len(kept) == len(rows) - 2
+    assert measured.id not in {e.id for e in kept} and trained.id not in {e.id for e in kept}
