@@ -54,7 +54,7 @@ def compare(weights: str, data_dir: Path, models_dir: Path) -> dict[str, Any]:
     from sentiment.scorer import load_scorer
     from sentiment.settings import SentimentSettings
 
-    scorer = load_scorer(SentimentSettings(weights_dir=weights, precision="fp32", threads=1), languages=LANGUAGES,
+    scorer = load_scorer(SentimentSettings(weights_dir=weights, precision="fp32", threads=2), languages=LANGUAGES,
                          data_dir=models_dir)
     out: dict[str, Any] = {"weights": weights or "shipped", "model_version": scorer.model_version}
     for name, (texts, gold) in sorted(dev_sets(data_dir).items()):
