@@ -90,13 +90,13 @@ def parse_line(line: str) -> tuple[str, list[dict]]:
     return text.strip(), ops
 
 
-def read_split(source: Path, lang: str, split: str) -> list[str]:
-    """Lines of data/hotel/<lang>/<split>.txt from a checkout of M-ABSA or a bare git dir of it."""
-    path = Path(source) / "data" / "hotel" / lang / f"{split}.txt"
+def read_split(source: Path, lang: str, split: str, domain: str = "hotel") -> list[str]:
+    """Lines of data/<domain>/<lang>/<split>.txt from a checkout of M-ABSA or a bare git dir of it."""
+    path = Path(source) / "data" / domain / lang / f"{split}.txt"
     if path.exists():
         raw = path.read_text(encoding="utf-8")
     else:  # a bare mirror: read the file at its commit
-        raw = subprocess.run(["git", "-C", str(source), "show", f"HEAD:data/hotel/{lang}/{split}.txt"],
+        raw = subprocess.run(["git", "-C", str(source), "show", f"HEAD:data/{domain}/{lang}/{split}.txt"],
                              check=True, capture_output=True, text=True).stdout
     return [ln for ln in raw.splitlines() if ln.strip()]
 

