@@ -1,8 +1,8 @@
 """The daemon: APScheduler 3.x runs each business's cycle at its local time, plus digest retries.
 
-Jobs live in the project's database (table `apscheduler_jobs`, APScheduler's own), with stable
-ids `cycle:<business id>`, `coalesce=True`, `max_instances=1` and `misfire_grace_time` from
-`schedule.misfire_grace_s`. A restart keeps a job whose trigger is unchanged (so a run missed
+Without a broker, jobs live in the project's database (table `apscheduler_jobs`, APScheduler's
+own), with stable ids `cycle:<business id>`, `coalesce=True`, `max_instances=1` and
+`misfire_grace_time` from `schedule.misfire_grace_s`. A restart keeps a job whose trigger is unchanged (so a run missed
 while the daemon was down still happens once, within the grace time) and never duplicates one.
 SIGTERM and SIGINT stop the daemon after the running stage of any running cycle.
 Settings: `businesses[].digest.{frequency,send_at,weekday}`, `businesses[].timezone`, `schedule`.
@@ -13,6 +13,11 @@ that claims its run key (business, local date) in `cycle_runs`; the others skip 
 With a broker (`workers.broker_url`) the daemon runs no stage itself: one job, `cycles:plan`,
 every `schedule.plan_every_s`, claims the coming cycles with their planned crawl start and
 enqueues the stages that are due (`reviewwatch.worker.dispatch`); `reviewwatch worker`s run them.
+
+Its two jobs (plan, retry) are intervals kept in memory, not in `apscheduler_jobs`: nothing of
+them needs to outlive a restart (what is claimed and due lives in `cycle_runs`), APScheduler 3
+does not support one job store shared by several schedulers (its FAQ), which is what daemons
+run for availability would do, and a stored job cost every tick a read and a write of its row.
 
 `reviewwatch schedule` is this module's `command`: the scheduler sits above the application, so it
 joins the application's command line through the `reviewwatch.commands` entry point group
@@ -35,6 +40,7 @@ from zoneinfo import ZoneInfo
 import click
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
@@ -111,8 +117,10 @@ class _Scheduler(BackgroundScheduler):
 
 
 def make_scheduler(store: Store, settings: Settings) -> BackgroundScheduler:
+    jobstore = (MemoryJobStore() if settings.workers.broker_url  # see the module docstring
+                else SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE))
     return _Scheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+        jobstores={"default": jobstore},
         executors={"default": ThreadPoolExecutor(max_workers=WORKERS)},
         job_defaults={
             "coalesce": True,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 import scheduler
 from reviewwatch.config import Settings
@@ -163,6 +163,23 @@ def test_a_restart_keeps_the_schedule_without_duplicates_and_follows_config_chan
     assert stored_job_ids(store) == ["cycle:cafe", "digests:retry"]
     job = third.scheduler.get_job("cycle:cafe")
     assert job.next_run_time.astimezone(job.trigger.timezone).strftime("%H:%M") == "09:15"
+
+
+def test_with_a_broker_the_plan_and_retry_jobs_stay_in_memory_not_in_the_shared_table(
+    store: Store, tmp_path: Path, daemons
+) -> None:
+    # Daemons run for availability would share one stored job, which APScheduler 3 does not support.
+    settings = make_settings(tmp_path)
+    settings.workers.broker_url = "amqp://guest:guest@127.0.0.1:5672//"
+    for _ in range(2):  # a restart adds them again, as configured
+        daemon, _ = daemons(settings)
+        sync = daemon.start()
+        assert sorted(sync.added) == ["cycles:plan", "digests:retry"]
+        plan = daemon.scheduler.get_job("cycles:plan")
+        assert plan.trigger.interval == dt.timedelta(seconds=settings.schedule.plan_every_s)
+        assert plan.func_ref == "scheduler:plan_job" and plan.max_instances == 1
+        daemon.shutdown()
+    assert not inspect(store.engine).has_table(scheduler.JOB_TABLE) or stored_job_ids(store) == []
 
 
 def _miss(store: Store, settings: Settings, daemons, job_id: str, ago: dt.timedelta) -> None:
