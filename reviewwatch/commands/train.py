@@ -63,6 +63,9 @@ def corrections_examples(store: Any) -> list:
 @click.option("--hotel-sentences", type=click.IntRange(0, 8), default=3, show_default=True,
               help="With --data-dir: M-ABSA's hotel training sentences as sentence-level rows, each in this "
                    "many of its 8 languages (0: none). The shipped weights were trained with 3.")
+@click.option("--review-domains/--no-review-domains", default=False, show_default=True,
+              help="With --data-dir: also M-ABSA's course, food, phone and lecture-comment training sentences "
+                   "(sentiment/data/mabsa_reviews.jsonl) as sentence-level rows.")
 @click.option("--max-minutes", type=float, default=None, help="Stop (and finalise) after this long.")
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True)
@@ -80,7 +83,8 @@ def corrections_examples(store: Any) -> list:
 @click.pass_context
 def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, out_dir: str | None,
             work_dir: str, epochs: int, batch_size: int, lr: float, max_length: int, lora_r: int,
-            lora_alpha: int, average_last: int, hotel_sentences: int, max_minutes: float | None,
+            lora_alpha: int, average_last: int, hotel_sentences: int, review_domains: bool,
+            max_minutes: float | None,
             seed: int, threads: int, device: str, with_corrections: bool, no_resume: bool, no_int8_select: bool,
             topic_epochs: int, no_topic_heads: bool) -> None:
     """Train the sentiment/topic heads (fixed seed, reproducible)."""
@@ -111,6 +115,10 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
             from sentiment.mabsa import added_training_rows
 
             train = train + added_training_rows(splits, hotel_sentences)
+        if review_domains:
+            from sentiment.mabsa_domains import added_training_rows as review_rows
+
+            train = train + review_rows(splits)
     else:
         train, dev = [], []
     if files:
@@ -136,7 +144,8 @@ def command(ctx: click.Context, files: tuple[str, ...], data_dir: str | None, ou
     click.echo(f"training on {len(train)} texts, calibrating on {len(dev)}; checkpoints in {work_dir}")
     meta = run_training(cfg, train, dev, resume=not no_resume,
                         meta_extra={"sources": sorted({e.source for e in train}),
-                                   "hotel_sentences": hotel_sentences if data_dir else 0})
+                                   "hotel_sentences": hotel_sentences if data_dir else 0,
+                                   "review_domains": bool(review_domains and data_dir)})
     click.echo(f"wrote {out}: dev {meta['dev']}")
     if not no_int8_select:
         from sentiment.int8_select import select_and_write
