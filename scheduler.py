@@ -2,8 +2,9 @@
 
 Without a broker, jobs live in the project's database (table `apscheduler_jobs`, APScheduler's
 own), with stable ids `cycle:<business id>`, `coalesce=True`, `max_instances=1` and
-`misfire_grace_time` from `schedule.misfire_grace_s`. A restart keeps a job whose trigger is unchanged (so a run missed
-while the daemon was down still happens once, within the grace time) and never duplicates one.
+`misfire_grace_time` from `schedule.misfire_grace_s`. A restart keeps a job whose trigger is
+unchanged (so a run missed while the daemon was down still happens once, within the grace time)
+and never duplicates one.
 SIGTERM and SIGINT stop the daemon after the running stage of any running cycle.
 Settings: `businesses[].digest.{frequency,send_at,weekday}`, `businesses[].timezone`, `schedule`.
 

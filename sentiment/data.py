@@ -75,6 +75,12 @@ class Splits:
     dev: list[Example]
     test: dict[str, list[Example]]  # name -> examples (never trained on)
 
+    def texts(self) -> set[str]:
+        """Every text the splits hold (trained, selecting or measured), normalised: what rows
+        added from elsewhere must not repeat."""
+        held = {norm_text(e.text) for rows in self.test.values() for e in rows}
+        return held | {norm_text(e.text) for e in self.train + self.dev}
+
 
 def build_splits(data_dir: Path) -> Splits:
     """The team's data: what trains, what selects (dev) and what measures (test)."""

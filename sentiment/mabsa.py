@@ -208,8 +208,7 @@ def sentence_rows(langs_per_sentence: int, path: Path = FILE) -> list[Example]:
 def added_training_rows(splits: Splits, langs_per_sentence: int, path: Path = FILE) -> list[Example]:
     """`sentence_rows` less any text already in the splits (trained, selecting or measured), so
     nothing measured comes back through the hotel rows and nothing is trained on twice."""
-    taken = {norm_text(e.text) for rows in splits.test.values() for e in rows}
-    taken |= {norm_text(e.text) for e in splits.train + splits.dev}
+    taken = splits.texts()
     return [e for e in sentence_rows(langs_per_sentence, path) if norm_text(e.text) not in taken]
 
 

@@ -36,7 +36,7 @@ import re
 from pathlib import Path
 
 from sentiment.data import Example, Splits, norm_text
-from sentiment.mabsa import MABSA_LANGS, ORIGIN
+from sentiment.mabsa import MABSA_LANGS, ORIGIN, read_split
 
 HERE = Path(__file__).parent
 FILE = HERE / "data" / "mabsa_reviews.jsonl"
@@ -65,12 +65,6 @@ def sentence_label(pols: list[str]) -> str | None:
     return next(iter(kinds))
 
 
-def _read(source: Path, domain: str, lang: str, split: str) -> list[str]:
-    from sentiment.mabsa import read_split
-
-    return read_split(source, lang, split, domain=domain)
-
-
 def chosen(domain: str, index: int, lang: str, k: int = LANGS_PER_SENTENCE) -> bool:
     ranked = sorted(MABSA_LANGS, key=lambda lg: hashlib.sha1(f"{domain}:{index}:{lg}".encode()).hexdigest())
     return lang in ranked[:k]
@@ -86,8 +80,8 @@ def build(source: Path, out: Path = FILE, k: int = LANGS_PER_SENTENCE) -> dict[s
         counts[domain] = 0
         for lang in MABSA_LANGS:
             held = {norm_text(ln.rpartition("####")[0]) for split in ("dev", "test")
-                    for ln in _read(source, domain, lang, split)}
-            for index, line in enumerate(_read(source, domain, lang, "train")):
+                    for ln in read_split(source, lang, split, domain)}
+            for index, line in enumerate(read_split(source, lang, "train", domain)):
                 if not chosen(domain, index, lang, k):
                     continue
                 text, _, labels = line.rstrip("\n").rpartition("####")
@@ -117,8 +111,7 @@ def read_rows(path: Path = FILE) -> list[Example]:
 def added_training_rows(splits: Splits, path: Path = FILE) -> list[Example]:
     """The rows less any text already in the splits (trained, selecting or measured) and less
     repeats among themselves, so nothing measured comes back through them."""
-    taken = {norm_text(e.text) for rows in splits.test.values() for e in rows}
-    taken |= {norm_text(e.text) for e in splits.train + splits.dev}
+    taken = splits.texts()
     out = []
     for e in read_rows(path):
         key = norm_text(e.text)
