@@ -185,6 +185,12 @@ def read_rows(path: Path = FILE) -> tuple[list[Example], list[Example]]:
     return train, dev
 
 
+def languages_of(key: str, k: int) -> list[str]:
+    """The k of MABSA_LANGS a source sentence (`key`: its line index, with its domain outside the
+    hotel file) is kept in: a hash order, so reruns keep the same rows."""
+    return sorted(MABSA_LANGS, key=lambda lg: hashlib.sha1(f"{key}:{lg}".encode()).hexdigest())[:k]
+
+
 def sentence_rows(langs_per_sentence: int, path: Path = FILE) -> list[Example]:
     """Hotel *training* sentences as sentence-level sentiment rows for the adapter's training:
     each source sentence (one index across the translations) in `langs_per_sentence` of its
@@ -197,9 +203,7 @@ def sentence_rows(langs_per_sentence: int, path: Path = FILE) -> list[Example]:
     train, _ = read_rows(path)
     out = []
     for e in train:
-        index = e.id.rsplit("-", 1)[1]
-        ranked = sorted(MABSA_LANGS, key=lambda lg: hashlib.sha1(f"{index}:{lg}".encode()).hexdigest())
-        if e.lang in ranked[:langs_per_sentence]:
+        if e.lang in languages_of(e.id.rsplit("-", 1)[1], langs_per_sentence):
             out.append(Example(id=e.id, text=e.text, label=e.label, lang=e.lang, topics=None,
                                source=e.source, meta={"original_label": e.meta["original_label"]}))
     return out

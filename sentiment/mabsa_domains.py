@@ -30,13 +30,12 @@ here; texts of the team's own splits are dropped when the rows are added (`added
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 from pathlib import Path
 
 from sentiment.data import Example, Splits, norm_text
-from sentiment.mabsa import MABSA_LANGS, ORIGIN, read_split
+from sentiment.mabsa import MABSA_LANGS, ORIGIN, languages_of, read_split
 
 HERE = Path(__file__).parent
 FILE = HERE / "data" / "mabsa_reviews.jsonl"
@@ -66,8 +65,7 @@ def sentence_label(pols: list[str]) -> str | None:
 
 
 def chosen(domain: str, index: int, lang: str, k: int = LANGS_PER_SENTENCE) -> bool:
-    ranked = sorted(MABSA_LANGS, key=lambda lg: hashlib.sha1(f"{domain}:{index}:{lg}".encode()).hexdigest())
-    return lang in ranked[:k]
+    return lang in languages_of(f"{domain}:{index}", k)
 
 
 def build(source: Path, out: Path = FILE, k: int = LANGS_PER_SENTENCE) -> dict[str, int]:
