@@ -398,7 +398,9 @@ class WorkerSettings(_Strict):
     concurrency: int = Field(
         default=32, ge=1, le=1000,
         description="tasks one worker process runs at once (threads; crawls in flight share one "
-        "Scrapy engine); `--concurrency` overrides",
+        "Scrapy engine): enough to keep the worker's core busy while crawls wait for their hosts, "
+        "no more, since each crawl in flight costs CPU (docs/operations.md, \"Threads per "
+        "worker\"); `--concurrency` overrides",
     )
     stage_lease_s: int = Field(
         default=60, ge=5,
