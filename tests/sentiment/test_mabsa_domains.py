@@ -16,6 +16,7 @@ from sentiment.mabsa_domains import (
     DOMAINS,
     FILE,
     added_training_rows,
+    balance_polarity,
     build,
     chosen,
     polarities,
@@ -89,6 +90,32 @@ def test_added_rows_leave_out_texts_of_the_splits_and_repeats(tmp_path):
     kept = added_training_rows(splits, path)
     assert [e.text for e in kept] == ["Tasty ."]
     assert kept[0].topics is None and kept[0].source == "mabsa-food-en"
+
+
+def _row(domain: str, i: int, label: str) -> Example:
+    return Example(id=f"mabsa-{domain}-en-train-{i}", text=f"{domain} {i}", label=label, lang="en",
+                   topics=None, source=f"mabsa-{domain}-en")
+
+
+def test_balanced_rows_keep_every_negative_and_neutral_and_as_many_positives_per_domain():
+    rows = ([_row("food", i, "positive") for i in range(10)] + [_row("food", 10, "negative"),
+            _row("food", 11, "neutral")] + [_row("phone", i, "positive") for i in range(3)]
+            + [_row("phone", 3 + i, "negative") for i in range(5)])
+    kept = balance_polarity(rows)
+    by = Counter((e.source, e.label) for e in kept)
+    assert by == {("mabsa-food-en", "positive"): 2, ("mabsa-food-en", "negative"): 1,
+                  ("mabsa-food-en", "neutral"): 1, ("mabsa-phone-en", "positive"): 3,
+                  ("mabsa-phone-en", "negative"): 5}
+    assert [e.id for e in kept] == [e.id for e in rows if e in kept]  # the file's order kept
+    assert balance_polarity(list(reversed(rows))) == list(reversed(kept))  # the same rows again
+
+
+def test_balanced_shipped_rows_are_at_most_half_positive_in_each_domain():
+    splits = Splits(train=[], dev=[], test={})
+    kept = added_training_rows(splits, FILE, balanced=True)
+    for domain in DOMAINS:
+        labels = Counter(e.label for e in kept if e.source.split("-")[1] == domain)
+        assert labels["positive"] == labels["negative"] + labels["neutral"] > 0
 
 
 def test_the_shipped_file_holds_the_four_domains_in_the_eight_languages():
