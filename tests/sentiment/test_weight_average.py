@@ -77,3 +77,32 @@ def test_training_tries_the_average_of_the_last_epochs(tiny_model, tmp_path):
         assert meta["dev"] == rec["dev"]
     else:
         assert meta["dev"]["score"] == rec["best_single_dev_score"]
+
+
+def test_a_soup_of_two_weights_directories_is_their_mean_update_and_mean_heads(tmp_path):
+    """`sentiment.soup` on the shipped weights and a copy whose update and heads are scaled by
+    3: the soup's update and heads are twice the shipped ones, in the keys the trainer loads."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from sentiment.scorer import SHIPPED_WEIGHTS
+    from sentiment.soup import ADAPTER_FILE, HEADS_FILE, read_weights, soup
+
+    other = tmp_path / "other"
+    shutil.copytree(SHIPPED_WEIGHTS, other)
+    adapter = load_file(str(other / ADAPTER_FILE))
+    save_file({k: v * 3 if "lora_B" in k else v for k, v in adapter.items()}, str(other / ADAPTER_FILE))
+    save_file({k: v * 3 for k, v in load_file(str(other / HEADS_FILE)).items()}, str(other / HEADS_FILE))
+    best = soup([SHIPPED_WEIGHTS, other], tmp_path / "work")
+    made = torch.load(best, weights_only=True, map_location="cpu")
+    shipped, heads, _ = read_weights(SHIPPED_WEIGHTS)
+    assert set(made["lora"]) == set(shipped) and all(".default." in k for k in shipped)
+    for a_key in (k for k in shipped if "lora_A" in k):
+        b_key = a_key.replace("lora_A", "lora_B")
+        assert made["lora"][a_key].shape == shipped[a_key].shape  # the rank kept
+        want = 2 * shipped[b_key].float() @ shipped[a_key].float()
+        got = made["lora"][b_key] @ made["lora"][a_key]
+        assert torch.allclose(got, want, atol=1e-4 * want.abs().max().item()), a_key
+    for key, value in heads.items():
+        assert torch.allclose(made["heads"][key], 2 * value.float(), atol=1e-6), key
