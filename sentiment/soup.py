@@ -19,8 +19,9 @@ import argparse
 import json
 from pathlib import Path
 
+from sentiment.modeling import HEADS_FILE, META_FILE
+
 ADAPTER_FILE = "adapter_model.safetensors"
-HEADS_FILE = "heads.safetensors"
 ADAPTER_NAME = "default"  # peft's name of the one adapter, in state dicts but not in saved files
 
 
@@ -36,7 +37,7 @@ def read_weights(weights_dir: Path) -> tuple[dict, dict, dict]:
 
     adapter = {state_key(k): v for k, v in load_file(str(weights_dir / ADAPTER_FILE)).items()}
     heads = load_file(str(weights_dir / HEADS_FILE))
-    meta = json.loads((weights_dir / "heads.json").read_text(encoding="utf-8"))
+    meta = json.loads((weights_dir / META_FILE).read_text(encoding="utf-8"))
     return adapter, heads, meta
 
 
