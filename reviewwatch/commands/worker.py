@@ -7,6 +7,8 @@ finishes the tasks it holds, then exits (a second one: at once, its tasks go to 
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from reviewwatch.context import AppContext
@@ -29,7 +31,7 @@ def command(app: AppContext, queues: str | None, concurrency: int | None,
     """Run stage tasks from the broker until SIGTERM or Ctrl-C."""
     from reviewwatch.worker.app import configure, publisher, queue_name
     from reviewwatch.worker.metrics import serve
-    from reviewwatch.worker.runtime import WorkerRuntime, set_runtime
+    from reviewwatch.worker.runtime import WORKER_GC_THRESHOLDS, WorkerRuntime, set_runtime
 
     settings = app.settings
     chosen: list[str] = (
@@ -51,6 +53,7 @@ def command(app: AppContext, queues: str | None, concurrency: int | None,
         runtime.scorer().warm()
     if "crawl" in chosen:
         runtime.crawl_engine()
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
     runtime.beat_once()
     runtime.start_heartbeat()
     argv = [

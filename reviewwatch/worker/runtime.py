@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 QUEUE_REFRESH_S = 15.0
+# CPython's collector thresholds in a worker (its defaults: 700, 10, 10). A worker's crawls build
+# and drop a Scrapy crawler per source (a copy of the settings, an engine, middlewares): graphs
+# that live a few seconds, long enough under the defaults to reach the oldest generation, where
+# only full collections over the whole heap (the model, the imports: about 600 000 objects) free
+# them, a fifth of the worker's CPU. Larger young generations let most of them die young: on
+# `bench/scale.py --only 1 --businesses 1000`, 14-19 % less worker CPU for 100 MB more memory
+# (docs/operations.md, "Where a worker's CPU goes").
+WORKER_GC_THRESHOLDS = (10_000, 20, 10)
 
 
 class WorkerRuntime:
