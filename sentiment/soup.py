@@ -19,9 +19,11 @@ import argparse
 import json
 from pathlib import Path
 
-from sentiment.modeling import HEADS_FILE, META_FILE
+import torch
 
-ADAPTER_FILE = "adapter_model.safetensors"
+from sentiment.modeling import HEADS_FILE, META_FILE
+from sentiment.topic_heads import ADAPTER_FILE
+
 ADAPTER_NAME = "default"  # peft's name of the one adapter, in state dicts but not in saved files
 
 
@@ -42,8 +44,6 @@ def read_weights(weights_dir: Path) -> tuple[dict, dict, dict]:
 
 
 def soup(dirs: list[Path], work_dir: Path) -> Path:
-    import torch
-
     from sentiment.weight_average import average_lora, average_tensors
 
     read = [read_weights(d) for d in dirs]
