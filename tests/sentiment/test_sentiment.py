@@ -224,6 +224,19 @@ def test_label_smoothing_out_of_range_is_refused(capsys):
     assert exc.value.code == 2 and "between 0 and 0.5" in capsys.readouterr().err
 
 
+def test_review_file_needs_the_review_domains_and_an_existing_file(tmp_path, capsys):
+    from sentiment.train import main
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main(["--review-file", str(rows)])
+    assert exc.value.code == 2 and "--review-file needs --review-domains" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--review-domains", "--review-file", str(tmp_path / "absent.jsonl")])
+    assert exc.value.code == 2 and "no such file" in capsys.readouterr().err
+
+
 def test_distillation_uses_the_teachers_logits_and_is_recorded(tiny_model, tiny_weights, tmp_path):
     import torch
     from safetensors.numpy import load_file
