@@ -102,59 +102,82 @@ def polarity_section(scorer: Any, data_dir: Path, scored: dict[str, tuple[list, 
     return out
 
 
-def nine_topic_section(data_dir: Path, scored: dict[str, tuple[list, list[dict]]]) -> dict:
+def nine_topic_figures(gold: list[set[str]], pred: list[set[str]], groups: list[str]) -> dict:
+    """Micro-F1 over the nine topics and each topic's F1, with 95 % intervals (rows drawn by
+    `groups`), and whether the issue's targets are met. A topic without gold rows has no F1."""
+    entry: dict = {"sentences": len(gold), "per_topic": {}}
+
+    def counts(topics: set[str]) -> list[list[int]]:
+        return [[len(g & p & topics), len((p - g) & topics), len((g - p) & topics)] for g, p in zip(gold, pred)]
+
+    every = counts(set(NINE_TOPICS))
+    tp, fp, fn = (sum(c[k] for c in every) for k in range(3))
+    micro = 100 * 2 * tp / max(1, 2 * tp + fp + fn)
+    low, high = f1_interval(every, groups)
+    entry.update(micro_f1=round(micro, 2), micro_ci95=[round(100 * low, 2), round(100 * high, 2)])
+    for t in NINE_TOPICS:
+        c = counts({t})
+        ttp, tfp, tfn = (sum(x[k] for x in c) for k in range(3))
+        n_gold = ttp + tfn
+        f1 = 100 * 2 * ttp / max(1, 2 * ttp + tfp + tfn) if n_gold else None
+        ci = [round(100 * v, 1) for v in f1_interval(c, groups)] if n_gold else None
+        entry["per_topic"][t] = {"f1": None if f1 is None else round(f1, 1), "ci95": ci, "gold": n_gold,
+                                 "predicted": ttp + tfp, "tp": ttp}
+    measured = {t: v for t, v in entry["per_topic"].items() if v["f1"] is not None}
+    entry["targets_met"] = {
+        f"micro>={MICRO_F1_TARGET:g}": micro >= MICRO_F1_TARGET,
+        f"every topic>={TOPIC_F1_TARGET:g}": bool(measured) and len(measured) == len(NINE_TOPICS)
+        and all(v["f1"] >= TOPIC_F1_TARGET for v in measured.values()),
+    }
+    return entry
+
+
+def _print_nine(name: str, entry: dict) -> None:
+    per = "  ".join(f"{t} {v['f1'] if v['f1'] is not None else '-'}(n={v['gold']})"
+                    for t, v in entry["per_topic"].items())
+    low, high = entry["micro_ci95"]
+    print(f"nine topics, {name}: micro-F1 {entry['micro_f1']:5.1f} [95% {low:.1f}-{high:.1f}]"
+          f" n={entry['sentences']}  {per}", flush=True)
+
+
+def semeval_nine_rows(data_dir: Path, scored: dict[str, tuple[list, list[dict]]]
+                      ) -> dict[str, tuple[list[set[str]], list[set[str]], list[str]]]:
+    """Per language of the hand-checked SemEval split: (gold, predicted, review id) per sentence."""
     gold_of = read_labels(TEST_FILE)
     langs = sorted({r["lang"] for r in map(json.loads, TEST_FILE.read_text(encoding="utf-8").splitlines())})
-    out: dict = {}
+    out = {}
     for lang in langs:
         every_row = _test_rows(data_dir, lang)
         keep = [i for i, r in enumerate(every_row) if r.id in gold_of]
         rows = [every_row[i] for i in keep]
-        results = [scored[lang][0][i] for i in keep]
-        groups = [semeval_review_id(r.id) for r in rows]
-        gold = [set(gold_of[r.id]) for r in rows]
-        pred = [set(x.topics) & set(NINE_TOPICS) for x in results]
-        entry: dict = {"sentences": len(rows), "per_topic": {}}
-
-        def counts(topics: set[str]) -> list[list[int]]:
-            return [[len(g & p & topics), len((p - g) & topics), len((g - p) & topics)] for g, p in zip(gold, pred)]
-
-        every = counts(set(NINE_TOPICS))
-        tp, fp, fn = (sum(c[k] for c in every) for k in range(3))
-        micro = 100 * 2 * tp / max(1, 2 * tp + fp + fn)
-        low, high = f1_interval(every, groups)
-        entry.update(micro_f1=round(micro, 2), micro_ci95=[round(100 * low, 2), round(100 * high, 2)])
-        for t in NINE_TOPICS:
-            c = counts({t})
-            ttp, tfp, tfn = (sum(x[k] for x in c) for k in range(3))
-            n_gold = ttp + tfn
-            f1 = 100 * 2 * ttp / max(1, 2 * ttp + tfp + tfn) if n_gold else None
-            ci = [round(100 * v, 1) for v in f1_interval(c, groups)] if n_gold else None
-            entry["per_topic"][t] = {"f1": None if f1 is None else round(f1, 1), "ci95": ci, "gold": n_gold,
-                                     "predicted": ttp + tfp, "tp": ttp}
-        measured = {t: v for t, v in entry["per_topic"].items() if v["f1"] is not None}
-        entry["targets_met"] = {
-            f"micro>={MICRO_F1_TARGET:g}": micro >= MICRO_F1_TARGET,
-            f"every topic>={TOPIC_F1_TARGET:g}": bool(measured) and len(measured) == len(NINE_TOPICS)
-            and all(v["f1"] >= TOPIC_F1_TARGET for v in measured.values()),
-        }
-        out[lang] = entry
-        per = "  ".join(f"{t} {v['f1'] if v['f1'] is not None else '-'}(n={v['gold']})"
-                        for t, v in entry["per_topic"].items())
-        print(f"nine topics, {TEST_FILE.name} {lang}: micro-F1 {micro:5.1f} [95% {100 * low:.1f}-{100 * high:.1f}]"
-              f" n={len(rows)}  {per}", flush=True)
-    out["languages_meeting_targets"] = sorted(
-        lang for lang in langs if all(out[lang]["targets_met"].values()))
+        out[lang] = ([set(gold_of[r.id]) for r in rows],
+                     [set(scored[lang][0][i].topics) & set(NINE_TOPICS) for i in keep],
+                     [semeval_review_id(r.id) for r in rows])
     return out
 
 
-def topic_section(scorer: Any, data_dir: Path) -> dict:
-    """Both measures; each held-out sentence goes through the scorer once."""
+def nine_topic_section(data_dir: Path, scored: dict[str, tuple[list, list[dict]]]) -> dict:
+    out: dict = {}
+    for lang, (gold, pred, groups) in semeval_nine_rows(data_dir, scored).items():
+        out[lang] = nine_topic_figures(gold, pred, groups)
+        _print_nine(f"{TEST_FILE.name} {lang}", out[lang])
+    out["languages_meeting_targets"] = sorted(
+        lang for lang, e in out.items() if all(e["targets_met"].values()))
+    return out
+
+
+def score_semeval(scorer: Any, data_dir: Path) -> dict[str, tuple[list, list[dict]]]:
+    """Each held-out sentence through the scorer once, for both measures."""
     scored = {}
     for lang in POLARITY_LANGS:
         t0 = time.time()
         scored[lang] = _scored(scorer, _test_rows(data_dir, lang))
         print(f"scored the SemEval held-out {lang} sentences in {time.time() - t0:.0f}s", flush=True)
+    return scored
+
+
+def topic_section(scorer: Any, data_dir: Path, scored: dict[str, tuple[list, list[dict]]] | None = None) -> dict:
+    scored = scored if scored is not None else score_semeval(scorer, data_dir)
     return {"polarity_given_topic": polarity_section(scorer, data_dir, scored),
             "nine_topics": nine_topic_section(data_dir, scored)}
 
@@ -162,15 +185,31 @@ def topic_section(scorer: Any, data_dir: Path) -> dict:
 HOTEL_TOPICS = ("service", "price", "quality", "cleanliness", "location")
 
 
-def hotel_section(scorer: Any, mabsa_dir: Path) -> dict:
-    """(c): per language, topic F1 and polarity given the gold topic on M-ABSA's hotel test files."""
+def hotel_section(scorer: Any, mabsa_dir: Path,
+                  nine_rows: dict[str, tuple[list[set[str]], list[set[str]], list[str]]] | None = None) -> dict:
+    """(c): per language, topic F1 and polarity given the gold topic on M-ABSA's hotel test files;
+    (d): the nine topics on every sentence of them, read by hand (sentiment/hotel_topics_test.py).
+    `nine_rows`, when given, receives (d)'s (gold, predicted, sentence id) per language."""
+    from sentiment.hotel_topics_test import gold_by_line
     from sentiment.mabsa import MABSA_LANGS, labels, rows_of
 
+    hand = gold_by_line(mabsa_dir)
     out: dict = {}
     for lang in MABSA_LANGS:
-        rows = [r for r in rows_of(mabsa_dir, lang, "test") if r["opinions"]]
+        every_row = rows_of(mabsa_dir, lang, "test")
         t0 = time.time()
-        results, per_slot = _scored(scorer, [_Text(r["text"]) for r in rows])
+        all_results, all_slots = _scored(scorer, [_Text(r["text"]) for r in every_row])
+        line = [int(r["id"].rpartition("-")[2]) for r in every_row]
+        nine = nine_topic_figures([hand[n] for n in line],
+                                  [set(res.topics) & set(NINE_TOPICS) for res in all_results],
+                                  [f"hotel-{n}" for n in line])
+        if nine_rows is not None:
+            nine_rows[lang] = ([hand[n] for n in line], [set(res.topics) & set(NINE_TOPICS) for res in all_results],
+                               [f"hotel-{n}" for n in line])
+        _print_nine(f"M-ABSA hotel test read by hand, {lang}", nine)
+        labelled = [i for i, r in enumerate(every_row) if r["opinions"]]
+        rows = [every_row[i] for i in labelled]
+        results, per_slot = [all_results[i] for i in labelled], [all_slots[i] for i in labelled]
         groups = [r["id"] for r in rows]
         counts_of: dict[str, list[list[int]]] = {t: [] for t in HOTEL_TOPICS}
         correct = []
@@ -198,12 +237,28 @@ def hotel_section(scorer: Any, mabsa_dir: Path) -> dict:
             lo, hi = accuracy_interval(correct, [str(i) for i in range(len(correct))])
             entry["polarity_given_topic"] = {"accuracy": round(100 * sum(correct) / len(correct), 2),
                                              "ci95": [round(100 * lo, 2), round(100 * hi, 2)], "opinions": len(correct)}
+        entry["nine_topics_read_by_hand"] = nine
         out[lang] = entry
         per = "  ".join(f"{t} {v['f1']} [{v['ci95'][0]}-{v['ci95'][1]}](n={v['gold']})"
                         for t, v in entry["per_topic"].items())
         print(f"M-ABSA hotel test {lang}: micro-F1 {entry['micro_f1']:5.1f} [95% {100 * low:.1f}-{100 * high:.1f}] "
               f"n={len(rows)}  {per}  polarity {entry.get('polarity_given_topic')}  ({time.time() - t0:.0f}s)",
               flush=True)
+    return out
+
+
+def both_splits_section(semeval: dict, hotel: dict) -> dict:
+    """(e): per language with both, the two hand-checked splits as one (restaurant and hotel
+    sentences; intervals drawing SemEval reviews and hotel sentences whole)."""
+    out: dict = {}
+    for lang in sorted(set(semeval) & set(hotel)):
+        gold, pred, groups = (semeval[lang][k] + hotel[lang][k] for k in range(3))
+        out[lang] = nine_topic_figures(gold, pred, groups)
+        _print_nine(f"both hand-checked test splits (SemEval + M-ABSA hotel), {lang}", out[lang])
+    out["languages_meeting_targets"] = sorted(
+        lang for lang, e in out.items() if all(e["targets_met"].values()))
+    print(f"nine-topic targets met on both splits together in: {out['languages_meeting_targets'] or 'none'}",
+          flush=True)
     return out
 
 
@@ -251,10 +306,15 @@ def main(argv: list[str] | None = None) -> dict:
                                            threads=a.threads),
                          languages=["en", "fr", "es", "ru", "nl", "tr"]
                          + (["de", "sv"] if a.mabsa_dir is not None else []), data_dir=a.models_dir)
+    scored = None if a.skip_semeval else score_semeval(scorer, a.data_dir)
     result = {"model_version": scorer.model_version, "precision": scorer.precision,
-              **({} if a.skip_semeval else topic_section(scorer, a.data_dir))}
+              **({} if scored is None else topic_section(scorer, a.data_dir, scored))}
     if a.mabsa_dir is not None:
-        result["mabsa_hotel_test"] = hotel_section(scorer, a.mabsa_dir)
+        hotel_rows: dict = {}
+        result["mabsa_hotel_test"] = hotel_section(scorer, a.mabsa_dir, hotel_rows)
+        if scored is not None:
+            result["nine_topics_both_test_splits"] = both_splits_section(
+                semeval_nine_rows(a.data_dir, scored), hotel_rows)
     result["seconds"] = round(time.time() - t0, 1)
     if a.write_quality is not None:
         _write_quality(a.write_quality, result, argv if argv is not None else sys.argv[1:], a.weights)
