@@ -21,8 +21,12 @@ Intervals: 95 % cluster bootstrap, reviews drawn whole (sentiment/bootstrap.py).
 
 Alone (ending with one JSON line):
     .venv/bin/python bench/quality_topics.py [--data-dir ../shared/data]
-With `--write-quality sentiment/weights/topic_quality.json` it also writes (b)'s per-topic figures
-beside the weights, where `reviewwatch gap` reads them (sentiment/topic_quality.py).
+(d) With `--mabsa-dir`: the nine topics on every sentence of M-ABSA's hotel test files, read by hand
+    (`sentiment/eval/hotel_topics_test.jsonl`, sentiment/hotel_topics_test.py), per language;
+(e) and (b) and (d) pooled per language (both hand-checked splits as one).
+With `--write-quality sentiment/weights/topic_quality.json` it also writes the per-topic figures
+beside the weights, where `reviewwatch gap` reads them (sentiment/topic_quality.py): (e)'s when the
+run had `--mabsa-dir`, else (b)'s.
 """
 
 from __future__ import annotations
@@ -273,11 +277,19 @@ def _write_quality(path: Path, result: dict, argv: list[str], weights: str) -> N
     """The figures `reviewwatch gap` states beside topic claims, written by the run that printed them."""
     from sentiment.topic_quality import quality_document
 
+    # Both hand-checked splits where the run read the hotel one: a hotel's topics are graded on
+    # hotel sentences too, not only on restaurant ones (which hardly mention cleanliness, booking).
+    both = result.get("nine_topics_both_test_splits")
+    test_file = TEST_FILE.relative_to(REPO).as_posix()
+    if both:
+        from sentiment.hotel_topics_test import FILE as HOTEL_FILE
+
+        test_file += " + " + HOTEL_FILE.relative_to(REPO).as_posix() + " (M-ABSA hotel test, per language)"
     doc = quality_document(
-        result["nine_topics"],
+        both or result["nine_topics"],
         command="python bench/quality_topics.py " + " ".join(argv),
         model_version=result["model_version"], precision=result["precision"],
-        weights_dir=Path(weights) if weights else None, test_file=TEST_FILE.relative_to(REPO).as_posix())
+        weights_dir=Path(weights) if weights else None, test_file=test_file)
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote the per-topic figures to {path}", flush=True)
 
