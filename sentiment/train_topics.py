@@ -293,7 +293,8 @@ def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
     dev_rows = semeval_rows(a.data_dir)[1]
     from sentiment.mabsa import read_rows
 
-    hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl")[1]
+    hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
+                          rooms_as_quality=a.rooms_as_quality)[1]
     cache = StateCache(a.work_dir, a.models_dir, a.precision)
     new = read_labels(LABELS_FILE)
     out: dict[str, dict[str, dict]] = {}
@@ -387,7 +388,7 @@ def train(a: argparse.Namespace) -> dict:
     if getattr(a, "hotel", None):
         from sentiment.mabsa import read_rows
 
-        extra = read_rows(a.hotel)
+        extra = read_rows(a.hotel, rooms_as_quality=a.rooms_as_quality)
         if a.limit:
             extra = (extra[0][: a.limit], extra[1][: a.limit])
     return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE), extra)
@@ -519,7 +520,8 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
                   "max_pos_weight": a.max_pos_weight, "train_sentences": len(train_rows),
                   "dev_sentences": len(dev_rows), "history": state["history"],
                   "extra_data": ({"mabsa_hotel": {"origin": "swaggy66/M-ABSA cb3121a", "licence": "Apache-2.0",
-                                                  "train_sentences": len(extra[0]), "dev_sentences": len(extra[1])}}
+                                                  "train_sentences": len(extra[0]), "dev_sentences": len(extra[1]),
+                                                  "rooms_as_quality": bool(getattr(a, "rooms_as_quality", False))}}
                                  if extra is not None else {})},
     }
     save_topic_heads(a.out, heads, meta)
@@ -605,6 +607,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--hotel", type=Path, nargs="?", const=Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
                     default=None, help="train and select on M-ABSA's hotel sentences too (sentiment/mabsa.py; "
                                        "the converted file by default)")
+    ap.add_argument("--rooms-as-quality", action="store_true",
+                    help="with --hotel: the hotel rooms' and facilities' comfort, quality and overall "
+                         "judgement teach `quality` (sentiment/mabsa.py, ROOM_ENTITIES)")
     return ap
 
 

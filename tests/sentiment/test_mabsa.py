@@ -45,6 +45,20 @@ def test_categories_map_to_topics_and_unsure_ones_are_masked():
     assert to_example({"id": "x", "lang": "en", "part": "train", "text": "Clean rooms!", "opinions": []}) is None
 
 
+def test_rooms_as_quality_teaches_the_rooms_comfort_and_judgement_as_quality():
+    ops = [{"term": "bed", "category": "rooms comfort", "polarity": "negative"},
+           {"term": "pool", "category": "facilities general", "polarity": "positive"},
+           {"term": "hotel", "category": "hotel general", "polarity": "positive"}]
+    # by default those categories name no topic: quality is taught as absent
+    assert "quality" not in labels("Hard bed, great pool.", "en", ops)[0] + labels("Hard bed, great pool.", "en", ops)[1]
+    topics, unsure, polarity = labels("Hard bed, great pool.", "en", ops, rooms_as_quality=True)
+    assert topics == ["quality"] and polarity["quality"] == "neutral"  # the two opinions disagree
+    assert polarity["general"] == "positive"  # the hotel as a whole stays the general slot
+    decor = [{"term": "room", "category": "rooms design_features", "polarity": "positive"}]
+    assert "quality" in labels("Stylish room.", "en", decor, rooms_as_quality=True)[1]  # unsure, not taught
+    assert "quality" not in labels("Stylish room.", "en", decor)[1]
+
+
 def test_converted_file_is_labelled_train_and_dev_of_the_product_languages():
     rows = [json.loads(line) for line in FILE.read_text(encoding="utf-8").splitlines()]
     assert {r["part"] for r in rows} == {"train", "dev"}  # never the benchmark's test split
