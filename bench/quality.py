@@ -4,9 +4,10 @@ Prints macro-F1 per data set and language, with its 95% interval (a cluster boot
 reviews resampled whole, see sentiment/bootstrap.py), next to the published figures (SOURCES.md),
 topic micro-F1 on the SemEval held-out split (split by review id; see sentiment/data.py), the
 per-opinion polarity given the gold topic and the nine-topic F1 on the hand-checked test split
-(bench/quality_topics.py), and ends with ONE JSON object on the last stdout line.
+(bench/quality_topics.py; with `--mabsa-dir`, also on the hand-read hotel split and both
+together), and ends with ONE JSON object on the last stdout line.
 
-    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N]
+    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N] [--mabsa-dir DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from sentiment.bootstrap import macro_f1_interval  # noqa: E402
 from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits, semeval_review_id  # noqa: E402
 from sentiment.metrics import macro_f1, micro_f1_multilabel, per_class_f1  # noqa: E402
 from bench.quality_shares import share_section  # noqa: E402
-from bench.quality_topics import topic_section  # noqa: E402
+from bench.quality_topics import (  # noqa: E402
+    both_splits_section,
+    hotel_section,
+    score_semeval,
+    semeval_nine_rows,
+    topic_section,
+)
 
 PUBLISHED = {
     "umsab-en": {"XLM-T": 70.6, "XLM-R": 68.5, "FastText": 50.9},
@@ -52,6 +59,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--device", default="cpu", help="sentiment.device: cpu, cuda, cuda:N")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="texts per data set (0 = all)")
+    ap.add_argument("--mabsa-dir", type=Path, default=None,
+                    help="a checkout or bare git dir of github.com/swaggy66/M-ABSA: also the nine topics on "
+                         "its hotel test sentences read by hand, and both hand-checked splits together "
+                         "(bench/quality_topics.py (c)-(e))")
     ap.add_argument("--shares-limit", type=int, default=400,
                     help="texts per file for the corrected shares (seeded sample; 0 = all)")
     a = ap.parse_args(argv)
@@ -141,7 +152,17 @@ def main(argv=None) -> dict:
     }
     result.update(share_section(scorer, splits, a.shares_limit))  # bench/quality_shares.py
     # per-opinion polarity given the gold topic, and the nine topics (bench/quality_topics.py)
-    result.update(topic_section(scorer, a.data_dir))
+    scored = score_semeval(scorer, a.data_dir)
+    result.update(topic_section(scorer, a.data_dir, scored))
+    if a.mabsa_dir is not None:
+        hotel_rows: dict = {}
+        result["mabsa_hotel_test"] = hotel_section(scorer, a.mabsa_dir, hotel_rows)
+        result["nine_topics_both_test_splits"] = both_splits_section(semeval_nine_rows(a.data_dir, scored),
+                                                                     hotel_rows)
+        for lang, v in result["nine_topics_both_test_splits"].items():
+            if isinstance(v, dict):
+                for k, met in v["targets_met"].items():
+                    result["targets_met"][f"both topic test splits-{lang} {k}"] = met
     for lang, v in result["polarity_given_topic"].items():
         if "target_met" in v:
             result["targets_met"][f"semeval-{lang} polarity given topic>={v['target']}"] = v["target_met"]
