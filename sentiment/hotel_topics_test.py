@@ -1,6 +1,7 @@
 """The nine topics read by hand on M-ABSA's hotel *test* sentences: a second hand-checked test split.
 
     python -m sentiment.hotel_topics_test --source /path/to/M-ABSA --labels A.jsonl [B.jsonl ...]
+    python -m sentiment.hotel_topics_test --split train --source ... --labels ...   # READ_FILES
 
 The SemEval test split (`sentiment/eval/topics_test.jsonl`) is restaurant reviews: cleanliness,
 location, communication and booking come up in 0-26 of its sentences per language, too few to
@@ -11,8 +12,10 @@ descriptions (`sentiment/settings.py`; the reading guide is `sentiment/eval/HOTE
 the labels hold for the same line in every language. It is a public benchmark's test split: it is
 measured here and never trained on or chosen with (nothing in `sentiment/` reads it to train).
 
-The file holds no text: per line its index, the first 12 hex digits of the SHA-1 of the English
-sentence (so a different M-ABSA file is refused, not silently mismeasured) and the topics.
+The train and dev files were read the same way (`READ_FILES`, in `sentiment/data/`): the per-topic
+heads may train on the first and be chosen on the second (`sentiment.train_topics
+--hotel-read-topics`). The files hold no text: per line its index, the first 12 hex digits of the SHA-1 of the English
+sentence (so a different M-ABSA file is refused, not silently misread) and the topics.
 """
 
 from __future__ import annotations
@@ -26,14 +29,27 @@ from sentiment.mabsa import read_split
 from sentiment.topic_rules import NINE_TOPICS
 
 FILE = Path(__file__).parent / "eval" / "hotel_topics_test.jsonl"
+# The same reading of the train and dev files, for the per-topic heads (train_topics
+# --hotel-read-topics): they train on the first and are chosen on the second, never on FILE.
+READ_FILES = {split: Path(__file__).parent / "data" / f"hotel_topics_{split}.jsonl" for split in ("train", "dev")}
 
 
 class MisalignedError(ValueError):
     """The M-ABSA file read is not the one the labels were made on."""
 
 
+def text_digest(text: str) -> str:
+    return hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:12]
+
+
 def sentence_digest(line: str) -> str:
-    return hashlib.sha1(line.rpartition("####")[0].strip().encode("utf-8")).hexdigest()[:12]
+    """Of a line of an M-ABSA file (`text####labels`)."""
+    return text_digest(line.rpartition("####")[0])
+
+
+def read_topics_for_training() -> dict[tuple[str, int], tuple[str, set[str]]]:
+    """(split, line) -> (digest of the English sentence, topics) of the read train and dev files."""
+    return {(split, n): v for split, path in READ_FILES.items() for n, v in read(path).items()}
 
 
 def read(path: Path = FILE) -> dict[int, tuple[str, set[str]]]:
@@ -45,10 +61,10 @@ def read(path: Path = FILE) -> dict[int, tuple[str, set[str]]]:
     return out
 
 
-def gold_by_line(source: Path, path: Path = FILE) -> dict[int, set[str]]:
-    """The topics per line, after checking them against the English test file in `source`."""
+def gold_by_line(source: Path, path: Path = FILE, split: str = "test") -> dict[int, set[str]]:
+    """The topics per line, after checking them against the English `split` file in `source`."""
     labels = read(path)
-    english = read_split(source, "en", "test")
+    english = read_split(source, "en", split)
     if len(english) != len(labels):
         raise MisalignedError(f"{path.name} labels {len(labels)} lines, the English test file has {len(english)}")
     for n, line in enumerate(english):
@@ -58,9 +74,10 @@ def gold_by_line(source: Path, path: Path = FILE) -> dict[int, set[str]]:
     return {n: topics for n, (_, topics) in labels.items()}
 
 
-def build(source: Path, label_files: list[Path], out: Path = FILE) -> int:
-    """Write `out` from reading labels ({"n", "topics"} per line, every line once); returns lines."""
-    english = read_split(source, "en", "test")
+def build(source: Path, label_files: list[Path], out: Path = FILE, split: str = "test") -> int:
+    """Write `out` from reading labels ({"n", "topics"} per line of the English `split` file,
+    every line once); returns lines."""
+    english = read_split(source, "en", split)
     topics: dict[int, list[str]] = {}
     for path in label_files:
         with open(path, encoding="utf-8") as fh:
@@ -84,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", type=Path, required=True, help="a checkout (or bare git dir) of M-ABSA")
     ap.add_argument("--labels", type=Path, nargs="+", required=True)
-    ap.add_argument("--out", type=Path, default=FILE)
+    ap.add_argument("--split", default="test", choices=["test", "train", "dev"])
+    ap.add_argument("--out", type=Path, default=None, help="default: FILE for test, READ_FILES[split] otherwise")
     a = ap.parse_args(argv)
-    n = build(a.source, a.labels, a.out)
+    a.out = a.out or (FILE if a.split == "test" else READ_FILES[a.split])
+    n = build(a.source, a.labels, a.out, a.split)
     counts = {t: 0 for t in NINE_TOPICS}
     for _, found in read(a.out).values():
         for t in found:

@@ -34,6 +34,7 @@ import hashlib
 import json
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from sentiment.data import Example, Splits, norm_text
@@ -175,12 +176,17 @@ def labels(text: str, lang: str, opinions: list[dict], training: bool = True, ro
     return topics, sorted(unsure - set(topics)), polarity
 
 
-def to_example(r: dict, rooms_as_quality: bool = False) -> Example | None:
+def to_example(r: dict, rooms_as_quality: bool = False, read_topics: set[str] | None = None) -> Example | None:
     """A labelled row as an Example (None for `[]` rows); the label is the sentence's polarity
-    where its opinions agree, else neutral (what SemEval's rows get)."""
+    where its opinions agree, else neutral (what SemEval's rows get). `read_topics`: the nine
+    topics read on the sentence (sentiment/hotel_topics_test.py), which replace the mapped ones,
+    none of them unknown; the opinions' polarity is kept for the topics read there."""
     if not r["opinions"]:
         return None
     topics, unsure, polarity = labels(r["text"], r["lang"], r["opinions"], rooms_as_quality=rooms_as_quality)
+    if read_topics is not None:
+        topics, unsure = [t for t in NINE_TOPICS if t in read_topics], []
+        polarity = {t: p for t, p in polarity.items() if t in read_topics or t == "general"}
     pols = {o["polarity"] for o in r["opinions"]} & {"negative", "neutral", "positive"}
     agreed = next(iter(pols)) if len(pols) == 1 else None
     return Example(id=r["id"], text=r["text"], label=agreed or "neutral", lang=r["lang"], topics=topics,
@@ -188,16 +194,40 @@ def to_example(r: dict, rooms_as_quality: bool = False) -> Example | None:
                    meta={"original_label": agreed, "topic_polarity": polarity, "unsure": unsure})
 
 
-def read_rows(path: Path = FILE, rooms_as_quality: bool = False) -> tuple[list[Example], list[Example]]:
-    """(train, dev) labelled hotel Examples, in file order (`rooms_as_quality`: see ROOM_ENTITIES)."""
+def read_rows(path: Path = FILE, rooms_as_quality: bool = False,
+              read_topics: Mapping[tuple[str, int], tuple[str, set[str]]] | None = None,
+              ) -> tuple[list[Example], list[Example]]:
+    """(train, dev) labelled hotel Examples, in file order (`rooms_as_quality`: see ROOM_ENTITIES).
+
+    `read_topics`: (split, line) -> (digest of the English sentence, topics read), as
+    `hotel_topics_test.read_topics_for_training` gives them; every row of a line it holds takes
+    those topics. A digest that does not match the English row's text is refused: the reading
+    was made on another file."""
     train: list[Example] = []
     dev: list[Example] = []
     with open(path, encoding="utf-8") as fh:
-        for r in map(json.loads, fh):
-            e = to_example(r, rooms_as_quality)
-            if e is not None:
-                (train if r["part"] == "train" else dev).append(e)
+        rows = [json.loads(line) for line in fh]
+    if read_topics is not None:
+        _check_read(rows, read_topics)
+    for r in rows:
+        key = (r["part"], int(r["id"].rpartition("-")[2]))
+        read = read_topics.get(key) if read_topics is not None else None
+        e = to_example(r, rooms_as_quality, None if read is None else read[1])
+        if e is not None:
+            (train if r["part"] == "train" else dev).append(e)
     return train, dev
+
+
+def _check_read(rows: list[dict], read_topics: Mapping[tuple[str, int], tuple[str, set[str]]]) -> None:
+    for r in rows:
+        if r["lang"] != "en":
+            continue
+        key = (r["part"], int(r["id"].rpartition("-")[2]))
+        if key in read_topics:
+            digest = hashlib.sha1(r["text"].strip().encode("utf-8")).hexdigest()[:12]
+            if digest != read_topics[key][0]:
+                raise ValueError(f"the topics read for {r['part']} line {key[1]} are of another sentence "
+                                 f"than {r['id']}'s: made on another M-ABSA file")
 
 
 def languages_of(key: str, k: int) -> list[str]:

@@ -294,7 +294,7 @@ def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
     from sentiment.mabsa import read_rows
 
     hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
-                          rooms_as_quality=a.rooms_as_quality)[1]
+                          rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a))[1]
     cache = StateCache(a.work_dir, a.models_dir, a.precision)
     new = read_labels(LABELS_FILE)
     out: dict[str, dict[str, dict]] = {}
@@ -380,6 +380,15 @@ def polarity_loss(ce: torch.nn.CrossEntropyLoss, logits: torch.Tensor, target: t
     return ce(logits.reshape(-1, 3), flat)
 
 
+def _read_topics(a: argparse.Namespace) -> dict | None:
+    """The nine topics read on M-ABSA's hotel train and dev sentences, with --hotel-read-topics."""
+    if not getattr(a, "hotel_read_topics", False):
+        return None
+    from sentiment.hotel_topics_test import read_topics_for_training
+
+    return read_topics_for_training()
+
+
 def train(a: argparse.Namespace) -> dict:
     train_rows, dev_rows = semeval_rows(a.data_dir)
     if a.limit:  # a smoke run
@@ -388,7 +397,7 @@ def train(a: argparse.Namespace) -> dict:
     if getattr(a, "hotel", None):
         from sentiment.mabsa import read_rows
 
-        extra = read_rows(a.hotel, rooms_as_quality=a.rooms_as_quality)
+        extra = read_rows(a.hotel, rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a))
         if a.limit:
             extra = (extra[0][: a.limit], extra[1][: a.limit])
     return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE), extra)
@@ -521,7 +530,8 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
                   "dev_sentences": len(dev_rows), "history": state["history"],
                   "extra_data": ({"mabsa_hotel": {"origin": "swaggy66/M-ABSA cb3121a", "licence": "Apache-2.0",
                                                   "train_sentences": len(extra[0]), "dev_sentences": len(extra[1]),
-                                                  "rooms_as_quality": bool(getattr(a, "rooms_as_quality", False))}}
+                                                  "rooms_as_quality": bool(getattr(a, "rooms_as_quality", False)),
+                                                  "topics_read": bool(getattr(a, "hotel_read_topics", False))}}
                                  if extra is not None else {})},
     }
     save_topic_heads(a.out, heads, meta)
@@ -610,6 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--rooms-as-quality", action="store_true",
                     help="with --hotel: the hotel rooms' and facilities' comfort, quality and overall "
                          "judgement teach `quality` (sentiment/mabsa.py, ROOM_ENTITIES)")
+    ap.add_argument("--hotel-read-topics", action="store_true",
+                    help="with --hotel: the nine topics read on each hotel train and dev sentence "
+                         "(sentiment/data/hotel_topics_{train,dev}.jsonl) replace the mapped ones, none masked")
     return ap
 
 

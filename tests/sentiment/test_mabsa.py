@@ -59,6 +59,26 @@ def test_rooms_as_quality_teaches_the_rooms_comfort_and_judgement_as_quality():
     assert "quality" not in labels("Stylish room.", "en", decor)[1]
 
 
+def test_topics_read_by_hand_replace_the_mapped_ones_and_must_match_the_sentence(tmp_path):
+    from sentiment.hotel_topics_test import text_digest
+
+    ops = [{"term": "room", "category": "rooms comfort", "polarity": "negative"},
+           {"term": "staff", "category": "service general", "polarity": "negative"}]
+    rows = [{"id": f"mabsa-hotel-{lang}-train-7", "lang": lang, "part": "train", "text": text, "opinions": ops}
+            for lang, text in (("en", "Noisy room, rude staff."), ("fr", "Chambre bruyante, personnel grossier."))]
+    path = tmp_path / "hotel.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    mapped = read_rows(path)[0][0]
+    assert mapped.topics == ["service"] and "ambience" in mapped.meta["unsure"]
+    read = {("train", 7): (text_digest("Noisy room, rude staff."), {"ambience", "service"})}
+    en, fr = read_rows(path, read_topics=read)[0]
+    for e in (en, fr):  # every language of the line takes the English reading
+        assert e.topics == ["service", "ambience"] and e.meta["unsure"] == []
+        assert e.meta["topic_polarity"] == {"service": "negative"}
+    with pytest.raises(ValueError, match="another M-ABSA file"):
+        read_rows(path, read_topics={("train", 7): (text_digest("Another sentence."), {"service"})})
+
+
 def test_converted_file_is_labelled_train_and_dev_of_the_product_languages():
     rows = [json.loads(line) for line in FILE.read_text(encoding="utf-8").splitlines()]
     assert {r["part"] for r in rows} == {"train", "dev"}  # never the benchmark's test split
