@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--limit", type=int, default=0, help="texts per data set (0 = all)")
     ap.add_argument("--mabsa-dir", type=Path, default=None,
                     help="a checkout or bare git dir of github.com/swaggy66/M-ABSA: also the nine topics on "
-                         "its hotel test sentences read by hand, and both hand-checked splits together "
+                         "its hotel test sentences read one by one, and both hand-checked splits together "
                          "(bench/quality_topics.py (c)-(e))")
     ap.add_argument("--shares-limit", type=int, default=400,
                     help="texts per file for the corrected shares (seeded sample; 0 = all)")

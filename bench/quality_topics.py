@@ -21,7 +21,7 @@ Intervals: 95 % cluster bootstrap, reviews drawn whole (sentiment/bootstrap.py).
 
 Alone (ending with one JSON line):
     .venv/bin/python bench/quality_topics.py [--data-dir ../shared/data]
-(d) With `--mabsa-dir`: the nine topics on every sentence of M-ABSA's hotel test files, read by hand
+(d) With `--mabsa-dir`: the nine topics on every sentence of M-ABSA's hotel test files, read one by one
     (`sentiment/eval/hotel_topics_test.jsonl`, sentiment/hotel_topics_test.py), per language;
 (e) and (b) and (d) pooled per language (both hand-checked splits as one).
 With `--write-quality sentiment/weights/topic_quality.json` it also writes the per-topic figures
@@ -192,7 +192,7 @@ HOTEL_TOPICS = ("service", "price", "quality", "cleanliness", "location")
 def hotel_section(scorer: Any, mabsa_dir: Path,
                   nine_rows: dict[str, tuple[list[set[str]], list[set[str]], list[str]]] | None = None) -> dict:
     """(c): per language, topic F1 and polarity given the gold topic on M-ABSA's hotel test files;
-    (d): the nine topics on every sentence of them, read by hand (sentiment/hotel_topics_test.py).
+    (d): the nine topics on every sentence of them, read one by one (sentiment/hotel_topics_test.py).
     `nine_rows`, when given, receives (d)'s (gold, predicted, sentence id) per language."""
     from sentiment.hotel_topics_test import gold_by_line
     from sentiment.mabsa import MABSA_LANGS, labels, rows_of
@@ -204,13 +204,12 @@ def hotel_section(scorer: Any, mabsa_dir: Path,
         t0 = time.time()
         all_results, all_slots = _scored(scorer, [_Text(r["text"]) for r in every_row])
         line = [int(r["id"].rpartition("-")[2]) for r in every_row]
-        nine = nine_topic_figures([hand[n] for n in line],
-                                  [set(res.topics) & set(NINE_TOPICS) for res in all_results],
-                                  [f"hotel-{n}" for n in line])
+        read_rows = ([hand[n] for n in line], [set(res.topics) & set(NINE_TOPICS) for res in all_results],
+                     [f"hotel-{n}" for n in line])
+        nine = nine_topic_figures(*read_rows)
         if nine_rows is not None:
-            nine_rows[lang] = ([hand[n] for n in line], [set(res.topics) & set(NINE_TOPICS) for res in all_results],
-                               [f"hotel-{n}" for n in line])
-        _print_nine(f"M-ABSA hotel test read by hand, {lang}", nine)
+            nine_rows[lang] = read_rows
+        _print_nine(f"M-ABSA hotel test read one by one, {lang}", nine)
         labelled = [i for i, r in enumerate(every_row) if r["opinions"]]
         rows = [every_row[i] for i in labelled]
         results, per_slot = [all_results[i] for i in labelled], [all_slots[i] for i in labelled]
@@ -241,7 +240,7 @@ def hotel_section(scorer: Any, mabsa_dir: Path,
             lo, hi = accuracy_interval(correct, [str(i) for i in range(len(correct))])
             entry["polarity_given_topic"] = {"accuracy": round(100 * sum(correct) / len(correct), 2),
                                              "ci95": [round(100 * lo, 2), round(100 * hi, 2)], "opinions": len(correct)}
-        entry["nine_topics_read_by_hand"] = nine
+        entry["nine_topics_read"] = nine
         out[lang] = entry
         per = "  ".join(f"{t} {v['f1']} [{v['ci95'][0]}-{v['ci95'][1]}](n={v['gold']})"
                         for t, v in entry["per_topic"].items())

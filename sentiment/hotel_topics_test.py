@@ -1,4 +1,4 @@
-"""The nine topics read by hand on M-ABSA's hotel *test* sentences: a second hand-checked test split.
+"""The nine topics read on each of M-ABSA's hotel *test* sentences: a second hand-checked test split.
 
     python -m sentiment.hotel_topics_test --source /path/to/M-ABSA --labels A.jsonl [B.jsonl ...]
     python -m sentiment.hotel_topics_test --split train --source ... --labels ...   # READ_FILES
