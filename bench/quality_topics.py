@@ -195,7 +195,7 @@ def hotel_section(scorer: Any, mabsa_dir: Path,
     (d): the nine topics on every sentence of them, read one by one (sentiment/hotel_topics_test.py).
     `nine_rows`, when given, receives (d)'s (gold, predicted, sentence id) per language."""
     from sentiment.hotel_topics_test import gold_by_line
-    from sentiment.mabsa import MABSA_LANGS, labels, rows_of
+    from sentiment.mabsa import MABSA_LANGS, labels, line_of, rows_of
 
     hand = gold_by_line(mabsa_dir)
     out: dict = {}
@@ -203,7 +203,7 @@ def hotel_section(scorer: Any, mabsa_dir: Path,
         every_row = rows_of(mabsa_dir, lang, "test")
         t0 = time.time()
         all_results, all_slots = _scored(scorer, [_Text(r["text"]) for r in every_row])
-        line = [int(r["id"].rpartition("-")[2]) for r in every_row]
+        line = [line_of(r["id"]) for r in every_row]
         read_rows = ([hand[n] for n in line], [set(res.topics) & set(NINE_TOPICS) for res in all_results],
                      [f"hotel-{n}" for n in line])
         nine = nine_topic_figures(*read_rows)

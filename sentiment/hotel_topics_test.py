@@ -21,11 +21,10 @@ sentence (so a different M-ABSA file is refused, not silently misread) and the t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
-from sentiment.mabsa import read_split
+from sentiment.mabsa import read_split, text_digest
 from sentiment.topic_rules import NINE_TOPICS
 
 FILE = Path(__file__).parent / "eval" / "hotel_topics_test.jsonl"
@@ -36,10 +35,6 @@ READ_FILES = {split: Path(__file__).parent / "data" / f"hotel_topics_{split}.jso
 
 class MisalignedError(ValueError):
     """The M-ABSA file read is not the one the labels were made on."""
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:12]
 
 
 def sentence_digest(line: str) -> str:

@@ -210,22 +210,31 @@ def read_rows(path: Path = FILE, rooms_as_quality: bool = False,
     if read_topics is not None:
         _check_read(rows, read_topics)
     for r in rows:
-        key = (r["part"], int(r["id"].rpartition("-")[2]))
-        read = read_topics.get(key) if read_topics is not None else None
+        read = read_topics.get((r["part"], line_of(r["id"]))) if read_topics is not None else None
         e = to_example(r, rooms_as_quality, None if read is None else read[1])
         if e is not None:
             (train if r["part"] == "train" else dev).append(e)
     return train, dev
 
 
+def text_digest(text: str) -> str:
+    """The first 12 hex digits of the SHA-1 of a sentence: what a file of topics read on an M-ABSA
+    file keeps instead of its text, to be checked against the file read later."""
+    return hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:12]
+
+
+def line_of(row_id: str) -> int:
+    """The line of its M-ABSA file a row comes from (`mabsa-hotel-<lang>-<split>-<line>`)."""
+    return int(row_id.rpartition("-")[2])
+
+
 def _check_read(rows: list[dict], read_topics: Mapping[tuple[str, int], tuple[str, set[str]]]) -> None:
     for r in rows:
         if r["lang"] != "en":
             continue
-        key = (r["part"], int(r["id"].rpartition("-")[2]))
+        key = (r["part"], line_of(r["id"]))
         if key in read_topics:
-            digest = hashlib.sha1(r["text"].strip().encode("utf-8")).hexdigest()[:12]
-            if digest != read_topics[key][0]:
+            if text_digest(r["text"]) != read_topics[key][0]:
                 raise ValueError(f"the topics read for {r['part']} line {key[1]} are of another sentence "
                                  f"than {r['id']}'s: made on another M-ABSA file")
 

@@ -126,10 +126,10 @@ def main(argv=None):
         log.info("hotel sentences: %d", len(hotel))
         train = train + hotel
     if a.review_domains:
+        from sentiment.mabsa_domains import FILE as REVIEW_ROWS
         from sentiment.mabsa_domains import added_training_rows as review_rows
 
-        reviews = review_rows(splits, **({"path": a.review_file} if a.review_file else {}),
-                              balanced=a.balance_review_domains)
+        reviews = review_rows(splits, a.review_file or REVIEW_ROWS, balanced=a.balance_review_domains)
         log.info("review-domain sentences: %d", len(reviews))
         train = train + reviews
     if a.limit:

@@ -60,7 +60,7 @@ def test_rooms_as_quality_teaches_the_rooms_comfort_and_judgement_as_quality():
 
 
 def test_topics_read_by_hand_replace_the_mapped_ones_and_must_match_the_sentence(tmp_path):
-    from sentiment.hotel_topics_test import text_digest
+    from sentiment.mabsa import text_digest
 
     ops = [{"term": "room", "category": "rooms comfort", "polarity": "negative"},
            {"term": "staff", "category": "service general", "polarity": "negative"}]
