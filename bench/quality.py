@@ -25,13 +25,7 @@ from sentiment.bootstrap import macro_f1_interval  # noqa: E402
 from sentiment.data import LABELS, SEMEVAL_TOPICS, build_splits, semeval_review_id  # noqa: E402
 from sentiment.metrics import macro_f1, micro_f1_multilabel, per_class_f1  # noqa: E402
 from bench.quality_shares import share_section  # noqa: E402
-from bench.quality_topics import (  # noqa: E402
-    both_splits_section,
-    hotel_section,
-    score_semeval,
-    semeval_nine_rows,
-    topic_section,
-)
+from bench.quality_topics import hotel_sections, score_semeval, topic_section  # noqa: E402
 
 PUBLISHED = {
     "umsab-en": {"XLM-T": 70.6, "XLM-R": 68.5, "FastText": 50.9},
@@ -155,21 +149,15 @@ def main(argv=None) -> dict:
     scored = score_semeval(scorer, a.data_dir)
     result.update(topic_section(scorer, a.data_dir, scored))
     if a.mabsa_dir is not None:
-        hotel_rows: dict = {}
-        result["mabsa_hotel_test"] = hotel_section(scorer, a.mabsa_dir, hotel_rows)
-        result["nine_topics_both_test_splits"] = both_splits_section(semeval_nine_rows(a.data_dir, scored),
-                                                                     hotel_rows)
-        for lang, v in result["nine_topics_both_test_splits"].items():
-            if isinstance(v, dict):
-                for k, met in v["targets_met"].items():
-                    result["targets_met"][f"both topic test splits-{lang} {k}"] = met
+        result.update(hotel_sections(scorer, a.mabsa_dir, a.data_dir, scored))
     for lang, v in result["polarity_given_topic"].items():
         if "target_met" in v:
             result["targets_met"][f"semeval-{lang} polarity given topic>={v['target']}"] = v["target_met"]
-    for lang, v in result["nine_topics"].items():
-        if isinstance(v, dict):
-            for k, met in v["targets_met"].items():
-                result["targets_met"][f"topics_test-{lang} {k}"] = met
+    for key, prefix in (("nine_topics", "topics_test"), ("nine_topics_both_test_splits", "both topic test splits")):
+        for lang, v in result.get(key, {}).items():
+            if isinstance(v, dict):
+                for k, met in v["targets_met"].items():
+                    result["targets_met"][f"{prefix}-{lang} {k}"] = met
     result["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(result, ensure_ascii=False))
     return result

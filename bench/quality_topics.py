@@ -265,6 +265,16 @@ def both_splits_section(semeval: dict, hotel: dict) -> dict:
     return out
 
 
+def hotel_sections(scorer: Any, mabsa_dir: Path, data_dir: Path,
+                   scored: dict[str, tuple[list, list[dict]]] | None) -> dict:
+    """(c) and (d) on M-ABSA's hotel test files and, where the SemEval sentences were scored, (e)."""
+    hotel_rows: dict = {}
+    out = {"mabsa_hotel_test": hotel_section(scorer, mabsa_dir, hotel_rows)}
+    if scored is not None:
+        out["nine_topics_both_test_splits"] = both_splits_section(semeval_nine_rows(data_dir, scored), hotel_rows)
+    return out
+
+
 class _Text:
     """What `_scored` reads of a row: its text."""
 
@@ -321,11 +331,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"model_version": scorer.model_version, "precision": scorer.precision,
               **({} if scored is None else topic_section(scorer, a.data_dir, scored))}
     if a.mabsa_dir is not None:
-        hotel_rows: dict = {}
-        result["mabsa_hotel_test"] = hotel_section(scorer, a.mabsa_dir, hotel_rows)
-        if scored is not None:
-            result["nine_topics_both_test_splits"] = both_splits_section(
-                semeval_nine_rows(a.data_dir, scored), hotel_rows)
+        result.update(hotel_sections(scorer, a.mabsa_dir, a.data_dir, scored))
     result["seconds"] = round(time.time() - t0, 1)
     if a.write_quality is not None:
         _write_quality(a.write_quality, result, argv if argv is not None else sys.argv[1:], a.weights)

@@ -61,11 +61,11 @@ def gold_by_line(source: Path, path: Path = FILE, split: str = "test") -> dict[i
     labels = read(path)
     english = read_split(source, "en", split)
     if len(english) != len(labels):
-        raise MisalignedError(f"{path.name} labels {len(labels)} lines, the English test file has {len(english)}")
+        raise MisalignedError(f"{path.name} labels {len(labels)} lines, the English {split} file has {len(english)}")
     for n, line in enumerate(english):
         digest, _ = labels[n]
         if sentence_digest(line) != digest:
-            raise MisalignedError(f"line {n} of the English test file is not the sentence {path.name} labels")
+            raise MisalignedError(f"line {n} of the English {split} file is not the sentence {path.name} labels")
     return {n: topics for n, (_, topics) in labels.items()}
 
 
