@@ -176,17 +176,20 @@ def labels(text: str, lang: str, opinions: list[dict], training: bool = True, ro
     return topics, sorted(unsure - set(topics)), polarity
 
 
-def to_example(r: dict, rooms_as_quality: bool = False, read_topics: set[str] | None = None) -> Example | None:
+def to_example(r: dict, rooms_as_quality: bool = False, read_topics: set[str] | None = None,
+               keep_mapped: frozenset[str] = frozenset()) -> Example | None:
     """A labelled row as an Example (None for `[]` rows); the label is the sentence's polarity
     where its opinions agree, else neutral (what SemEval's rows get). `read_topics`: the nine
     topics read on the sentence (sentiment/hotel_topics_test.py), which replace the mapped ones,
-    none of them unknown; the opinions' polarity is kept for the topics read there."""
+    none of them unknown, except the topics in `keep_mapped`, which keep their mapped labels
+    (present, absent or masked); the opinions' polarity is kept for the topics present."""
     if not r["opinions"]:
         return None
     topics, unsure, polarity = labels(r["text"], r["lang"], r["opinions"], rooms_as_quality=rooms_as_quality)
     if read_topics is not None:
-        topics, unsure = [t for t in NINE_TOPICS if t in read_topics], []
-        polarity = {t: p for t, p in polarity.items() if t in read_topics or t == "general"}
+        topics = [t for t in NINE_TOPICS if (t in topics if t in keep_mapped else t in read_topics)]
+        unsure = [t for t in unsure if t in keep_mapped]
+        polarity = {t: p for t, p in polarity.items() if t in topics or t == "general"}
     pols = {o["polarity"] for o in r["opinions"]} & {"negative", "neutral", "positive"}
     agreed = next(iter(pols)) if len(pols) == 1 else None
     return Example(id=r["id"], text=r["text"], label=agreed or "neutral", lang=r["lang"], topics=topics,
@@ -196,13 +199,14 @@ def to_example(r: dict, rooms_as_quality: bool = False, read_topics: set[str] | 
 
 def read_rows(path: Path = FILE, rooms_as_quality: bool = False,
               read_topics: Mapping[tuple[str, int], tuple[str, set[str]]] | None = None,
+              keep_mapped: frozenset[str] = frozenset(),
               ) -> tuple[list[Example], list[Example]]:
     """(train, dev) labelled hotel Examples, in file order (`rooms_as_quality`: see ROOM_ENTITIES).
 
     `read_topics`: (split, line) -> (digest of the English sentence, topics read), as
     `hotel_topics_test.read_topics_for_training` gives them; every row of a line it holds takes
-    those topics. A digest that does not match the English row's text is refused: the reading
-    was made on another file."""
+    those topics (but the topics in `keep_mapped`, see `to_example`). A digest that does not
+    match the English row's text is refused: the reading was made on another file."""
     train: list[Example] = []
     dev: list[Example] = []
     with open(path, encoding="utf-8") as fh:
@@ -211,7 +215,7 @@ def read_rows(path: Path = FILE, rooms_as_quality: bool = False,
         _check_read(rows, read_topics)
     for r in rows:
         read = read_topics.get((r["part"], line_of(r["id"]))) if read_topics is not None else None
-        e = to_example(r, rooms_as_quality, None if read is None else read[1])
+        e = to_example(r, rooms_as_quality, None if read is None else read[1], keep_mapped)
         if e is not None:
             (train if r["part"] == "train" else dev).append(e)
     return train, dev

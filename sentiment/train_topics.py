@@ -294,7 +294,8 @@ def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
     from sentiment.mabsa import read_rows
 
     hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
-                          rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a))[1]
+                          rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
+                          keep_mapped=_keep_mapped(a))[1]
     cache = StateCache(a.work_dir, a.models_dir, a.precision)
     new = read_labels(LABELS_FILE)
     out: dict[str, dict[str, dict]] = {}
@@ -389,6 +390,11 @@ def _read_topics(a: argparse.Namespace) -> dict | None:
     return read_topics_for_training()
 
 
+def _keep_mapped(a: argparse.Namespace) -> frozenset[str]:
+    """The topics whose hotel labels stay mapped under --hotel-read-topics (--read-keep-mapped)."""
+    return frozenset(getattr(a, "read_keep_mapped", None) or ())
+
+
 def train(a: argparse.Namespace) -> dict:
     train_rows, dev_rows = semeval_rows(a.data_dir)
     if a.limit:  # a smoke run
@@ -397,7 +403,8 @@ def train(a: argparse.Namespace) -> dict:
     if getattr(a, "hotel", None):
         from sentiment.mabsa import read_rows
 
-        extra = read_rows(a.hotel, rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a))
+        extra = read_rows(a.hotel, rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
+                          keep_mapped=_keep_mapped(a))
         if a.limit:
             extra = (extra[0][: a.limit], extra[1][: a.limit])
     return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE), extra)
@@ -531,7 +538,8 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
                   "extra_data": ({"mabsa_hotel": {"origin": "swaggy66/M-ABSA cb3121a", "licence": "Apache-2.0",
                                                   "train_sentences": len(extra[0]), "dev_sentences": len(extra[1]),
                                                   "rooms_as_quality": bool(getattr(a, "rooms_as_quality", False)),
-                                                  "topics_read": bool(getattr(a, "hotel_read_topics", False))}}
+                                                  "topics_read": bool(getattr(a, "hotel_read_topics", False)),
+                                                  "topics_kept_mapped": sorted(_keep_mapped(a))}}
                                  if extra is not None else {})},
     }
     save_topic_heads(a.out, heads, meta)
@@ -623,6 +631,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--hotel-read-topics", action="store_true",
                     help="with --hotel: the nine topics read on each hotel train and dev sentence "
                          "(sentiment/data/hotel_topics_{train,dev}.jsonl) replace the mapped ones, none masked")
+    ap.add_argument("--read-keep-mapped", nargs="+", default=[], metavar="TOPIC", choices=NINE_TOPICS,
+                    help="with --hotel-read-topics: these topics keep their mapped hotel labels (keyword rules, "
+                         "masks), so that restaurant and hotel rows teach them alike")
     return ap
 
 

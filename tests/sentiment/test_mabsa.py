@@ -75,6 +75,10 @@ def test_topics_read_by_hand_replace_the_mapped_ones_and_must_match_the_sentence
     for e in (en, fr):  # every language of the line takes the English reading
         assert e.topics == ["service", "ambience"] and e.meta["unsure"] == []
         assert e.meta["topic_polarity"] == {"service": "negative"}
+    # a topic kept mapped keeps the mapped label (here masked) whatever the reading says
+    kept = read_rows(path, read_topics=read, keep_mapped=frozenset({"ambience"}))[0][0]
+    assert kept.topics == ["service"] and kept.meta["unsure"] == ["ambience"]
+    assert kept.meta["topic_polarity"] == {"service": "negative"}
     with pytest.raises(ValueError, match="another M-ABSA file"):
         read_rows(path, read_topics={("train", 7): (text_digest("Another sentence."), {"service"})})
 
