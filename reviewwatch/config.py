@@ -268,10 +268,11 @@ class GapSettings(_Strict):
     recency_half_life_days: float | None = Field(default=None, gt=0)
     risk_threshold: float = Field(default=0.15, ge=0, le=1)
     # The shares of unlabelled mentions, corrected for the model's errors (docs/gap.md).
-    share_method: Literal["auto", "PACC", "ACC", "EMQ", "PCC", "counts"] = Field(
+    share_method: Literal["auto", "PACC", "ACC", "EMQ", "EMQ-BCTS", "PCC", "counts"] = Field(
         default="auto",
         description="how unrated mentions' shares are estimated from the model's probabilities "
-        "(quapy): `auto` is PACC calibrated on the business's own rated mentions when there are "
+        "(quapy): `auto` is EMQ-BCTS (EM on probabilities recalibrated by bias-corrected "
+        "temperature scaling) calibrated on the business's own rated mentions when there are "
         "enough, else PCC with the shipped held-out data's errors in its interval; `counts` "
         "counts the model's labels with a Wilson interval (uncorrected, sampling error only)",
     )

@@ -188,7 +188,7 @@ def _calibration(labels: list[str | None], probs: np.ndarray, source: str) -> An
 @click.option("--calibration", "calibration", default="auto", show_default=True,
               help="`auto` (the file's rated lines if enough, else the shipped held-out data) or "
                    "a JSONL file of labelled texts (`text` and `label` or `rating`).")
-@click.option("--method", type=click.Choice(["auto", "PACC", "ACC", "EMQ", "PCC"]), default=None,
+@click.option("--method", type=click.Choice(["auto", "PACC", "ACC", "EMQ", "EMQ-BCTS", "PCC"]), default=None,
               help="Quantification method (default: gap.share_method).")
 @click.option("--topic", default=None, help="Only the lines about this topic (given, else the model's).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")

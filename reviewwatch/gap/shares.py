@@ -6,7 +6,8 @@ are at least `gap.share_min_labelled` with `quantify.MIN_PER_CLASS` of each clas
 model's errors are then measured in the business's own domain and languages; else the shipped
 held-out data (`calibration/heldout.json`), with the wider interval of errors across domains,
 and open for the mentions longer than its texts (`quantify.py`).
-Method: `gap.share_method` (`auto`: PACC with the business's own labels, PCC with held-out data).
+Method: `gap.share_method` (`auto`: EMQ-BCTS with the business's own labels or a calibration file,
+PCC with held-out data).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from reviewwatch.gap.perceived import Observation
 AUTO = "auto"
 COUNTS = "counts"  # no correction: the model's labels counted, Wilson intervals
 # With each calibration source, the method that erred least where it was measured (docs/gap.md).
-AUTO_METHOD = {q.OWN: "PACC", q.FILE: "PACC", q.HELD_OUT: "PCC"}
+AUTO_METHOD = {q.OWN: q.BCTS_METHOD, q.FILE: q.BCTS_METHOD, q.HELD_OUT: "PCC"}
 # Labels a person gave: an analyst's correction, or the reviewer's rating (perceived.py applies
 # `gap.rating_labels`). A topic's own polarity ("topic") and the model's label are the model's.
 PERSON_SOURCES = ("correction", "rating")

@@ -122,7 +122,7 @@ def test_the_file_calibrates_on_its_own_rated_lines_when_there_are_enough() -> N
 
     rule = RatingRule()
     own = estimate(*lines(40, 30), None, "auto", 100, rule)
-    assert (own["calibration"], own["method"], own["calibration_n"]) == ("own", "PACC", 120)
+    assert (own["calibration"], own["method"], own["calibration_n"]) == ("own", "EMQ-BCTS", 120)
     assert (own["labelled"], own["quantified"]) == (120, 30)
     shipped = estimate(*lines(20, 30), None, "auto", 100, rule)
     assert (shipped["calibration"], shipped["method"]) == ("held-out", "PCC")
