@@ -379,9 +379,14 @@ def _point_and_copies(
     rng = np.random.default_rng(seed)
     method, copy_rates = corrector.method, corrector.replicate_rates[:count]
     if method in ("EMQ", BCTS_METHOD):  # EM is not a mean of the mentions: resample them one by one
-        draws = _resample_counts(n, count, rng) * w[None, :]
         point = _emq_shares(corrector.rates[None], onehot, probs, unknown, w[None, :])[0]
-        copies = _emq_shares(copy_rates, onehot, probs, unknown, draws)
+        if n <= EXACT_MAX:
+            draws = _resample_counts(n, count, rng) * w[None, :]
+            copies = _emq_shares(copy_rates, onehot, probs, unknown, draws)
+        else:  # ...or, above EXACT_MAX, the groups of mentions EM cannot tell apart
+            g_onehot, g_probs, g_unknown, g_count, g_weight = _em_groups(onehot, probs, unknown, w)
+            draws = rng.multinomial(n, g_count / n, size=count) * g_weight[None, :]
+            copies = _emq_shares(copy_rates, g_onehot, g_probs, g_unknown, draws)
     else:
         totals = _totals(onehot, adjust.features(method, probs), unknown, w)
         point = _shares(method, corrector.rates[None], totals.sum(axis=0, keepdims=True))[0]
@@ -467,6 +472,33 @@ def _emq_shares(
         total = w.sum(axis=1)[:, None]
         shares: FloatArray = (known_mass + unknown_total[:, None] * prevalence) / total
     return shares
+
+
+def _em_groups(
+    onehot: FloatArray, probs: FloatArray, unknown: BoolArray, w: FloatArray
+) -> tuple[FloatArray, FloatArray, BoolArray, FloatArray, FloatArray]:
+    """The mentions in groups for EM's bootstrap above EXACT_MAX: the labelled ones by label, the
+    unlabelled ones by their probabilities to two decimals (EM sees a mention only through
+    them). Per group: its label one-hot, its members' mean probabilities, whether unlabelled,
+    how many members, their mean weight. A resample of the n mentions is then a multinomial
+    draw over at most a few thousand groups instead of a count for every mention (a thousand
+    replicates of a million mentions would be a billion counts)."""
+    key = np.where(unknown, 0, 1 + onehot.argmax(axis=1)) * 1_000_000 + np.where(
+        unknown[:, None], np.rint(probs * 100), 0
+    ) @ np.array([10_000, 100, 1])
+    _, group, count = np.unique(key, return_inverse=True, return_counts=True)
+    size = count.shape[0]
+
+    def mean(values: FloatArray) -> FloatArray:
+        summed = np.stack([np.bincount(group, weights=values[:, k], minlength=size)
+                           for k in range(values.shape[1])], axis=1)
+        out: FloatArray = summed / count[:, None]
+        return out
+
+    g_onehot, g_probs = mean(onehot), mean(probs)
+    g_unknown = np.bincount(group, weights=unknown.astype(float), minlength=size) > 0
+    g_weight = np.bincount(group, weights=w, minlength=size) / count
+    return g_onehot, g_probs, g_unknown, count.astype(float), g_weight
 
 
 def _open_bounds(

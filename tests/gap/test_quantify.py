@@ -174,6 +174,25 @@ def test_many_mentions_get_the_interval_of_the_exact_bootstrap(
         assert abs(fast.share(label).high - exact.share(label).high) < 0.01
 
 
+def test_em_above_exact_max_resamples_groups_and_gets_the_exact_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above EXACT_MAX mentions EM's replicates draw groups of like mentions (probabilities to two
+    decimals; labelled ones by label) instead of every mention: the same point, and the
+    interval of the exact resampling to within a point."""
+    corrector = q.fit(calibration((300, 300, 300), seed=18), "EMQ-BCTS", replicates=400)
+    labels, probs = texts((200, 250, 550), seed=19)
+    known = [int(k) if i % 3 == 0 else None for i, k in enumerate(labels)]
+    weights = [1.0 + (i % 4) / 4 for i in range(len(labels))]  # recency-like weights
+    grouped = q.estimate(corrector, known, probs, weights)
+    monkeypatch.setattr(q, "EXACT_MAX", 10_000)
+    exact = q.estimate(corrector, known, probs, weights)
+    assert grouped.positive.value == exact.positive.value
+    for label in q.LABELS:
+        assert abs(grouped.share(label).low - exact.share(label).low) < 0.01
+        assert abs(grouped.share(label).high - exact.share(label).high) < 0.01
+
+
 def test_labelled_mentions_count_by_their_label() -> None:
     corrector = q.fit(calibration((100, 100, 100), seed=7), "PACC")
     _, probs = texts((0, 0, 4), seed=8)  # the model reads all four as rather positive...
