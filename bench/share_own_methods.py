@@ -15,10 +15,13 @@ mentions of a business (posts, say) need not share its rated reviews' class shar
 Printed: the mean absolute error of the positive and negative shares (points) per setting and per
 source. A rated half needs 10 texts of each class (the gap's rule), as in the report.
 
-    .venv/bin/python bench/share_own_methods.py [--repeats 40] [--seed 5]
+    .venv/bin/python bench/share_own_methods.py [--repeats 40] [--seed 5] [--rated N]
+
+`--rated N`: N rated texts per source instead of half (the rest estimated), to see how few a
+business needs before its own ratings beat no correction.
 
 The last line is one JSON object: {"methods", "mean_abs_error": {setting: {method: points}},
-"mean_over_settings": {method: points}, "repeats"}.
+"mean_over_settings": {method: points}, "repeats", "rated"}.
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=40)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--rated", type=int, default=0,
+                    help="rated texts per source (0: half of it); the rest is estimated")
     a = ap.parse_args()
     held = json.loads((REPO / "reviewwatch" / "gap" / "calibration" / "heldout.json").read_text())
     rng = np.random.default_rng(a.seed)
@@ -102,7 +107,10 @@ def main() -> int:
         for setting, positive in SHIFTS.items():
             for _ in range(a.repeats):
                 order = rng.permutation(len(labels))
-                rated, unrated = order[: len(order) // 2], order[len(order) // 2:]
+                cut = a.rated or len(order) // 2
+                if cut >= len(order) - 50:
+                    continue  # too small a source to leave an unrated part
+                rated, unrated = order[:cut], order[cut:]
                 if np.bincount(labels[rated], minlength=3).min() < q.MIN_PER_CLASS:
                     continue  # the gap would fall back on the held-out data
                 if positive is not None:
@@ -123,7 +131,7 @@ def main() -> int:
     over = {m: round(float(np.mean([table[s][m] for s in SHIFTS])), 2) for m in METHODS}
     print(f"{'mean of the 4 settings':<22}" + "".join(f"{over[m]:11.2f}" for m in METHODS))
     print(json.dumps({"methods": list(METHODS), "mean_abs_error": {s: table[s] for s in SHIFTS},
-                      "mean_over_settings": over, "repeats": a.repeats}))
+                      "mean_over_settings": over, "repeats": a.repeats, "rated": a.rated or "half"}))
     return 0
 
 
