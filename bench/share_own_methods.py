@@ -108,8 +108,8 @@ def main() -> int:
             for _ in range(a.repeats):
                 order = rng.permutation(len(labels))
                 cut = a.rated or len(order) // 2
-                if cut >= len(order) - 50:
-                    continue  # too small a source to leave an unrated part
+                if a.rated and cut >= len(order) - 50:
+                    continue  # too small a source to leave an unrated part of 50
                 rated, unrated = order[:cut], order[cut:]
                 if np.bincount(labels[rated], minlength=3).min() < q.MIN_PER_CLASS:
                     continue  # the gap would fall back on the held-out data

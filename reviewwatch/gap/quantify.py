@@ -70,6 +70,8 @@ OWN, HELD_OUT, FILE = "own", "held-out", "file"
 BCTS_METHOD: Final = "EMQ-BCTS"
 # Up to this many mentions the bootstrap resamples them exactly (cost: replicates x mentions).
 EXACT_MAX: Final = 500
+# Replicates whose EM runs together (arrays of this many x mentions x 3).
+EM_CHUNK: Final = 100
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -464,10 +466,12 @@ def _emq_shares(
     unknown_total = unknown_w.sum(axis=1)
     prevalence = np.zeros_like(known_mass)
     recalibrate = rates.shape[1] > len(LABELS)
-    for b in np.flatnonzero(unknown_total > 0):
-        drawn = unknown_w[b] > 0
-        px = adjust.bcts_apply(rates[b, 3:], probs[drawn]) if recalibrate else probs[drawn]
-        prevalence[b] = adjust.weighted_em(rates[b, :3], unknown_w[b, drawn], px)
+    rows = np.flatnonzero(unknown_total > 0)
+    u_probs, u_w = probs[unknown], unknown_w[:, unknown]  # EM reads only the unlabelled mentions
+    for start in range(0, rows.size, EM_CHUNK):  # chunks: (replicates, mentions, 3) arrays
+        chunk = rows[start : start + EM_CHUNK]
+        px = adjust.bcts_apply(rates[chunk, 3:], u_probs) if recalibrate else u_probs
+        prevalence[chunk] = adjust.weighted_em_batch(rates[chunk, :3], u_w[chunk], px)
     with np.errstate(invalid="ignore", divide="ignore"):
         total = w.sum(axis=1)[:, None]
         shares: FloatArray = (known_mass + unknown_total[:, None] * prevalence) / total

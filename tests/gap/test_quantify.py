@@ -341,3 +341,25 @@ def test_the_replicates_of_long_texts_span_their_open_part() -> None:
     spread = np.ptp(copies[:, 2])
     assert spread > 0.3 > np.ptp(narrow[:, 2])
     np.testing.assert_allclose(copies.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_em_on_many_replicates_at_once_is_em_on_each() -> None:
+    """adjust.weighted_em_batch (the bootstrap's EM, all replicates together) gives each row what
+    adjust.weighted_em (quapy's updates and stopping rule) gives it alone, with shared or
+    per-replicate probabilities."""
+    from reviewwatch.gap import adjust
+
+    labels, probs = texts((60, 40, 100), seed=31)
+    rng = np.random.default_rng(32)
+    priors = rng.dirichlet(np.ones(3) * 5, size=6)
+    weights = rng.integers(0, 3, size=(6, len(labels))).astype(float)
+    batch = adjust.weighted_em_batch(priors, weights, probs)
+    for b in range(6):
+        np.testing.assert_allclose(batch[b], adjust.weighted_em(priors[b], weights[b], probs), atol=1e-12)
+    params = np.column_stack([rng.uniform(0.5, 2.0, 6), rng.normal(0, 1, (6, 2))])
+    per_replicate = adjust.bcts_apply(params, probs)
+    assert per_replicate.shape == (6, len(labels), 3)
+    batch = adjust.weighted_em_batch(priors, weights, per_replicate)
+    for b in range(6):
+        alone = adjust.weighted_em(priors[b], weights[b], adjust.bcts_apply(params[b], probs))
+        np.testing.assert_allclose(batch[b], alone, atol=1e-12)
