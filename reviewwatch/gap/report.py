@@ -59,6 +59,7 @@ class ShareCorrection:
     description: str
     reliable: bool
     note: str | None
+    replicates: int = quantify.REPLICATES
 
     @classmethod
     def of(cls, corrector: quantify.Corrector, setting: str) -> ShareCorrection:
@@ -70,6 +71,7 @@ class ShareCorrection:
             corrector.describe(),
             corrector.reliable,
             corrector.note,
+            int(corrector.replicate_rates.shape[0]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,7 +82,7 @@ class ShareCorrection:
             "calibration": self.calibration,
             "calibration_n": self.calibration_n,
             "description": self.description,
-            "replicates": quantify.REPLICATES,
+            "replicates": self.replicates,
             "reliable": self.reliable,
             "note": self.note,
         }

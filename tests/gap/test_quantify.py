@@ -363,3 +363,18 @@ def test_em_on_many_replicates_at_once_is_em_on_each() -> None:
     for b in range(6):
         alone = adjust.weighted_em(priors[b], weights[b], adjust.bcts_apply(params[b], probs))
         np.testing.assert_allclose(batch[b], alone, atol=1e-12)
+
+
+def test_em_methods_fit_fewer_replicates_and_hand_out_as_many_as_the_others() -> None:
+    """EM's replicates cost an EM run each: EM_REPLICATES by default, and replicate_shares draws
+    from them up to REPLICATES so that a comparison can stack them with PCC's or PACC's."""
+    cal = calibration((100, 100, 100), seed=41)
+    em = q.fit(cal, "EMQ-BCTS")
+    assert em.replicate_rates.shape == (q.EM_REPLICATES, 6)
+    assert q.fit(cal, "PACC").replicate_rates.shape[0] == q.REPLICATES
+    _, probs = texts((30, 30, 60), seed=42)
+    copies = q.replicate_shares(em, [None] * len(probs), probs)
+    assert copies.shape == (q.REPLICATES, 3)
+    estimate = q.estimate(em, [None] * len(probs), probs)
+    low, high = np.nanquantile(copies, [0.025, 0.975], axis=0)
+    assert abs(low[2] - estimate.positive.low) < 0.02 and abs(high[2] - estimate.positive.high) < 0.02
