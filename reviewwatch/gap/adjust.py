@@ -93,19 +93,9 @@ def weighted_em(priors: FloatArray, weights: FloatArray, probs: FloatArray) -> F
     """quapy's `EMQ.EM` (Saerens et al. 2002) with a weight per mention: the same updates and
     stopping rule (mean absolute change under 1e-4 after 10 rounds, at most 1000), the M-step a
     weighted mean; with equal weights it is quapy's (a test checks)."""
-    train = np.asarray(priors, dtype=float).copy()
-    if np.prod(train) == 0:  # as quapy: smooth zero priors to avoid dividing by zero
-        train = (train + EMQ_EPSILON) / (train + EMQ_EPSILON).sum()
     keep = weights > 0
-    px, w = probs[keep], weights[keep] / weights[keep].sum()
-    current, previous = train.copy(), None
-    for step in range(EMQ_MAX_ITER):
-        unnormalised = (current / train) * px
-        current = w @ (unnormalised / unnormalised.sum(axis=1, keepdims=True))
-        if previous is not None and step > 10 and np.abs(current - previous).mean() < EMQ_EPSILON:
-            break
-        previous = current
-    return current
+    one: FloatArray = weighted_em_batch(np.asarray(priors, dtype=float)[None], weights[keep][None], probs[keep])[0]
+    return one
 
 
 def weighted_em_batch(
@@ -149,13 +139,14 @@ def weighted_em_batch(
 # fitted by maximum likelihood on labelled texts. EM on probabilities recalibrated this way is
 # what that paper found hard to beat under label shift; quapy 0.2.3 offers it as EMQ's `recalib
 # ="bcts"` through the `abstention` package, one fit at a time. A report needs a fit per
-# bootstrap replicate (a thousand), so here it is Newton's method batched over replicates: the
+# bootstrap replicate (250, quantify.EM_REPLICATES), so here it is Newton's method batched over
+# replicates: the
 # negative log-likelihood is convex in (s, b1, b2) (a conditional logit), so a few steps converge.
 BCTS_STEPS: Final = 25
 BCTS_TOLERANCE: Final = 1e-8
 BCTS_RIDGE: Final = 1e-4  # keeps a class missing from a resample from pushing its bias to -inf
-BCTS_CHUNK: Final = 128
-BCTS_MAX_STEP: Final = 1.0  # replicates per batch: memory is chunk x texts x 9 floats
+BCTS_CHUNK: Final = 128  # replicates per batch: memory is a few chunk x texts x 3 arrays
+BCTS_MAX_STEP: Final = 1.0  # the largest change of a parameter in one Newton step
 
 
 def bcts_features(probabilities: FloatArray) -> FloatArray:
