@@ -509,9 +509,11 @@ def _em_groups(
     how many members, their mean weight. A resample of the n mentions is then a multinomial
     draw over at most a few thousand groups instead of a count for every mention (a thousand
     replicates of a million mentions would be a billion counts)."""
-    key = np.where(unknown, 0, 1 + onehot.argmax(axis=1)) * 1_000_000 + np.where(
+    # an unlabelled mention's key is below 101^3 (three digits of 0..100 in base 101); a labelled
+    # one's is 1, 2 or 3 times 10^7 (its label), above any of those
+    key = np.where(unknown, 0, 1 + onehot.argmax(axis=1)) * 10_000_000 + np.where(
         unknown[:, None], np.rint(probs * 100), 0
-    ) @ np.array([10_000, 100, 1])
+    ) @ np.array([101 * 101, 101, 1])
     _, group, count = np.unique(key, return_inverse=True, return_counts=True)
     size = count.shape[0]
 

@@ -193,6 +193,18 @@ def test_em_above_exact_max_resamples_groups_and_gets_the_exact_interval(
         assert abs(grouped.share(label).high - exact.share(label).high) < 0.01
 
 
+def test_em_groups_keep_labelled_and_unlabelled_mentions_apart() -> None:
+    """An unlabelled mention read as certainly negative (1, 0, 0) and a labelled negative one
+    fall in different groups, and groups add up to the mentions."""
+    onehot = np.array([[1.0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 1.0]])
+    probs = np.array([[1.0, 0, 0], [1.0, 0, 0], [0.2, 0.3, 0.5], [0.2, 0.3, 0.5]])
+    unknown = np.array([False, True, True, False])
+    g_onehot, g_probs, g_unknown, count, weight = q._em_groups(onehot, probs, unknown, np.ones(4))
+    assert count.sum() == 4 and count.shape == (4,)
+    assert sorted(g_unknown.tolist()) == [False, False, True, True]
+    np.testing.assert_allclose(weight, 1.0)
+
+
 def test_labelled_mentions_count_by_their_label() -> None:
     corrector = q.fit(calibration((100, 100, 100), seed=7), "PACC")
     _, probs = texts((0, 0, 4), seed=8)  # the model reads all four as rather positive...
