@@ -93,33 +93,42 @@ def resample(rng: np.random.Generator, idx: np.ndarray, labels: np.ndarray, posi
     return np.concatenate(parts)
 
 
-def intervals(repeats: int, replicates: int | None, seed: int) -> int:
-    """The gap's own estimator, interval included, on `repeats` rated halves of each source at
-    each mix: mean error, how often the 95 % interval holds the truth, mean width (points)."""
+def splits(rng: np.random.Generator, repeats: int, rated_size: int = 0):
+    """Per development source, mix and repeat: (source, mix, labels, probabilities, rated rows,
+    unrated rows, the unrated rows' true shares). The rated part is `rated_size` texts (0: half);
+    a part without 10 of each class is skipped (the gap would use the held-out data); with
+    `rated_size`, so is a source that leaves fewer than 50 texts unrated."""
     held = json.loads((REPO / "reviewwatch" / "gap" / "calibration" / "heldout.json").read_text())
-    rng = np.random.default_rng(seed)
-    rows: dict[str, list[tuple[float, bool, float]]] = {}
-    for dom in held["domains"].values():
+    for name, dom in held["domains"].items():
         labels = np.asarray(dom["labels"], dtype=np.int64)
         probs = np.asarray(dom["probabilities"], dtype=float)
-        for positive in SHIFTS.values():
+        for setting, positive in SHIFTS.items():
             for _ in range(repeats):
                 order = rng.permutation(len(labels))
-                rated, unrated = order[: len(order) // 2], order[len(order) // 2:]
+                cut = rated_size or len(order) // 2
+                if rated_size and cut >= len(order) - 50:
+                    continue
+                rated, unrated = order[:cut], order[cut:]
                 if np.bincount(labels[rated], minlength=3).min() < q.MIN_PER_CLASS:
                     continue
                 if positive is not None:
                     unrated = resample(rng, unrated, labels, positive)
                 truth = np.bincount(labels[unrated], minlength=3) / len(unrated)
-                own = q.Calibration(probs[rated], labels[rated], np.zeros(len(rated), dtype=np.int64),
-                                    ("own",), q.OWN)
-                for method in ("PACC", q.BCTS_METHOD):
-                    shares = q.estimate(q.fit(own, method, replicates=replicates),
-                                        [None] * len(unrated), probs[unrated])
-                    for k in REPORTED:
-                        e = shares.share(q.LABELS[k])
-                        rows.setdefault(method, []).append(
-                            (abs(e.value - truth[k]), bool(e.low <= truth[k] <= e.high), e.high - e.low))
+                yield name, setting, labels, probs, rated, unrated, truth
+
+
+def intervals(repeats: int, replicates: int | None, seed: int) -> int:
+    """The gap's own estimator, interval included, on `repeats` rated halves of each source at
+    each mix: mean error, how often the 95 % interval holds the truth, mean width (points)."""
+    rows: dict[str, list[tuple[float, bool, float]]] = {}
+    for _, _, labels, probs, rated, unrated, truth in splits(np.random.default_rng(seed), repeats):
+        own = q.Calibration(probs[rated], labels[rated], np.zeros(len(rated), dtype=np.int64), ("own",), q.OWN)
+        for method in ("PACC", q.BCTS_METHOD):
+            shares = q.estimate(q.fit(own, method, replicates=replicates), [None] * len(unrated), probs[unrated])
+            for k in REPORTED:
+                e = shares.share(q.LABELS[k])
+                rows.setdefault(method, []).append(
+                    (abs(e.value - truth[k]), bool(e.low <= truth[k] <= e.high), e.high - e.low))
     out = {}
     for method, values in rows.items():
         arr = np.asarray(values, dtype=float)
@@ -146,28 +155,14 @@ def main() -> int:
     a = ap.parse_args()
     if a.intervals:
         return intervals(a.intervals, a.replicates or None, seed=11)
-    held = json.loads((REPO / "reviewwatch" / "gap" / "calibration" / "heldout.json").read_text())
-    rng = np.random.default_rng(a.seed)
     errors: dict[tuple[str, str], list[float]] = {}
-    for name, dom in held["domains"].items():
-        labels = np.asarray(dom["labels"], dtype=np.int64)
-        probs = np.asarray(dom["probabilities"], dtype=float)
-        for setting, positive in SHIFTS.items():
-            for _ in range(a.repeats):
-                order = rng.permutation(len(labels))
-                cut = a.rated or len(order) // 2
-                if a.rated and cut >= len(order) - 50:
-                    continue  # too small a source to leave an unrated part of 50
-                rated, unrated = order[:cut], order[cut:]
-                if np.bincount(labels[rated], minlength=3).min() < q.MIN_PER_CLASS:
-                    continue  # the gap would fall back on the held-out data
-                if positive is not None:
-                    unrated = resample(rng, unrated, labels, positive)
-                truth = np.bincount(labels[unrated], minlength=3) / len(unrated)
-                for method, est in estimates(probs[rated], labels[rated], probs[unrated]).items():
-                    e = 100 * float(np.abs(est - truth)[REPORTED].mean())
-                    errors.setdefault((setting, method), []).append(e)
-                    errors.setdefault((f"source {name}", method), []).append(e)
+    for name, setting, labels, probs, rated, unrated, truth in splits(
+        np.random.default_rng(a.seed), a.repeats, a.rated
+    ):
+        for method, est in estimates(probs[rated], labels[rated], probs[unrated]).items():
+            e = 100 * float(np.abs(est - truth)[REPORTED].mean())
+            errors.setdefault((setting, method), []).append(e)
+            errors.setdefault((f"source {name}", method), []).append(e)
     rows = [s for s in SHIFTS] + sorted({k[0] for k in errors if k[0].startswith("source ")})
     print(f"{'unrated half':<22}" + "".join(f"{m:>11}" for m in METHODS))
     table: dict[str, dict[str, float]] = {}
