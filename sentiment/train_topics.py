@@ -397,6 +397,10 @@ def _keep_mapped(a: argparse.Namespace) -> frozenset[str]:
 
 def train(a: argparse.Namespace) -> dict:
     train_rows, dev_rows = semeval_rows(a.data_dir)
+    if getattr(a, "hotel_only", False):  # heads for hotels alone: the restaurants teach and choose nothing
+        if not getattr(a, "hotel", None):
+            raise SystemExit("--hotel-only needs --hotel")
+        train_rows, dev_rows = [], []
     if a.limit:  # a smoke run
         train_rows, dev_rows = train_rows[: a.limit], dev_rows[: a.limit]
     extra = None
@@ -497,8 +501,8 @@ def fit(a: argparse.Namespace, train_rows: list[Example], dev_rows: list[Example
     thresholds = fit_topic_thresholds(dev_p, dev_pres)
     final = dev_figures(dev_p, dev_q, dev_pres, dev_pol, thresholds)
     log.info("best epoch %d; thresholds %s; dev at them: %s", state["best_epoch"], thresholds, final)
-    by_source = {"semeval": dev_figures(dev_p[:n_dev_first], dev_q[:n_dev_first], dev_pres[:n_dev_first],
-                                        dev_pol[:n_dev_first], thresholds)}
+    by_source = ({"semeval": dev_figures(dev_p[:n_dev_first], dev_q[:n_dev_first], dev_pres[:n_dev_first],
+                                         dev_pol[:n_dev_first], thresholds)} if n_dev_first else {})
     if extra is not None and len(dev_rows) > n_dev_first:
         by_source["mabsa_hotel"] = dev_figures(dev_p[n_dev_first:], dev_q[n_dev_first:], dev_pres[n_dev_first:],
                                                dev_pol[n_dev_first:], thresholds)
@@ -628,6 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--rooms-as-quality", action="store_true",
                     help="with --hotel: the hotel rooms' and facilities' comfort, quality and overall "
                          "judgement teach `quality` (sentiment/mabsa.py, ROOM_ENTITIES)")
+    ap.add_argument("--hotel-only", action="store_true",
+                    help="with --hotel: train and choose on the hotel sentences alone (heads for hotels; "
+                         "no SemEval row)")
     ap.add_argument("--hotel-read-topics", action="store_true",
                     help="with --hotel: the nine topics read on each hotel train and dev sentence "
                          "(sentiment/data/hotel_topics_{train,dev}.jsonl) replace the mapped ones, none masked")
