@@ -58,9 +58,11 @@ def _test_rows(data_dir: Path, lang: str):
             if semeval_part(e.id) == "test"]
 
 
-def _scored(scorer: Any, rows: list) -> tuple[list, list[dict]]:
+def _scored(scorer: Any, rows: list, business_kind: str | None = None) -> tuple[list, list[dict]]:
     """(scores, per-slot polarities) of the rows' texts, one encoder pass."""
     texts = [r.text for r in rows]
+    if business_kind is not None:
+        return scorer.score_with_polarities(texts, business_kind=business_kind)
     if hasattr(scorer, "score_with_polarities"):
         return scorer.score_with_polarities(texts)
     return scorer.score(texts), [{} for _ in texts]
@@ -190,10 +192,12 @@ HOTEL_TOPICS = ("service", "price", "quality", "cleanliness", "location")
 
 
 def hotel_section(scorer: Any, mabsa_dir: Path,
-                  nine_rows: dict[str, tuple[list[set[str]], list[set[str]], list[str]]] | None = None) -> dict:
+                  nine_rows: dict[str, tuple[list[set[str]], list[set[str]], list[str]]] | None = None,
+                  business_kind: str | None = None) -> dict:
     """(c): per language, topic F1 and polarity given the gold topic on M-ABSA's hotel test files;
     (d): the nine topics on every sentence of them, read one by one (sentiment/hotel_topics_test.py).
-    `nine_rows`, when given, receives (d)'s (gold, predicted, sentence id) per language."""
+    `nine_rows`, when given, receives (d)'s (gold, predicted, sentence id) per language; with
+    `business_kind`, the sentences are scored as a business of that kind's (sentiment/kinds.py)."""
     from sentiment.hotel_topics_test import gold_by_line
     from sentiment.mabsa import MABSA_LANGS, labels, line_of, rows_of
 
@@ -202,7 +206,7 @@ def hotel_section(scorer: Any, mabsa_dir: Path,
     for lang in MABSA_LANGS:
         every_row = rows_of(mabsa_dir, lang, "test")
         t0 = time.time()
-        all_results, all_slots = _scored(scorer, [_Text(r["text"]) for r in every_row])
+        all_results, all_slots = _scored(scorer, [_Text(r["text"]) for r in every_row], business_kind)
         line = [line_of(r["id"]) for r in every_row]
         read_rows = ([hand[n] for n in line], [set(res.topics) & set(NINE_TOPICS) for res in all_results],
                      [f"hotel-{n}" for n in line])
@@ -266,10 +270,11 @@ def both_splits_section(semeval: dict, hotel: dict) -> dict:
 
 
 def hotel_sections(scorer: Any, mabsa_dir: Path, data_dir: Path,
-                   scored: dict[str, tuple[list, list[dict]]] | None) -> dict:
-    """(c) and (d) on M-ABSA's hotel test files and, where the SemEval sentences were scored, (e)."""
+                   scored: dict[str, tuple[list, list[dict]]] | None, business_kind: str | None = None) -> dict:
+    """(c) and (d) on M-ABSA's hotel test files and, where the SemEval sentences were scored, (e)
+    (with `business_kind`: the hotel sentences read as that kind's, the restaurant ones as any)."""
     hotel_rows: dict = {}
-    out = {"mabsa_hotel_test": hotel_section(scorer, mabsa_dir, hotel_rows)}
+    out = {"mabsa_hotel_test": hotel_section(scorer, mabsa_dir, hotel_rows, business_kind)}
     if scored is not None:
         out["nine_topics_both_test_splits"] = both_splits_section(semeval_nine_rows(data_dir, scored), hotel_rows)
     return out
@@ -282,9 +287,27 @@ class _Text:
         self.text = text
 
 
-def _write_quality(path: Path, result: dict, argv: list[str], weights: str) -> None:
-    """The figures `reviewwatch gap` states beside topic claims, written by the run that printed them."""
-    from sentiment.topic_quality import quality_document
+def _write_quality(path: Path, result: dict, argv: list[str], weights: str, business_kind: str | None = None) -> None:
+    """The figures `reviewwatch gap` states beside topic claims, written by the run that printed them
+    (for a kind of business: (d)'s, its heads on the hotel sentences, under its own model version)."""
+    from sentiment.topic_quality import SHIPPED_WEIGHTS, quality_document
+
+    if business_kind is not None:
+        from sentiment.hotel_topics_test import FILE as HOTEL_FILE
+        from sentiment.kinds import kinds_dir
+
+        hotel = result.get("mabsa_hotel_test")
+        if not hotel:
+            raise SystemExit("--write-quality with --business-kind needs --mabsa-dir")
+        doc = quality_document(
+            {lang: e["nine_topics_read"] for lang, e in hotel.items()},
+            command="python bench/quality_topics.py " + " ".join(argv),
+            model_version=result["business_kind"]["model_version"], precision=result["precision"],
+            weights_dir=kinds_dir(Path(weights) if weights else SHIPPED_WEIGHTS) / business_kind,
+            test_file=HOTEL_FILE.relative_to(REPO).as_posix() + " (M-ABSA hotel test, per language)")
+        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote the per-topic figures of kind {business_kind} to {path}", flush=True)
+        return
 
     # Both hand-checked splits where the run read the hotel one: a hotel's topics are graded on
     # hotel sentences too, not only on restaurant ones (which hardly mention cleanliness, booking).
@@ -313,6 +336,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--mabsa-dir", type=Path, default=None,
                     help="also measure on M-ABSA's hotel test files (a checkout or bare git dir; see (c))")
     ap.add_argument("--skip-semeval", action="store_true", help="only (c)")
+    ap.add_argument("--business-kind", default=None, metavar="KIND",
+                    help="with --mabsa-dir: score the hotel sentences as a business of KIND's (its topic "
+                         "heads, sentiment/kinds.py); with --write-quality, write (d)'s figures, the "
+                         "kind's own sentences, for KIND")
     ap.add_argument("--write-quality", type=Path, default=None, metavar="FILE",
                     help="also write the nine topics' per-language F1 to FILE (sentiment/topic_quality.py)")
     a = ap.parse_args(argv)
@@ -331,10 +358,13 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"model_version": scorer.model_version, "precision": scorer.precision,
               **({} if scored is None else topic_section(scorer, a.data_dir, scored))}
     if a.mabsa_dir is not None:
-        result.update(hotel_sections(scorer, a.mabsa_dir, a.data_dir, scored))
+        result.update(hotel_sections(scorer, a.mabsa_dir, a.data_dir, scored, a.business_kind))
+        if a.business_kind is not None:
+            result["business_kind"] = {"kind": a.business_kind, "model_version": scorer.version_for(a.business_kind)}
     result["seconds"] = round(time.time() - t0, 1)
     if a.write_quality is not None:
-        _write_quality(a.write_quality, result, argv if argv is not None else sys.argv[1:], a.weights)
+        _write_quality(a.write_quality, result, argv if argv is not None else sys.argv[1:], a.weights,
+                       a.business_kind)
     print(json.dumps(result, ensure_ascii=False))
     return result
 

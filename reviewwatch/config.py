@@ -177,6 +177,14 @@ class BusinessConfig(_Strict):
         default=None,
         description="the question this business's customers are asked (default: feedback.question)",
     )
+    kind: str | None = Field(
+        default=None,
+        description="what the business is, where the model has topic heads for that kind of "
+        "business (the shipped weights: `hotel`, heads trained on hotel reviews alone, which "
+        "read a hotel's rooms as `quality`; see [the model card](../sentiment/MODEL.md#heads-for-a-kind-of-business)); "
+        "unset: the general heads (restaurant and hotel sentences). Its scores carry their own "
+        "model version, so changing it re-scores the business's mentions",
+    )
 
     @field_validator("id")
     @classmethod
@@ -185,6 +193,13 @@ class BusinessConfig(_Strict):
             raise ValueError(
                 f"id {value!r} must be a slug: lower-case letters, digits, '-' or '_'"
             )
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_slug(cls, value: str | None) -> str | None:
+        if value is not None and not _SLUG.match(value):
+            raise ValueError(f"kind {value!r} must be a slug: lower-case letters, digits, '-' or '_'")
         return value
 
     @field_validator("timezone")
@@ -510,6 +525,31 @@ class Settings(BaseSettings):
             seen.add(business.id)
         _check_competitors(value)
         return value
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> Settings:
+        """A business's kind must have topic heads in the weights it is scored with (no torch:
+        the heads' files are listed, not loaded)."""
+        kinded = [b for b in self.businesses if b.kind is not None]
+        if not kinded:
+            return self
+        from sentiment.kinds import known_kinds
+        from sentiment.topic_quality import SHIPPED_WEIGHTS
+
+        wdir = Path(self.sentiment.weights_dir) if self.sentiment.weights_dir else SHIPPED_WEIGHTS
+        known = known_kinds(wdir)
+        for b in kinded:
+            if b.kind not in known:
+                raise ValueError(f"business {b.id!r}: kind {b.kind!r} has no topic heads in {wdir} "
+                                 f"(known kinds: {', '.join(known) or 'none'})")
+        return self
+
+    def kind_of(self, business_id: str) -> str | None:
+        """The business's kind (None: general; also for a business no longer configured)."""
+        for business in self.businesses:
+            if business.id == business_id:
+                return business.kind
+        return None
 
     @classmethod
     def settings_customise_sources(

@@ -215,7 +215,7 @@ def score_new(store: Store, settings: Settings, business_slug: str) -> int:
     with _SCORING:
         return score_pending(
             store, settings.sentiment, languages=settings.languages, data_dir=settings.data_dir,
-            business_slug=business_slug,
+            business_slug=business_slug, business_kind=settings.kind_of(business_slug),
         )
 
 

@@ -223,7 +223,8 @@ BUSINESSES_PROSE = """\
 ## Businesses
 
 Each `[[businesses]]` table has `id` (a slug), `name`, `aliases` (what a post must mention),
-`website`, `timezone` (IANA), `owners` (digest recipients: an address, or
+`website`, `timezone` (IANA), `kind` (`hotel`: its topics read by heads trained on hotel
+reviews), `owners` (digest recipients: an address, or
 `{ email = "...", language = "fr" }`), `sources`, `claims` and `digest`:
 
 - `[[businesses.sources]]`: `type` (`schema_org`, `trustpilot`, `mastodon`, `feed`, `app_store`,

@@ -20,7 +20,7 @@ from storage.db import Store
 from storage.models import SENTIMENT_LABELS, Business, Mention, Score, ScoreTopic
 
 if TYPE_CHECKING:
-    from sentiment.scorer import Scorer
+    from sentiment.scorer import KindAwareScorer, Scorer
     from sentiment.settings import SentimentSettings
 
 Progress = Callable[[int], None]
@@ -61,8 +61,11 @@ def chunk_size(settings: SentimentSettings) -> int:
 
 
 def pending_mention_ids(
-    store: Store, model_id: str, model_version: str, business_slug: str | None = None
+    store: Store, model_id: str, model_version: str, business_slug: str | None = None,
+    exclude: Sequence[str] = (),
 ) -> list[int]:
+    """Live mentions (of one business, or of all but those `exclude` names) without a current
+    score of this model and version."""
     with store.reading() as session:
         current_ok = exists().where(
             and_(
@@ -78,7 +81,27 @@ def pending_mention_ids(
             query = query.join(Business, Business.id == Mention.business_id).where(
                 Business.slug == business_slug
             )
+        elif exclude:
+            query = query.join(Business, Business.id == Mention.business_id).where(
+                Business.slug.not_in(sorted(exclude))
+            )
         return list(session.scalars(query.order_by(Mention.id)))
+
+
+def kind_scorer(scorer: Scorer, business_kind: str) -> KindAwareScorer:
+    """The scorer, as one that reads a kind of business's topics (ValueError where it cannot)."""
+    from sentiment.scorer import KindAwareScorer
+
+    if not isinstance(scorer, KindAwareScorer):
+        raise ValueError(f"this model has no topic heads for kinds of business ({business_kind!r})")
+    return scorer
+
+
+def version_of(scorer: Scorer, business_kind: str | None) -> str:
+    """The model version of the scores of a business of this kind (None: the general heads)."""
+    if business_kind is None:
+        return scorer.model_version
+    return kind_scorer(scorer, business_kind).version_for(business_kind)
 
 
 def score_mentions(
@@ -88,9 +111,12 @@ def score_mentions(
     *,
     chunk: int = 256,
     progress: Progress | None = None,
+    business_kind: str | None = None,
 ) -> BatchStats:
-    """Score the mentions `ids` in chunks of `chunk`, one transaction each."""
-    mid, mver = scorer.model_id, scorer.model_version
+    """Score the mentions `ids` in chunks of `chunk`, one transaction each; `business_kind`: as a
+    business of that kind's (its topic heads, sentiment/kinds.py; its own model version)."""
+    mid, mver = scorer.model_id, version_of(scorer, business_kind)
+    kinds = None if business_kind is None else kind_scorer(scorer, business_kind)
     stats = BatchStats(total=len(ids))
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
@@ -108,7 +134,12 @@ def score_mentions(
             }
             to_score = [m for m in mentions if (m.id, m.revision) not in earlier]
             texts = [mention_text(m.title, m.text) for m in to_score]
-            results = scorer.score(texts) if texts else []
+            if not texts:
+                results = []
+            elif kinds is None:
+                results = scorer.score(texts)
+            else:
+                results = kinds.score(texts, business_kind=business_kind)
             session.execute(
                 update(Score)
                 .where(Score.mention_id.in_(part), Score.is_current.is_(True))
@@ -168,18 +199,21 @@ def score_pending(
     languages: Sequence[str],
     data_dir: Path,
     business_slug: str | None = None,
+    business_kind: str | None = None,
     progress: Progress | None = None,
 ) -> int:
     """Score what has no current score (of one business, or all); returns the new scores.
+    `business_kind`: the business's kind (sentiment/kinds.py), read with its topic heads.
 
     When the model's version is known without loading it (sentiment.scorer.model_identity) and
     nothing lacks a score from it, no model is loaded."""
     from sentiment.scorer import model_identity
 
-    known = model_identity(settings, data_dir=data_dir)
+    known = model_identity(settings, data_dir=data_dir, business_kind=business_kind)
     if known is not None and not pending_mention_ids(store, *known, business_slug):
         return 0
     scorer = scorer_for(settings, languages, data_dir)
-    ids = pending_mention_ids(store, scorer.model_id, scorer.model_version, business_slug)
+    ids = pending_mention_ids(store, scorer.model_id, version_of(scorer, business_kind), business_slug)
     chunk = chunk_size(settings)
-    return score_mentions(store, scorer, ids, chunk=chunk, progress=progress).scored
+    return score_mentions(store, scorer, ids, chunk=chunk, progress=progress,
+                          business_kind=business_kind).scored

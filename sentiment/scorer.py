@@ -77,6 +77,18 @@ class Scorer(Protocol):
         ...
 
 
+@runtime_checkable
+class KindAwareScorer(Scorer, Protocol):
+    """A scorer with topic heads for kinds of business (sentiment/kinds.py)."""
+
+    def version_for(self, business_kind: str | None) -> str:
+        ...
+
+    def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+              business_kind: str | None = None) -> list[SentimentScore]:
+        ...
+
+
 def _file_digest(h, path: Path) -> None:
     if path.exists():
         h.update(path.name.encode())
@@ -170,6 +182,8 @@ class TransformersScorer:
         self.heads: Any = None  # the trained heads (a torch module) when the model has them
         self.topic_heads: Any = None  # the per-topic heads (presence + polarity), where shipped
         self.topic_meta: dict = {}
+        self.kind_heads: dict[str, Any] = {}  # business kind -> sentiment.kinds.KindHeads
+        self._kind_versions: dict[str, str] = {}
         self.prefix = ""
         if self.kind == "classifier":
             from transformers import AutoModelForSequenceClassification
@@ -240,6 +254,10 @@ class TransformersScorer:
             torch.set_num_threads(s.threads)
         self.model_version = model_version_of(config, wdir if self.heads is not None else None, self.meta,
                                               precision, int8)
+        if self.kind_heads:
+            from sentiment.kinds import kind_version
+
+            self._kind_versions = {k: kind_version(self.model_version, wdir, k) for k in self.kind_heads}
         limits = [s.max_length, getattr(config, "max_position_embeddings", 512) or 512]
         if config.model_type in ("xlm-roberta", "roberta", "camembert"):
             limits.append(config.max_position_embeddings - 2)
@@ -260,6 +278,32 @@ class TransformersScorer:
             raise ModelError(f"the topic heads in {wdir} read {heads.queries.shape[1]}-wide states, "
                              f"the encoder gives {hidden}")
         self.topic_heads, self.topic_meta = heads, meta
+        from sentiment.kinds import known_kinds, load_kind
+
+        for kind in known_kinds(wdir):
+            try:
+                self.kind_heads[kind] = load_kind(wdir, kind, hidden)
+            except ValueError as exc:
+                raise ModelError(str(exc)) from None
+
+    # -- kinds of business --
+    @property
+    def business_kinds(self) -> list[str]:
+        """The kinds of business with topic heads of their own (sentiment/kinds.py)."""
+        return sorted(self.kind_heads)
+
+    def _kind(self, business_kind: str | None) -> Any:
+        if business_kind is None:
+            return None
+        if business_kind not in self.kind_heads:
+            raise ModelError(f"no topic heads for kind {business_kind!r} in these weights "
+                             f"(known: {', '.join(self.business_kinds) or 'none'})")
+        return self.kind_heads[business_kind]
+
+    def version_for(self, business_kind: str | None) -> str:
+        """The model version of scores of a business of this kind (None: the general heads)."""
+        self._kind(business_kind)
+        return self.model_version if business_kind is None else self._kind_versions[business_kind]
 
     # -- topics --
     @property
@@ -334,11 +378,12 @@ class TransformersScorer:
                 out.append((i, full, max(1, len(c))))
         return out
 
-    def _run(self, texts: Sequence[str], progress=None):
+    def _run(self, texts: Sequence[str], progress=None, business_kind: str | None = None):
         """Per text: (pooled embedding, classifier probabilities or None, per-topic outputs or None).
 
         The per-topic outputs ([texts, slots, 4]: presence probability, then the polarity's three
-        probabilities) come from the per-topic heads on the same hidden states, where loaded.
+        probabilities) come from the per-topic heads on the same hidden states, where loaded; with a
+        `business_kind`, that kind's heads' slots follow the general ones'.
 
         On the CPU the texts are split into `self.workers` shards of like lengths, each run by its
         own thread with one torch thread: on two cores this did 2.3-2.5x the texts per CPU-second
@@ -348,7 +393,7 @@ class TransformersScorer:
         """
         n_shards = min(self.workers, len(texts) // self.settings.batch_size)
         if n_shards < 2:
-            return self._run_stream(texts, progress)
+            return self._run_stream(texts, progress, business_kind)
         from concurrent.futures import ThreadPoolExecutor
         from threading import Lock
 
@@ -362,7 +407,8 @@ class TransformersScorer:
 
         with ThreadPoolExecutor(n_shards, thread_name_prefix="scorer") as pool:
             parts = list(pool.map(lambda ids: self._run_stream([texts[i] for i in ids],
-                                                               report if progress is not None else None),
+                                                               report if progress is not None else None,
+                                                               business_kind),
                                   shards))
         torch = self.torch
         pooled = torch.empty(len(texts), parts[0][0].shape[1])
@@ -376,7 +422,7 @@ class TransformersScorer:
                 per_topic[ids] = t
         return pooled, probs, per_topic
 
-    def _run_stream(self, texts: Sequence[str], progress=None):
+    def _run_stream(self, texts: Sequence[str], progress=None, business_kind: str | None = None):
         torch = self.torch
         wins = self._windows(texts)
         lens = [len(w[1]) for w in wins]
@@ -387,7 +433,10 @@ class TransformersScorer:
         pooled_sum: Any = None
         prob_sum: Any = None
         weight = torch.zeros(n)
+        kind = self._kind(business_kind)
         slots = len(self.topic_heads.slots) if self.topic_heads is not None else 0
+        if kind is not None:
+            slots += len(kind.heads.slots)
         # per topic: presence is the most certain window's (a topic named in one window of a long
         # text is named in the text); polarity averages the windows weighted by tokens x presence
         presence = torch.zeros(n, slots)
@@ -411,6 +460,9 @@ class TransformersScorer:
                     probs = None
                     if slots:
                         p_logit, q_logit = self.topic_heads(states.cpu(), mask.cpu())
+                        if kind is not None:  # the kind's slots after the general ones
+                            kp, kq = kind.heads(states.cpu(), mask.cpu())
+                            p_logit, q_logit = torch.cat([p_logit, kp], 1), torch.cat([q_logit, kq], 1)
                         pres, pol = torch.sigmoid(p_logit), torch.softmax(q_logit, -1)
                 pooled = pooled.cpu()
                 if pooled_sum is None:
@@ -447,13 +499,18 @@ class TransformersScorer:
         return self._run(texts)[0]
 
     # -- scoring --
-    def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[SentimentScore]:
+    def score(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
+              business_kind: str | None = None) -> list[SentimentScore]:
+        """Scores of `texts`; `business_kind` (one of `business_kinds`) reads their topics with that
+        kind's heads (sentiment/kinds.py): store them under `version_for(business_kind)`."""
         texts = list(texts)
         if not texts:
             return []
-        return self._scores(texts, *self._run(texts, progress))
+        pooled, cls_probs, per_topic = self._run(texts, progress, business_kind)
+        return self._scores(texts, pooled, cls_probs, per_topic, business_kind=business_kind)
 
-    def _scores(self, texts: list[str], pooled, cls_probs, per_topic) -> list[SentimentScore]:
+    def _scores(self, texts: list[str], pooled, cls_probs, per_topic,
+                business_kind: str | None = None) -> list[SentimentScore]:
         torch = self.torch
         if self.kind == "classifier":
             probs3 = torch.zeros(len(texts), 3)
@@ -467,14 +524,18 @@ class TransformersScorer:
                 s_logits, topic_logits = self.heads(pooled)
             probs3 = torch.softmax(s_logits / self.temperature, -1)
             stars = sum(STAR_OF[lab] * probs3[:, k] for k, lab in enumerate(LABELS))
-        topic_scores = self._topic_scores(pooled, topic_logits, per_topic)
+        kind = self._kind(business_kind)
+        topic_scores = self._topic_scores(pooled, topic_logits, per_topic, kind)
         slots = self._polarity_slots()
+        if kind is not None:  # every opinion from the kind's heads, whose slots follow the general ones
+            offset = len(self.topic_heads.slots)
+            slots = {t: offset + i for t, i in kind.polarity_slots().items() if t in self.settings.topics}
         langs = self.detector.detect_many(texts)
         out = []
         for i in range(len(texts)):
             p = {lab: round(float(probs3[i, k]), 6) for k, lab in enumerate(LABELS)}
             ts = {k: round(float(v[i]), 6) for k, v in topic_scores.items()}
-            chosen = tuple(k for k in self.settings.topics if ts.get(k, 0.0) >= self._threshold(k))
+            chosen = tuple(k for k in self.settings.topics if ts.get(k, 0.0) >= self._threshold(k, kind))
             overall = max(p, key=p.__getitem__)
             opinions: dict[str, str] = {}
             if per_topic is not None:
@@ -488,7 +549,7 @@ class TransformersScorer:
             ))
         return out
 
-    def score_with_polarities(self, texts: Sequence[str]
+    def score_with_polarities(self, texts: Sequence[str], business_kind: str | None = None
                               ) -> tuple[list[SentimentScore], list[dict[str, dict[str, float]]]]:
         """`score`, and per text the polarity probabilities the per-topic heads give every slot,
         present or not (what the benchmark reads to measure polarity given the gold topic; empty
@@ -496,26 +557,30 @@ class TransformersScorer:
         texts = list(texts)
         if not texts:
             return [], []
-        run = self._run(texts)
-        per_topic = run[2]
+        pooled, cls_probs, per_topic = self._run(texts, business_kind=business_kind)
+        scores = self._scores(texts, pooled, cls_probs, per_topic, business_kind=business_kind)
         if self.topic_heads is None or per_topic is None:
-            return self._scores(texts, *run), [{} for _ in texts]
-        slots = self.topic_heads.slots
-        return self._scores(texts, *run), [
-            {slot: {lab: float(per_topic[i, j, 1 + k]) for k, lab in enumerate(LABELS)} for j, slot in enumerate(slots)}
+            return scores, [{} for _ in texts]
+        kind = self._kind(business_kind)
+        slots, offset = (self.topic_heads.slots, 0) if kind is None else (kind.heads.slots, len(self.topic_heads.slots))
+        return scores, [
+            {slot: {lab: float(per_topic[i, offset + j, 1 + k]) for k, lab in enumerate(LABELS)}
+             for j, slot in enumerate(slots)}
             for i in range(len(texts))]
 
-    def _threshold(self, key: str) -> float:
+    def _threshold(self, key: str, kind: Any = None) -> float:
         td: TopicDefinition = self.settings.topics[key]
         if td.threshold is not None:
             return td.threshold
+        if kind is not None and key in kind.presence and key in kind.polarity_slots():
+            return kind.thresholds.get(key, 0.5)
         if key in self._slot_topics():
             return float(self.topic_meta.get("topic_thresholds", {}).get(key, 0.5))
         if key in self._head_topics():
             return float(self.meta.get("topic_thresholds", {}).get(key, 0.5))
         return 0.5
 
-    def _topic_scores(self, pooled, topic_logits, per_topic=None) -> dict:
+    def _topic_scores(self, pooled, topic_logits, per_topic=None, kind: Any = None) -> dict:
         torch = self.torch
         out = {}
         if per_topic is not None:
@@ -524,6 +589,13 @@ class TransformersScorer:
         head = self._head_topics() if topic_logits is not None else {}
         for key, j in head.items():
             out[key] = torch.sigmoid(topic_logits[:, j])
+        if per_topic is not None and kind is not None:
+            # the kind's heads give the presence of the topics they were chosen for (over the
+            # general per-topic heads and the mean-pooled head alike)
+            first = len(self.topic_heads.slots)
+            for key, j in kind.polarity_slots().items():
+                if key in kind.presence and key in self.settings.topics:
+                    out[key] = per_topic[:, first + j, 0]
         protos = self._similarity_prototypes() if self.kind == "encoder" else self._classifier_prototypes()
         if protos:
             offset = self.settings.similarity_threshold or float(
@@ -601,12 +673,13 @@ def model_version_of(config: Any, weights_dir: Path | None, meta: Mapping[str, A
 
 
 def model_identity(settings: SentimentSettings | None = None, *,
-                   data_dir: Path | str = "data") -> tuple[str, str] | None:
+                   data_dir: Path | str = "data", business_kind: str | None = None) -> tuple[str, str] | None:
     """(model id, model version) the scorer of these settings would have, without loading it:
     from the prepared encoder's manifest (sentiment/prepared.py). None when there is none yet (the
     first load makes it) or the settings cannot load: then load the scorer, which says why.
 
-    What `reviewwatch score` asks first, so that nothing to score loads no model."""
+    What `reviewwatch score` asks first, so that nothing to score loads no model. With
+    `business_kind`, the version of that kind's scores (None where the weights have no such kind)."""
     from sentiment import prepared as P
     from sentiment.convert import CONVERTED_NAME
 
@@ -624,7 +697,14 @@ def model_identity(settings: SentimentSettings | None = None, *,
     except (ValueError, ModelError):
         return None
     model_id = (s.model if s.model else EMBEDDED_ID) + "+heads"
-    return model_id, model_version_of(config, wdir, meta, precision, int8)
+    version = model_version_of(config, wdir, meta, precision, int8)
+    if business_kind is not None:
+        from sentiment.kinds import kind_version, known_kinds
+
+        if business_kind not in known_kinds(wdir):
+            return None
+        version = kind_version(version, wdir, business_kind)
+    return model_id, version
 
 
 def load_scorer(settings: SentimentSettings | None = None, *, languages: Sequence[str] = (),

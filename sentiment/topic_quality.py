@@ -89,9 +89,14 @@ def _figure(v: Mapping[str, Any]) -> LanguageFigure:
                           true_positives=int(v["tp"]))
 
 
-def load_topic_quality(weights_dir: str | Path = "") -> TopicQuality | None:
-    """The figures for these weights (`sentiment.weights_dir`, "" = shipped); None where none apply."""
+def load_topic_quality(weights_dir: str | Path = "", business_kind: str | None = None) -> TopicQuality | None:
+    """The figures for these weights (`sentiment.weights_dir`, "" = shipped), or for their heads of
+    a kind of business (sentiment/kinds.py, measured on that kind's sentences); None where none apply."""
     wdir = Path(weights_dir) if weights_dir else SHIPPED_WEIGHTS
+    if business_kind is not None:
+        from sentiment.kinds import kinds_dir
+
+        wdir = kinds_dir(wdir) / business_kind
     path = wdir / FILE_NAME
     if not path.exists():
         return None
@@ -110,9 +115,10 @@ def load_topic_quality(weights_dir: str | Path = "") -> TopicQuality | None:
     return TopicQuality(topics=topics, source=dict(doc.get("source", {})))
 
 
-def topic_quality_for(settings: SentimentSettings) -> TopicQuality | None:
+def topic_quality_for(settings: SentimentSettings, business_kind: str | None = None) -> TopicQuality | None:
     """The figures that apply to the model these settings load: none for a custom `model` (the
-    shipped heads' figures measured the shipped encoder), else those beside `weights_dir`."""
+    shipped heads' figures measured the shipped encoder), else those beside `weights_dir` (or
+    beside its heads for `business_kind`)."""
     if settings.model:
         return None
-    return load_topic_quality(settings.weights_dir)
+    return load_topic_quality(settings.weights_dir, business_kind)

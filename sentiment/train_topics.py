@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from pathlib import Path
@@ -320,6 +321,39 @@ def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
             if "f1_minus_first" in fig:
                 print(f"    minus {dirs[0]} [95% paired bootstrap]: {fig['f1_minus_first']}", flush=True)
     return out
+
+
+def make_kind(a: argparse.Namespace, candidate: Path, kind: str) -> dict:
+    """`--as-kind KIND DIR`: the heads in DIR (trained with `--hotel-only`) as the heads of a kind of
+    business (sentiment/kinds.py), written to `--out`: per topic with gold on the hotel dev, their
+    presence where they do at least as well there as the general heads do as deployed (the
+    shipped heads' own choice of per-topic or mean-pooled head), else the general path's."""
+    import shutil
+
+    from sentiment.mabsa import read_rows
+
+    hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
+                          rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
+                          keep_mapped=_keep_mapped(a))[1]
+    states = StateCache(a.work_dir, a.models_dir, a.precision).states("hotel-dev", hotel_dev)
+    pres, pol = targets(hotel_dev, read_labels(LABELS_FILE))
+    torch.set_num_threads(1)
+    general, _ = deployed_dev_figures(SHIPPED, states, pres, pol)
+    mine, _ = deployed_dev_figures(candidate, states, pres, pol)
+    gold = {t: int((pres[:, j] > 0).sum()) for j, t in enumerate(NINE_TOPICS)}
+    presence = [t for t in NINE_TOPICS
+                if gold[t] and mine["per_topic_f1"][t] >= general["per_topic_f1"][t]]
+    log.info("kind %s: hotel dev per topic, general %s, kind's heads %s; presence from the kind's heads for %s",
+             kind, general["per_topic_f1"], mine["per_topic_f1"], presence)
+    meta = json.loads((candidate / "topic_heads.json").read_text(encoding="utf-8"))
+    meta.update({"kind": kind, "presence_from_heads": presence,
+                 "kind_choice": {"on": "hotel dev, read topics", "gold": gold,
+                                 "general_f1": general["per_topic_f1"], "kind_f1": mine["per_topic_f1"]}})
+    a.out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(candidate / "topic_heads.safetensors", a.out / "topic_heads.safetensors")
+    (a.out / "topic_heads.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    log.info("wrote %s", a.out)
+    return meta
 
 
 def worse_than_five_head(states: list[torch.Tensor], presence_p: torch.Tensor, presence: torch.Tensor,
@@ -632,6 +666,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--rooms-as-quality", action="store_true",
                     help="with --hotel: the hotel rooms' and facilities' comfort, quality and overall "
                          "judgement teach `quality` (sentiment/mabsa.py, ROOM_ENTITIES)")
+    ap.add_argument("--as-kind", nargs=2, metavar=("KIND", "DIR"),
+                    help="with --hotel --hotel-read-topics: write the heads in DIR (trained with --hotel-only) "
+                         "to --out as KIND's heads (sentiment/kinds.py), presence per topic chosen on the "
+                         "hotel dev against the general heads, and stop")
     ap.add_argument("--hotel-only", action="store_true",
                     help="with --hotel: train and choose on the hotel sentences alone (heads for hotels; "
                          "no SemEval row)")
@@ -654,6 +692,9 @@ def main(argv: list[str] | None = None) -> int:
                         handlers=[logging.FileHandler(a.work_dir / "train.log"), logging.StreamHandler()])
     if a.compare:
         compare(a, a.compare)
+        return 0
+    if a.as_kind:
+        make_kind(a, Path(a.as_kind[1]), a.as_kind[0])
         return 0
     train(a)
     return 0

@@ -54,10 +54,12 @@ def parse_line(line: str) -> tuple[Any, str | None, str | None]:
     return ident, obj["text"], None
 
 
-def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, show_progress: bool = True) -> int:
+def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, show_progress: bool = True,
+               business_kind: str | None = None) -> int:
     """Score a JSONL stream; returns the number of failed lines.
 
     `scorer` may be a `ScorerLoader`: it loads the model only when some line has a text to score.
+    `business_kind`: read the topics as a business of that kind's (sentiment/kinds.py).
     """
     rows = []
     for raw in src:
@@ -67,12 +69,21 @@ def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, sho
     todo = [i for i, r in enumerate(rows) if r[2] is None]
     if todo and isinstance(scorer, ScorerLoader):
         scorer = scorer()
+    kind = {} if business_kind is None else {"business_kind": business_kind}
+    if business_kind is not None:
+        from sentiment.batch import kind_scorer
+        from sentiment.scorer import ModelError
+
+        try:
+            kind_scorer(scorer, business_kind).version_for(business_kind)  # fails before any line
+        except (ValueError, ModelError) as exc:
+            raise InputError(str(exc)) from None
     results: dict[int, dict] = {}
     with click.progressbar(length=len(todo), label="scoring", file=sys.stderr,
                            hidden=not show_progress) as bar:
         for a in range(0, len(todo), batch_size):
             chunk = todo[a : a + batch_size]
-            for i, res in zip(chunk, scorer.score([rows[i][1] for i in chunk], progress=bar.update)):
+            for i, res in zip(chunk, scorer.score([rows[i][1] for i in chunk], progress=bar.update, **kind)):
                 results[i] = res.as_dict()
     for i, (ident, _text, err) in enumerate(rows):
         rec = {"id": ident, "error": err} if err is not None else {"id": ident, **results[i]}
@@ -81,22 +92,24 @@ def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, sho
 
 
 def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool = True,
-                echo=click.echo, business_slug: str | None = None) -> dict[str, int]:
-    """Score every live mention lacking a current score from `scorer`'s model, with a progress bar."""
+                echo=click.echo, business_slug: str | None = None, business_kind: str | None = None,
+                exclude: tuple[str, ...] = ()) -> dict[str, int]:
+    """Score every live mention lacking a current score from `scorer`'s model, with a progress bar
+    (of one business, read as its `business_kind`'s; or of all but the `exclude`d businesses)."""
     from dataclasses import asdict
 
-    from sentiment.batch import BatchStats, pending_mention_ids, score_mentions
+    from sentiment.batch import BatchStats, pending_mention_ids, score_mentions, version_of
 
     if isinstance(scorer, ScorerLoader):  # ask what the model would be before loading it
         from sentiment.scorer import model_identity
 
-        known = model_identity(scorer.settings, data_dir=scorer.data_dir)
-        if known is not None and not pending_mention_ids(store, *known, business_slug):
+        known = model_identity(scorer.settings, data_dir=scorer.data_dir, business_kind=business_kind)
+        if known is not None and not pending_mention_ids(store, *known, business_slug, exclude):
             echo(f"nothing to score: every mention has a current score from {known[0]} {known[1]}")
             return asdict(BatchStats())
         scorer = scorer()
-    mid, mver = scorer.model_id, scorer.model_version
-    ids = pending_mention_ids(store, mid, mver, business_slug)
+    mid, mver = scorer.model_id, version_of(scorer, business_kind)
+    ids = pending_mention_ids(store, mid, mver, business_slug, exclude)
     if not ids:
         echo(f"nothing to score: every mention has a current score from {mid} {mver}")
         return asdict(BatchStats())
@@ -104,7 +117,7 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
     label = f"scoring with {mid} {mver}" + (f" ({runtime})" if runtime else "")
     with click.progressbar(length=len(ids), label=label, file=sys.stderr,
                            hidden=not show_progress) as bar:
-        stats = score_mentions(store, scorer, ids, chunk=chunk, progress=bar.update)
+        stats = score_mentions(store, scorer, ids, chunk=chunk, progress=bar.update, business_kind=business_kind)
     echo(f"scored {stats.scored} mentions, reused {stats.reactivated} earlier scores ({mid} {mver})")
     return asdict(stats)
 
@@ -117,10 +130,13 @@ def score_store(store: Any, scorer: Any, chunk: int = 256, show_progress: bool =
 @click.option("--batch-size", type=int, default=None, help="Texts per call of the model, and per transaction in the store "
                    "(default: 4096, or sentiment.batch_size × 8 if more).")
 @click.option("--business", "business_id", default=None, help="Store mode: only this business (its id).")
+@click.option("--kind", "business_kind", default=None,
+              help="File mode: read the topics as a business of this kind's (e.g. hotel: heads trained on "
+                   "hotel reviews). Store mode uses each business's own `kind`.")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.pass_context
 def command(ctx: click.Context, input_path: str | None, output_path: str | None, batch_size: int | None,
-            business_id: str | None, no_progress: bool) -> None:
+            business_id: str | None, business_kind: str | None, no_progress: bool) -> None:
     """Score sentiment, stars and topics of stored mentions (or of a JSONL file)."""
     app = ctx.obj
     settings = app.settings
@@ -138,7 +154,7 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
         src = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")
         dst = sys.stdout if not output_path or output_path == "-" else open(output_path, "w", encoding="utf-8")
         try:
-            failed = score_file(scorer, src, dst, chunk, show_progress=not no_progress)
+            failed = score_file(scorer, src, dst, chunk, show_progress=not no_progress, business_kind=business_kind)
         finally:
             if src is not sys.stdin:
                 src.close()
@@ -148,9 +164,21 @@ def command(ctx: click.Context, input_path: str | None, output_path: str | None,
             click.echo(f"{failed} line(s) could not be scored", err=True)
             ctx.exit(1)
         return
+    if business_kind is not None:
+        raise InputError("--kind is for file mode (--input); in the store each business is read as its own `kind`")
     slug = settings.business(business_id).id if business_id else None
     store = app.store()
-    score_store(store, ScorerLoader(settings), chunk, show_progress=not no_progress, business_slug=slug)
+    loader = ScorerLoader(settings)
+    if slug is not None:
+        score_store(store, loader, chunk, show_progress=not no_progress, business_slug=slug,
+                    business_kind=settings.kind_of(slug))
+    else:
+        # the businesses of a kind are read with its heads (their own model version), the rest as any
+        kinded = {b.id: b.kind for b in settings.businesses if b.kind is not None}
+        score_store(store, loader, chunk, show_progress=not no_progress, exclude=tuple(kinded))
+        for business, kind in kinded.items():
+            score_store(store, loader, chunk, show_progress=not no_progress, business_slug=business,
+                        business_kind=kind)
     from reviewwatch.followup.stage import open_followups
 
     opened = open_followups(store, slug).opened  # as the cycle's score stage does

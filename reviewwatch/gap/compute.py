@@ -62,7 +62,7 @@ def compute_gap(
         return cache[window]
 
     observations, weights, unscored = observed((since, until))
-    quality = tq.topic_quality(settings.sentiment)
+    quality = tq.topic_quality(settings.sentiment, settings.kind_of(business.slug))
     corrector = share_corrector(observations, gs.share_method, gs.share_min_labelled)
     correct: pc.ShareEstimator | None = None
     if corrector is not None:

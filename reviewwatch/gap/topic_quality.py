@@ -82,9 +82,10 @@ def _source(measured: TopicQuality | None) -> str | None:
             f"{s.get('model_version', '?')} ({s.get('precision', '?')}): {s.get('command', '?')}")
 
 
-def topic_quality(settings: SentimentSettings) -> TopicQualityReport:
-    """The report's figures for the topics of these settings' taxonomy."""
-    return figures(settings.topics, topic_quality_for(settings))
+def topic_quality(settings: SentimentSettings, business_kind: str | None = None) -> TopicQualityReport:
+    """The report's figures for the topics of these settings' taxonomy, as a business of this kind
+    is scored (its own heads' figures, measured on its kind's sentences)."""
+    return figures(settings.topics, topic_quality_for(settings, business_kind))
 
 
 def _languages(figure: dict[str, Any]) -> str:

@@ -86,16 +86,28 @@ class ScoreBatcher:
                 request.answer.set_result(counts.get(request.slug, 0))
 
     def _score(self, slugs: list[str]) -> dict[str, int]:
-        from sentiment.batch import score_mentions, scorer_for
+        """Each kind of business's mentions (sentiment/kinds.py) scored as one run."""
+        by_kind: dict[str | None, list[str]] = {}
+        for slug in slugs:
+            by_kind.setdefault(self.settings.kind_of(slug), []).append(slug)
+        counts: dict[str, int] = {}
+        for kind, some in by_kind.items():
+            counts.update(self._score_kind(some, kind))
+        return counts
+
+    def _score_kind(self, slugs: list[str], kind: str | None) -> dict[str, int]:
+        from sentiment.batch import score_mentions, scorer_for, version_of
 
         settings = self.settings
         scorer = scorer_for(settings.sentiment, settings.languages, settings.data_dir)
+        version = version_of(scorer, kind)
         for attempt in range(1, TRIES + 1):
-            pending = self.pending(scorer.model_id, scorer.model_version, slugs)
+            pending = self.pending(scorer.model_id, version, slugs)
             if not pending:
                 return {}
             try:
-                score_mentions(self.store, scorer, [m for m, _ in pending], chunk=self.max_texts)
+                score_mentions(self.store, scorer, [m for m, _ in pending], chunk=self.max_texts,
+                               business_kind=kind)
             except IntegrityError:
                 # Another scorer committed some of these first (a task delivered twice while its
                 # first worker still ran): what is left is scored again, the rest reused.

@@ -211,3 +211,18 @@ def test_retrain_adds_the_hotel_sentences_and_reads_a_long_row_up_to_its_first_w
     assert meta["train"]["dev_sentences"] == 8 + len(hotel_dev)
     assert set(meta["dev_by_source"]) == {"semeval", "mabsa_hotel"}
     assert (weights / "topic_heads.safetensors").exists()
+
+
+def test_shipped_hotel_heads_read_a_hotels_rooms_as_quality(shipped):
+    """The general heads read a hotel room as ambience (the issue's finding on the hotel split);
+    a business declared a hotel is read with the hotel heads (sentiment/kinds.py)."""
+    texts = ["The room was spacious and the bed very comfortable.",
+             "La chambre était petite et le matelas défoncé.",
+             "Das Bad war schmutzig."]
+    general = shipped.score(texts)
+    hotel = shipped.score(texts, business_kind="hotel")
+    assert "quality" not in general[0].topics, general[0].topics
+    assert hotel[0].topic_sentiment.get("quality") == "positive", (hotel[0].topics, hotel[0].topic_scores)
+    assert hotel[1].topic_sentiment.get("quality") == "negative", (hotel[1].topics, hotel[1].topic_scores)
+    assert hotel[2].topic_sentiment.get("cleanliness") == "negative", (hotel[2].topics, hotel[2].topic_scores)
+    assert shipped.version_for("hotel") != shipped.model_version
