@@ -7,7 +7,7 @@ per-opinion polarity given the gold topic and the nine-topic F1 on the hand-chec
 (bench/quality_topics.py; with `--mabsa-dir`, also on the hand-read hotel split and both
 together), and ends with ONE JSON object on the last stdout line.
 
-    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N] [--mabsa-dir DIR]
+    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--int8 | --precision bf16] [--device cuda] [--limit N] [--mabsa-dir DIR [--business-kind hotel]]
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ def main(argv=None) -> dict:
                     help="a checkout or bare git dir of github.com/swaggy66/M-ABSA: also the nine topics on "
                          "its hotel test sentences read one by one, and both hand-checked splits together "
                          "(bench/quality_topics.py (c)-(e))")
+    ap.add_argument("--business-kind", default=None, metavar="KIND",
+                    help="with --mabsa-dir: read the hotel sentences as a business of KIND's, as the product "
+                         "reads a business declared so (its topic heads, sentiment/kinds.py; e.g. hotel)")
     ap.add_argument("--shares-limit", type=int, default=400,
                     help="texts per file for the corrected shares (seeded sample; 0 = all)")
     a = ap.parse_args(argv)
@@ -149,7 +152,9 @@ def main(argv=None) -> dict:
     scored = score_semeval(scorer, a.data_dir)
     result.update(topic_section(scorer, a.data_dir, scored))
     if a.mabsa_dir is not None:
-        result.update(hotel_sections(scorer, a.mabsa_dir, a.data_dir, scored))
+        result.update(hotel_sections(scorer, a.mabsa_dir, a.data_dir, scored, a.business_kind))
+        if a.business_kind is not None:
+            result["business_kind"] = {"kind": a.business_kind, "model_version": scorer.version_for(a.business_kind)}
     for lang, v in result["polarity_given_topic"].items():
         if "target_met" in v:
             result["targets_met"][f"semeval-{lang} polarity given topic>={v['target']}"] = v["target_met"]

@@ -141,3 +141,18 @@ def test_what_the_bench_writes_is_what_the_gap_reads(tmp_path: Path) -> None:
     assert (booking.f1, booking.languages, booking.quality) == (0.0, ("fr",), "weak")  # en: no gold
     assert quality.of("service") is not None and quality.of("service").quality == "not measured"
     assert quality.source is not None and "2026-12-06, model abc (fp32)" in quality.source
+
+
+def test_a_hotel_is_graded_with_the_hotel_heads_figures(store: Store) -> None:
+    """A business declared a hotel is read by the hotel heads (sentiment/kinds.py), so its report
+    grades the topics with their figures, measured on hotel sentences alone."""
+    config = claims()
+    hotel = config.model_copy(update={"businesses": [config.businesses[0].model_copy(update={"kind": "hotel"})]})
+    quality = report_of(store, hotel)["method"]["topic_quality"]
+    doc = json.loads((SHIPPED_WEIGHTS / "kinds" / "hotel" / "topic_quality.json").read_text(encoding="utf-8"))
+    by_topic = {t["topic"]: t for t in quality["topics"]}
+    langs = doc["topics"]["quality"].values()
+    pooled = 2 * sum(v["tp"] for v in langs) / sum(v["gold"] + v["predicted"] for v in langs)
+    assert by_topic["quality"]["f1"] == round(pooled, 3) > round(shipped_micro_f1("quality"), 3)
+    assert by_topic["quality"]["languages"] == sorted(doc["topics"]["quality"])
+    assert quality["source"].startswith("sentiment/eval/hotel_topics_test.jsonl")
