@@ -134,10 +134,12 @@ def _read(path: str, *, labelled: bool = False) -> list[Line]:
             src.close()
 
 
-def _score(scorer: Any, lines: list[Line], show_progress: bool) -> tuple[np.ndarray, list[set[str]]]:
+def _score(scorer: Any, lines: list[Line], show_progress: bool,
+           business_kind: str | None = None) -> tuple[np.ndarray, list[set[str]]]:
+    kind = {} if business_kind is None else {"business_kind": business_kind}
     with click.progressbar(length=len(lines), label="scoring", file=sys.stderr,
                            hidden=not show_progress) as bar:
-        results = scorer.score([line.text for line in lines], progress=bar.update)
+        results = scorer.score([line.text for line in lines], progress=bar.update, **kind)
     probs = np.array([[r.probabilities[label] for label in LABELS] for r in results], dtype=float)
     return probs, [set(r.topics) for r in results]
 
@@ -191,12 +193,14 @@ def _calibration(labels: list[str | None], probs: np.ndarray, source: str) -> An
 @click.option("--method", type=click.Choice(["auto", "PACC", "ACC", "EMQ", "EMQ-BCTS", "PCC"]), default=None,
               help="Quantification method (default: gap.share_method).")
 @click.option("--topic", default=None, help="Only the lines about this topic (given, else the model's).")
+@click.option("--kind", "business_kind", default=None,
+              help="Read the model's topics as a business of this kind's (e.g. hotel: heads trained on hotels).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.pass_context
 def command(ctx: click.Context, input_path: str, calibration: str, method: str | None,
-            topic: str | None, no_progress: bool) -> None:
+            topic: str | None, business_kind: str | None, no_progress: bool) -> None:
     """Shares of negative, neutral and positive texts, corrected for the model's errors."""
-    from reviewwatch.commands.score import ScorerLoader
+    from reviewwatch.commands.score import ScorerLoader, version_for_kind
 
     settings = ctx.obj.settings
     chosen = method or settings.gap.share_method
@@ -205,7 +209,8 @@ def command(ctx: click.Context, input_path: str, calibration: str, method: str |
     lines = _read(input_path)
     given = None if calibration == "auto" else _read(calibration, labelled=True)
     scorer = ScorerLoader(settings)()
-    probs, model_topics = _score(scorer, lines, not no_progress)
+    version = version_for_kind(scorer, business_kind)
+    probs, model_topics = _score(scorer, lines, not no_progress, business_kind)
     if topic is not None:
         keep = [i for i, line in enumerate(lines)
                 if topic in (line.topics if line.topics is not None else model_topics[i])]
@@ -221,7 +226,7 @@ def command(ctx: click.Context, input_path: str, calibration: str, method: str |
         settings.gap.share_min_labelled,
         settings.gap.rating_labels.rule(),
     )
-    result["model"] = f"{scorer.model_id} {scorer.model_version}"
+    result["model"] = f"{scorer.model_id} {version}"
     if topic is not None:
         result["topic"] = topic
     click.echo(json.dumps(result, ensure_ascii=False))

@@ -38,6 +38,17 @@ class ScorerLoader:
             raise ReviewwatchError(str(exc)) from None
 
 
+def version_for_kind(scorer: Any, business_kind: str | None) -> str:
+    """The model version of a kind's scores (None: the general one); an unknown kind is bad input."""
+    from sentiment.batch import version_of
+    from sentiment.scorer import ModelError
+
+    try:
+        return version_of(scorer, business_kind)
+    except (ValueError, ModelError) as exc:
+        raise InputError(str(exc)) from None
+
+
 def parse_line(line: str) -> tuple[Any, str | None, str | None]:
     """(id, text, error) for one input line."""
     try:
@@ -70,14 +81,8 @@ def score_file(scorer: Any, src: TextIO, dst: TextIO, batch_size: int = 256, sho
     if todo and isinstance(scorer, ScorerLoader):
         scorer = scorer()
     kind = {} if business_kind is None else {"business_kind": business_kind}
-    if business_kind is not None:
-        from sentiment.batch import kind_scorer
-        from sentiment.scorer import ModelError
-
-        try:
-            kind_scorer(scorer, business_kind).version_for(business_kind)  # fails before any line
-        except (ValueError, ModelError) as exc:
-            raise InputError(str(exc)) from None
+    if todo:
+        version_for_kind(scorer, business_kind)  # an unknown kind fails before any line is scored
     results: dict[int, dict] = {}
     with click.progressbar(length=len(todo), label="scoring", file=sys.stderr,
                            hidden=not show_progress) as bar:

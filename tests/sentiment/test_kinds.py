@@ -211,3 +211,21 @@ def test_score_file_reads_topics_as_the_kind_given(tmp_path, tiny_model, tiny_we
     res = _cli(tmp_path, tiny_model, weights, "score", "--input", str(src), "--output", str(out),
                "--no-progress", "--kind", "spa")
     assert res.exit_code != 0 and "no topic heads for kind 'spa'" in res.output
+
+
+def test_perceived_reads_the_models_topics_as_the_kind_given(tmp_path, tiny_model, tiny_weights):
+    weights = _weights_with_a_kind(tmp_path, tiny_weights)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": "the room was dirty"}, {"text": "the staff were rude"}])
+    general = _cli(tmp_path, tiny_model, weights, "perceived", "--input", str(src), "--topic", "quality",
+                   "--no-progress")
+    assert general.exit_code == 0, general.output
+    assert json.loads(general.output.splitlines()[-1])["n"] == 2  # the general heads find quality in both
+    hotel = _cli(tmp_path, tiny_model, weights, "perceived", "--input", str(src), "--topic", "quality",
+                 "--kind", "hotel", "--no-progress")
+    assert hotel.exit_code != 0 and "no line is about topic 'quality'" in hotel.output
+    service = _cli(tmp_path, tiny_model, weights, "perceived", "--input", str(src), "--topic", "service",
+                   "--kind", "hotel", "--no-progress")
+    assert service.exit_code == 0, service.output
+    model_id, version = json.loads(general.output.splitlines()[-1])["model"].split()
+    kind_id, kind_version = json.loads(service.output.splitlines()[-1])["model"].split()
+    assert kind_id == model_id and kind_version != version  # the hotel's scores have their own version
