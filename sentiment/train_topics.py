@@ -289,14 +289,20 @@ def f1_difference(gold: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: 
     return float(diff(per_group.sum(0))), float(lo), float(hi)
 
 
+def hotel_rows(a: argparse.Namespace) -> tuple[list[Example], list[Example]]:
+    """M-ABSA's hotel (train, dev) rows with the labels the options ask for (`--hotel FILE`, else
+    the committed converted file)."""
+    from sentiment.mabsa import read_rows
+
+    return read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
+                     rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
+                     keep_mapped=_keep_mapped(a))
+
+
 def compare(a: argparse.Namespace, dirs: list[Path]) -> dict:
     """`--compare DIR...`: each heads dir's deployed figures on the cached dev sentences, per source."""
     dev_rows = semeval_rows(a.data_dir)[1]
-    from sentiment.mabsa import read_rows
-
-    hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
-                          rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
-                          keep_mapped=_keep_mapped(a))[1]
+    hotel_dev = hotel_rows(a)[1]
     cache = StateCache(a.work_dir, a.models_dir, a.precision)
     new = read_labels(LABELS_FILE)
     out: dict[str, dict[str, dict]] = {}
@@ -330,11 +336,7 @@ def make_kind(a: argparse.Namespace, candidate: Path, kind: str) -> dict:
     shipped heads' own choice of per-topic or mean-pooled head), else the general path's."""
     import shutil
 
-    from sentiment.mabsa import read_rows
-
-    hotel_dev = read_rows(a.hotel or Path(__file__).parent / "data" / "mabsa_hotel.jsonl",
-                          rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
-                          keep_mapped=_keep_mapped(a))[1]
+    hotel_dev = hotel_rows(a)[1]
     states = StateCache(a.work_dir, a.models_dir, a.precision).states("hotel-dev", hotel_dev)
     pres, pol = targets(hotel_dev, read_labels(LABELS_FILE))
     torch.set_num_threads(1)
@@ -439,10 +441,7 @@ def train(a: argparse.Namespace) -> dict:
         train_rows, dev_rows = train_rows[: a.limit], dev_rows[: a.limit]
     extra = None
     if getattr(a, "hotel", None):
-        from sentiment.mabsa import read_rows
-
-        extra = read_rows(a.hotel, rooms_as_quality=a.rooms_as_quality, read_topics=_read_topics(a),
-                          keep_mapped=_keep_mapped(a))
+        extra = hotel_rows(a)
         if a.limit:
             extra = (extra[0][: a.limit], extra[1][: a.limit])
     return fit(a, train_rows, dev_rows, read_labels(LABELS_FILE), extra)
