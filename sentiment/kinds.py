@@ -66,9 +66,7 @@ class KindHeads:
 
 def load_kind(weights_dir: Path, kind: str, hidden: int) -> KindHeads:
     """The heads of `kind` under `weights_dir`; ValueError says why they cannot serve."""
-    from safetensors.torch import load_file
-
-    from sentiment.topic_heads import TopicHeads, adapter_digest
+    from sentiment.topic_heads import adapter_digest, read_heads
 
     known = known_kinds(weights_dir)
     if kind not in known:
@@ -79,11 +77,7 @@ def load_kind(weights_dir: Path, kind: str, hidden: int) -> KindHeads:
     if meta.get("adapter_sha1") and meta["adapter_sha1"] != adapter_digest(Path(weights_dir)):
         raise ValueError(f"the {kind!r} topic heads in {d} were trained on another adapter than "
                          f"{weights_dir}'s: retrain them with `python -m sentiment.train_topics --hotel-only`")
-    sd = load_file(str(d / WEIGHTS_FILE))
-    heads = TopicHeads(sd["queries"].shape[1], list(meta["slots"]), inner=int(meta["inner"]),
-                       pooling=meta.get("pooling", "attention"), with_mean=bool(meta.get("with_mean", True)))
-    heads.load_state_dict(sd)
-    heads.eval()
+    heads = read_heads(d, meta)
     if heads.queries.shape[1] != hidden:
         raise ValueError(f"the {kind!r} topic heads read {heads.queries.shape[1]}-wide states, the encoder "
                          f"gives {hidden}")

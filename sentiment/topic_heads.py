@@ -96,8 +96,6 @@ def load_topic_heads(weights_dir: Path) -> tuple[TopicHeads, dict] | None:
     """The topic heads in `weights_dir`, or None where there are none (older or user weights)."""
     if not (weights_dir / TOPIC_META_FILE).exists():
         return None
-    from safetensors.torch import load_file
-
     meta = json.loads((weights_dir / TOPIC_META_FILE).read_text(encoding="utf-8"))
     if meta.get("adapter_sha1") and meta["adapter_sha1"] != adapter_digest(weights_dir):
         import logging
@@ -106,9 +104,17 @@ def load_topic_heads(weights_dir: Path) -> tuple[TopicHeads, dict] | None:
             "%s: the topic heads were trained on another adapter (retrained weights?): not used; "
             "retrain them with `python -m sentiment.train_topics`", weights_dir)
         return None
-    sd = load_file(str(weights_dir / TOPIC_HEADS_FILE))
+    return read_heads(weights_dir, meta), meta
+
+
+def read_heads(heads_dir: Path, meta: dict) -> TopicHeads:
+    """The heads saved in `heads_dir` (`topic_heads.safetensors`), shaped as their `meta` says, in
+    eval mode; no check of what they were trained on (the callers' business)."""
+    from safetensors.torch import load_file
+
+    sd = load_file(str(heads_dir / TOPIC_HEADS_FILE))
     heads = TopicHeads(sd["queries"].shape[1], list(meta["slots"]), inner=int(meta["inner"]),
                        pooling=meta.get("pooling", "attention"), with_mean=bool(meta.get("with_mean", True)))
     heads.load_state_dict(sd)
     heads.eval()
-    return heads, meta
+    return heads

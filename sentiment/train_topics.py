@@ -243,13 +243,10 @@ def deployed_dev_figures(heads_dir: Path, states: list[torch.Tensor], presence: 
     and the predicted presence [N, nine topics] (bool)."""
     import json
 
-    from safetensors.torch import load_file
+    from sentiment.topic_heads import read_heads
 
     meta = json.loads((heads_dir / "topic_heads.json").read_text(encoding="utf-8"))
-    sd = load_file(str(heads_dir / "topic_heads.safetensors"))
-    heads = TopicHeads(sd["queries"].shape[1], list(meta["slots"]), inner=int(meta["inner"]),
-                       pooling=meta.get("pooling", "attention"), with_mean=bool(meta.get("with_mean", True)))
-    heads.load_state_dict(sd)
+    heads = read_heads(heads_dir, meta)
     pres_p, pol_p = predict(heads, states)
     thresholds = dict(meta["topic_thresholds"])
     kept = meta.get("presence_from_heads")
